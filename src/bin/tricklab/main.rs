@@ -1,0 +1,38 @@
+//! The tricklab command line: headless training, the seed's schedules line by line, and the
+//! kernel benchmark. Each subcommand lives in its own file and returns a message on failure.
+
+mod bench;
+mod schedule;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: tricklab <command> [options]
+
+commands:
+  schedule       print the learning rate for every global step (see `tricklab schedule --help`)
+  bench-kernels  time conv and matmul kernels at ResNet-20/CIFAR-10 shapes and print GFLOP/s";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest = &args[1..];
+    let result = match command.as_str() {
+        "schedule" => schedule::run(rest),
+        "bench-kernels" => bench::run(rest),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("tricklab {command}: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! The GPU context: adapter and device acquisition (Mesa's llvmpipe counts natively; the browser's
+//! WebGPU on wasm32), pipelines compiled once and cached, prepared dispatches recorded into one
+//! compute pass per submit, and asynchronous readback. GPU validation errors and a lost device are
+//! captured and returned as `Error::Gpu` instead of panicking.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use wgpu::util::DeviceExt;
+
+use super::shaders::Shader;
+use crate::{Error, Result};
+
+/// Waits for a future on native targets (where every GPU future here completes after a poll).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    pollster::block_on(f)
+}
+
+/// On wasm32 there is no blocking; this exists so shared code compiles and must not be called.
+#[cfg(target_arch = "wasm32")]
+pub fn block_on<F: Future>(_f: F) -> F::Output {
+    panic!("block_on is not available in the browser; await the future instead")
+}
+
+const INSTALL_HINT: &str = "no GPU adapter was found. On a machine without a GPU install Mesa's \
+software Vulkan driver: `apt-get install mesa-vulkan-drivers` (it provides llvmpipe)";
+
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub features: wgpu::Features,
+    modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
+    pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+    error: Arc<Mutex<Option<String>>>,
+}
+
+impl GpuContext {
+    /// Finds an adapter (a real GPU first, a CPU one such as llvmpipe otherwise) and opens a device
+    /// with the adapter's own limits, so large storage buffers work where the hardware allows.
+    pub async fn new() -> Result<Self> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                compatible_surface: None,
+                apply_limit_buckets: false,
+            })
+            .await
+            .map_err(|e| Error::NoAdapter(format!("{INSTALL_HINT} ({e})")))?;
+        let info = adapter.get_info();
+        let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY;
+        let features = adapter.features() & wanted;
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("tricklab device"),
+                required_features: features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::NoAdapter(format!("the adapter {} refused a device: {e}", info.name)))?;
+        let error = Arc::new(Mutex::new(None::<String>));
+        let sink = error.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut slot = sink.lock().unwrap();
+            if slot.is_none() {
+                *slot = Some(e.to_string());
+            }
+        }));
+        let lost = error.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            let mut slot = lost.lock().unwrap();
+            if slot.is_none() {
+                *slot = Some(format!("the GPU device was lost ({reason:?}): {msg}"));
+            }
+        });
+        Ok(GpuContext {
+            device,
+            queue,
+            info,
+            limits,
+            features,
+            modules: Mutex::new(HashMap::new()),
+            pipelines: Mutex::new(HashMap::new()),
+            error,
+        })
+    }
+
+    /// One line naming the adapter, for logs and benchmark headers.
+    pub fn describe(&self) -> String {
+        format!("{} ({:?}, {:?})", self.info.name, self.info.device_type, self.info.backend)
+    }
+
+    /// Returns the first GPU error captured since the last call, if any.
+    pub fn take_error(&self) -> Result<()> {
+        match self.error.lock().unwrap().take() {
+            Some(msg) => Err(Error::Gpu(msg)),
+            None => Ok(()),
+        }
+    }
+
+    /// The compute pipeline for `entry` in `shader`, with optional override constants; compiled on
+    /// first use and cached for the life of the context.
+    pub fn pipeline(
+        &self,
+        shader: &'static Shader,
+        entry: &str,
+        constants: &[(&str, f64)],
+    ) -> Result<Arc<wgpu::ComputePipeline>> {
+        let mut key = format!("{}::{entry}", shader.name);
+        for (k, v) in constants {
+            key.push_str(&format!(":{k}={v}"));
+        }
+        if let Some(p) = self.pipelines.lock().unwrap().get(&key) {
+            return Ok(p.clone());
+        }
+        let mut modules = self.modules.lock().unwrap();
+        let module = modules.entry(shader.name).or_insert_with(|| {
+            self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(shader.name),
+                source: wgpu::ShaderSource::Wgsl(shader.source.into()),
+            })
+        });
+        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&key),
+            layout: None,
+            module,
+            entry_point: Some(entry),
+            compilation_options: wgpu::PipelineCompilationOptions { constants, ..Default::default() },
+            cache: None,
+        });
+        drop(modules);
+        self.take_error()?;
+        let pipeline = Arc::new(pipeline);
+        self.pipelines.lock().unwrap().insert(key, pipeline.clone());
+        Ok(pipeline)
+    }
+
+    /// Prepares one dispatch: the pipeline, a uniform buffer holding `params` at binding 0 (when
+    /// non-empty) and `buffers` at their bindings. Made once, recorded every step.
+    pub fn dispatch(
+        &self,
+        label: impl Into<String>,
+        pipeline: Arc<wgpu::ComputePipeline>,
+        params: &[u8],
+        buffers: &[(u32, &wgpu::Buffer)],
+        workgroups: [u32; 3],
+    ) -> Result<Dispatch> {
+        let label = label.into();
+        let max = self.limits.max_compute_workgroups_per_dimension;
+        if workgroups.iter().any(|&w| w > max) {
+            return Err(Error::Gpu(format!("{label}: {workgroups:?} workgroups exceed the limit {max} per dimension")));
+        }
+        let params_buffer = (!params.is_empty()).then(|| {
+            let mut bytes = params.to_vec();
+            bytes.resize(params.len().div_ceil(16) * 16, 0);
+            self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(&format!("{label} params")),
+                contents: &bytes,
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
+        });
+        let mut entries = Vec::with_capacity(buffers.len() + 1);
+        if let Some(p) = &params_buffer {
+            entries.push(wgpu::BindGroupEntry { binding: 0, resource: p.as_entire_binding() });
+        }
+        for (binding, buffer) in buffers {
+            entries.push(wgpu::BindGroupEntry { binding: *binding, resource: buffer.as_entire_binding() });
+        }
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(&label),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        self.take_error().map_err(|e| Error::Gpu(format!("{label}: {e}")))?;
+        Ok(Dispatch { label, pipeline, bind_group, workgroups, _params: params_buffer })
+    }
+
+    /// Records `dispatches` in order into one compute pass of one encoder and submits it.
+    pub fn submit(&self, dispatches: &[&Dispatch]) -> Result<()> {
+        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("submit") });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("submit"), timestamp_writes: None });
+            for d in dispatches {
+                d.record(&mut pass);
+            }
+        }
+        self.queue.submit(Some(encoder.finish()));
+        self.take_error()
+    }
+
+    /// Blocks (natively) until the queue is idle; a no-op in the browser.
+    pub fn wait(&self) -> Result<()> {
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        self.take_error()
+    }
+
+    /// Copies `size` bytes of `buffer` back to the CPU; awaits the map without blocking the browser.
+    pub async fn read_bytes(&self, buffer: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
+        self.queue.submit(Some(encoder.finish()));
+        let (tx, rx) = futures_channel::oneshot::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait()?;
+        rx.await
+            .map_err(|_| Error::Gpu("the readback was cancelled".into()))?
+            .map_err(|e| Error::Gpu(format!("mapping the readback buffer failed: {e}")))?;
+        let bytes = {
+            let view = staging.slice(..).get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e}")))?;
+            view.to_vec()
+        };
+        staging.unmap();
+        Ok(bytes)
+    }
+}
+
+/// A prepared dispatch: pipeline, bind group and grid, ready to record into any compute pass.
+pub struct Dispatch {
+    pub label: String,
+    pipeline: Arc<wgpu::ComputePipeline>,
+    bind_group: wgpu::BindGroup,
+    pub workgroups: [u32; 3],
+    _params: Option<wgpu::Buffer>,
+}
+
+impl Dispatch {
+    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        let [x, y, z] = self.workgroups;
+        pass.dispatch_workgroups(x, y, z);
+    }
+}
+
+/// A 2-D grid of `groups` workgroups that stays under the per-dimension limit of 65535. Kernels
+/// recover the linear workgroup index as `wid.x + wid.y * nwg.x` and skip indices past the end.
+pub fn grid(groups: u32) -> [u32; 3] {
+    const MAX: u32 = 65535;
+    if groups <= MAX {
+        [groups.max(1), 1, 1]
+    } else {
+        let y = groups.div_ceil(MAX);
+        [groups.div_ceil(y), y, 1]
+    }
+}

@@ -1,0 +1,16 @@
+//! The GPU side of the op set: a context that owns the wgpu device (natively or in the browser),
+//! f32 tensors in storage buffers, prepared dispatches, and one small wrapper per shader family.
+
+pub mod batchnorm;
+pub mod context;
+pub mod conv2d;
+pub mod elementwise;
+pub mod linear;
+pub mod loss;
+pub mod pool;
+pub mod sgd;
+pub mod shaders;
+pub mod tensor;
+
+pub use context::{block_on, grid, Dispatch, GpuContext};
+pub use tensor::Tensor;

@@ -1,0 +1,1 @@
+//! sgd (being written)

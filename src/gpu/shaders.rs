@@ -1,0 +1,23 @@
+//! WGSL sources, one file per kernel family, compiled into the binary.
+
+/// A shader file: its name (used in labels and the pipeline cache) and its source.
+#[derive(Debug)]
+pub struct Shader {
+    pub name: &'static str,
+    pub source: &'static str,
+}
+
+macro_rules! shader {
+    ($ident:ident, $name:literal) => {
+        pub static $ident: Shader =
+            Shader { name: $name, source: include_str!(concat!("../../shaders/", $name, ".wgsl")) };
+    };
+}
+
+shader!(ELEMENTWISE, "elementwise");
+shader!(CONV2D, "conv2d");
+shader!(BATCHNORM, "batchnorm");
+shader!(POOL, "pool");
+shader!(LINEAR, "linear");
+shader!(LOSS, "loss");
+shader!(SGD, "sgd");

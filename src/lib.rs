@@ -1,0 +1,16 @@
+//! tricklab: the tricks of "Bag of Tricks for Image Classification with CNNs" (He et al., 2019),
+//! trained on WebGPU. One op set with two implementations: WGSL kernels (`gpu`) and a plain-Rust
+//! CPU oracle (`reference`), sharing the shape definitions in `ops`.
+
+pub mod check;
+pub mod data;
+pub mod error;
+pub mod gpu;
+pub mod ops;
+pub mod reference;
+pub mod train;
+
+#[cfg(target_arch = "wasm32")]
+mod web;
+
+pub use error::{Error, Result};
