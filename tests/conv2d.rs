@@ -1,0 +1,216 @@
+//! Convolution kernels against the reference (forward, backward for the input and for the weight,
+//! NCHW and the NHWC measurement kernel), the reference's backward passes against finite
+//! differences, and bad shapes rejected with clear errors.
+
+mod common;
+use common::*;
+use tricklab::check::{Rng, Tolerance};
+use tricklab::gpu::conv2d as gpu;
+use tricklab::ops::conv2d::Conv2dShape;
+use tricklab::reference::conv2d as cpu;
+use tricklab::reference::gradcheck::{dot, numerical_grad};
+
+fn conv(batch: usize, cin: usize, hw: usize, cout: usize, k: usize, stride: usize, pad: usize) -> Conv2dShape {
+    Conv2dShape::new(batch, cin, hw, cout, k, stride, pad)
+}
+
+/// Shapes covering the kernels' edge cases: sizes that are not multiples of the 4×4 register block
+/// or of the 64-thread workgroup, batch 1, stride 2 (odd and even inputs), padding 0 and 1, 1×1,
+/// 3×3, 5×5 and 7×7 kernels, depthwise, grouped, a channel multiplier, and 3/16/64 channels.
+fn shapes() -> Vec<(&'static str, Conv2dShape)> {
+    vec![
+        ("stem 3->16 3x3 9x9", conv(2, 3, 9, 16, 3, 1, 1)),
+        ("batch 1 16->16 3x3 7x7", conv(1, 16, 7, 16, 3, 1, 1)),
+        ("16->32 3x3 stride 2 odd 9x9", conv(2, 16, 9, 32, 3, 2, 1)),
+        ("16->32 3x3 stride 2 even 8x8", conv(2, 16, 8, 32, 3, 2, 1)),
+        ("5->7 3x3 pad 0 non-square", Conv2dShape { in_h: 6, in_w: 5, ..conv(2, 5, 6, 7, 3, 1, 0) }),
+        ("projection 16->32 1x1 stride 2", conv(3, 16, 8, 32, 1, 2, 0)),
+        ("1x1 3->5 stride 1", conv(2, 3, 5, 5, 1, 1, 0)),
+        ("64->64 3x3 5x5", conv(2, 64, 5, 64, 3, 1, 1)),
+        ("5x5 kernel 3->6 pad 2", conv(2, 3, 11, 6, 5, 1, 2)),
+        ("7x7 kernel stride 2 pad 3", conv(1, 3, 13, 8, 7, 2, 3)),
+        ("3x3 kernel on 3x3 input stride 2", conv(2, 4, 3, 5, 3, 2, 0)),
+        ("depthwise 16 3x3 stride 1", conv(2, 16, 9, 16, 3, 1, 1).with_groups(16)),
+        ("depthwise 16 3x3 stride 2", conv(2, 16, 10, 16, 3, 2, 1).with_groups(16)),
+        ("grouped 12->8 groups 4", conv(2, 12, 7, 8, 3, 1, 1).with_groups(4)),
+        ("grouped 8->8 groups 2 stride 2", conv(2, 8, 9, 8, 3, 2, 1).with_groups(2)),
+        ("channel multiplier 4->8 groups 4", conv(2, 4, 6, 8, 3, 1, 1).with_groups(4)),
+        ("many chunks 16->16 16x16 batch 4", conv(4, 16, 16, 16, 3, 1, 1)),
+    ]
+}
+
+/// Sums over at most 64·9 = 576 (forward, backward input) or 4·16·16 = 1024 (weight) products of
+/// values in [-1, 1]: the `balanced` preset.
+const TOL: Tolerance = Tolerance::balanced();
+
+#[test]
+fn forward_matches_reference() {
+    let mut rng = Rng::new(11);
+    for (name, s) in shapes() {
+        let (x, w) = (random(&mut rng, s.input_len()), random(&mut rng, s.weight_len()));
+        let (xt, wt) = (upload("x", &s.input_shape(), &x), upload("w", &s.weight_shape(), &w));
+        // Start from garbage: the kernel must overwrite, not accumulate.
+        let y = upload("y", &s.output_shape(), &random(&mut rng, s.output_len()));
+        let d = gpu::forward(ctx(), &s, &xt, &wt, &y).unwrap();
+        ctx().submit(&[&d]).unwrap();
+        TOL.assert(&format!("{name}: y"), &read(&y), &cpu::forward(&s, &x, &w).unwrap());
+    }
+}
+
+#[test]
+fn backward_input_matches_reference() {
+    let mut rng = Rng::new(12);
+    for (name, s) in shapes() {
+        let (dy, w) = (random(&mut rng, s.output_len()), random(&mut rng, s.weight_len()));
+        let (dyt, wt) = (upload("dy", &s.output_shape(), &dy), upload("w", &s.weight_shape(), &w));
+        let dx = upload("dx", &s.input_shape(), &random(&mut rng, s.input_len()));
+        let d = gpu::backward_input(ctx(), &s, &dyt, &wt, &dx).unwrap();
+        ctx().submit(&[&d]).unwrap();
+        TOL.assert(&format!("{name}: dx"), &read(&dx), &cpu::backward_input(&s, &dy, &w).unwrap());
+    }
+}
+
+#[test]
+fn backward_weight_matches_reference() {
+    let mut rng = Rng::new(13);
+    let mut splits_seen = Vec::new();
+    for (name, s) in shapes() {
+        let (x, dy) = (random(&mut rng, s.input_len()), random(&mut rng, s.output_len()));
+        let (xt, dyt) = (upload("x", &s.input_shape(), &x), upload("dy", &s.output_shape(), &dy));
+        let dw = upload("dw", &s.weight_shape(), &random(&mut rng, s.weight_len()));
+        let bw = gpu::backward_weight(ctx(), &s, &xt, &dyt, &dw).unwrap();
+        splits_seen.push(bw.splits());
+        // Twice in one submit: the second run must give the same dw (overwrite, no accumulate).
+        let passes = [bw.dispatches(), bw.dispatches()].concat();
+        ctx().submit(&passes).unwrap();
+        TOL.assert(&format!("{name}: dw ({} chunks)", bw.splits()), &read(&dw), &cpu::backward_weight(&s, &x, &dy).unwrap());
+    }
+    assert!(splits_seen.contains(&1), "no shape took the single-chunk path: {splits_seen:?}");
+    assert!(splits_seen.iter().any(|&n| n > 2), "no shape took the split path: {splits_seen:?}");
+}
+
+/// NCHW `[n, c, h, w]` -> NHWC `[n, h, w, c]`.
+fn nchw_to_nhwc(v: &[f32], [_, c, h, w]: [usize; 4]) -> Vec<f32> {
+    let mut out = vec![0.0; v.len()];
+    for (i, &val) in v.iter().enumerate() {
+        let (wi, hi, ci, ni) = (i % w, (i / w) % h, (i / (w * h)) % c, i / (w * h * c));
+        out[((ni * h + hi) * w + wi) * c + ci] = val;
+    }
+    out
+}
+
+fn nhwc_to_nchw(v: &[f32], [_, c, h, w]: [usize; 4]) -> Vec<f32> {
+    let mut out = vec![0.0; v.len()];
+    for (i, &val) in v.iter().enumerate() {
+        let (ci, wi, hi, ni) = (i % c, (i / c) % w, (i / (c * w)) % h, i / (c * w * h));
+        out[((ni * c + ci) * h + hi) * w + wi] = val;
+    }
+    out
+}
+
+/// `[c_out, c_in, kh, kw]` -> `[kh, kw, c_in, c_out]`.
+fn weight_to_hwio(v: &[f32], [co, ci, kh, kw]: [usize; 4]) -> Vec<f32> {
+    let mut out = vec![0.0; v.len()];
+    for (i, &val) in v.iter().enumerate() {
+        let (x, y, c, o) = (i % kw, (i / kw) % kh, (i / (kw * kh)) % ci, i / (kw * kh * ci));
+        out[((y * kw + x) * ci + c) * co + o] = val;
+    }
+    out
+}
+
+#[test]
+fn nhwc_forward_matches_reference() {
+    let mut rng = Rng::new(14);
+    for (name, s) in shapes().into_iter().filter(|(_, s)| s.groups == 1) {
+        let (x, w) = (random(&mut rng, s.input_len()), random(&mut rng, s.weight_len()));
+        let xt = upload("x nhwc", &[s.batch, s.in_h, s.in_w, s.in_channels], &nchw_to_nhwc(&x, s.input_shape()));
+        let wt = upload("w hwio", &[s.kernel_h, s.kernel_w, s.in_channels, s.out_channels], &weight_to_hwio(&w, s.weight_shape()));
+        let y = upload("y nhwc", &[s.batch, s.out_h(), s.out_w(), s.out_channels], &random(&mut rng, s.output_len()));
+        let d = gpu::forward_nhwc(ctx(), &s, &xt, &wt, &y).unwrap();
+        ctx().submit(&[&d]).unwrap();
+        let got = nhwc_to_nchw(&read(&y), s.output_shape());
+        TOL.assert(&format!("{name}: y nhwc"), &got, &cpu::forward(&s, &x, &w).unwrap());
+    }
+}
+
+#[test]
+fn reference_backward_matches_finite_differences() {
+    let cases = [
+        ("3x3 stride 2 pad 1", conv(2, 2, 5, 3, 3, 2, 1)),
+        ("1x1 pad 0", conv(1, 3, 4, 2, 1, 1, 0)),
+        ("grouped 4->4 groups 2", conv(1, 4, 4, 4, 3, 1, 1).with_groups(2)),
+        ("depthwise 3 stride 2", conv(1, 3, 5, 3, 3, 2, 1).with_groups(3)),
+    ];
+    let mut rng = Rng::new(15);
+    for (name, s) in cases {
+        let (x, w) = (random(&mut rng, s.input_len()), random(&mut rng, s.weight_len()));
+        // The loss is sum(g ⊙ y), so dL/dy = g.
+        let g = random(&mut rng, s.output_len());
+        let dx = cpu::backward_input(&s, &g, &w).unwrap();
+        let dx_num = numerical_grad(&x, 1e-3, |x| dot(&g, &cpu::forward(&s, x, &w).unwrap()));
+        Tolerance::finite_difference().assert(&format!("{name}: dx"), &dx, &dx_num);
+        let dw = cpu::backward_weight(&s, &x, &g).unwrap();
+        let dw_num = numerical_grad(&w, 1e-3, |w| dot(&g, &cpu::forward(&s, &x, w).unwrap()));
+        Tolerance::finite_difference().assert(&format!("{name}: dw"), &dw, &dw_num);
+    }
+}
+
+fn err_text<T>(r: tricklab::Result<T>) -> String {
+    match r {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn bad_shapes_are_errors() {
+    let s = conv(2, 4, 6, 8, 3, 1, 1);
+    let x = zeros("x", &s.input_shape());
+    let w = zeros("w", &s.weight_shape());
+    let y = zeros("y", &s.output_shape());
+    let short = zeros("short", &[5]);
+
+    let e = err_text(gpu::forward(ctx(), &s, &short, &w, &y));
+    assert!(e.contains("`short` has 5 elements but 288"), "{e}");
+    let e = err_text(gpu::backward_input(ctx(), &s, &y, &short, &x));
+    assert!(e.contains("conv2d backward_input") && e.contains("`short`"), "{e}");
+    let e = err_text(gpu::backward_weight(ctx(), &s, &x, &y, &short));
+    assert!(e.contains("conv2d backward_weight") && e.contains("`short`"), "{e}");
+    let e = err_text(cpu::forward(&s, &[0.0; 3], &[0.0; 288]));
+    assert!(e.contains("`x` has 3 elements"), "{e}");
+
+    let e = err_text(Conv2dShape { batch: 0, ..s }.validate());
+    assert!(e.contains("`batch` is 0"), "{e}");
+    let e = err_text(Conv2dShape { stride: 0, ..s }.validate());
+    assert!(e.contains("`stride` is 0"), "{e}");
+    let e = err_text(gpu::forward(ctx(), &Conv2dShape { kernel_w: 0, ..s }, &x, &w, &y));
+    assert!(e.contains("`kernel_w` is 0"), "{e}");
+
+    let e = err_text(s.with_groups(3).validate());
+    assert!(e.contains("`in_channels` = 4 is not divisible by groups = 3"), "{e}");
+    let e = err_text(conv(1, 4, 6, 6, 3, 1, 1).with_groups(4).validate());
+    assert!(e.contains("`out_channels` = 6 is not divisible by groups = 4"), "{e}");
+    let e = err_text(cpu::backward_weight(&s.with_groups(3), &[0.0; 288], &[0.0; 576]));
+    assert!(e.contains("not divisible"), "{e}");
+
+    let e = err_text(conv(1, 1, 4, 1, 7, 1, 1).validate());
+    assert!(e.contains("7x7 kernel is larger than the padded 6x6 input"), "{e}");
+
+    let grouped = s.with_groups(2);
+    let wg = zeros("w grouped", &grouped.weight_shape());
+    let e = err_text(gpu::forward_nhwc(ctx(), &grouped, &x, &wg, &y));
+    assert!(e.contains("groups = 1 only"), "{e}");
+}
+
+#[test]
+fn shape_arithmetic() {
+    let s = conv(64, 16, 32, 32, 3, 2, 1);
+    assert_eq!((s.out_h(), s.out_w()), (16, 16));
+    assert_eq!(s.weight_len(), 32 * 16 * 9);
+    assert_eq!(s.output_len(), 64 * 32 * 16 * 16);
+    assert_eq!(s.forward_flops(), 2.0 * 64.0 * 32.0 * 256.0 * 16.0 * 9.0);
+    let dw = conv(1, 8, 5, 8, 3, 1, 1).with_groups(8);
+    assert!(dw.is_depthwise() && gpu::uses_direct_kernels(&dw));
+    assert_eq!(dw.weight_shape(), [8, 1, 3, 3]);
+    assert_eq!(dw.forward_flops(), 2.0 * 8.0 * 25.0 * 9.0);
+}
