@@ -1,1 +1,122 @@
-//! (being written)
+//! Datasets as bytes: MNIST IDX and CIFAR-10 binary readers (plain, .gz, .tar.gz, or in-memory
+//! bytes for the browser) that produce one `Dataset` layout, pixels kept as u8 so a whole set can be
+//! uploaded to the GPU as it is and normalized there.
+
+pub mod cifar;
+pub mod mnist;
+
+use std::io::Read;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Which dataset a run trains on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatasetKind {
+    Mnist,
+    Cifar10,
+}
+
+impl DatasetKind {
+    /// `(channels, height, width)` of one image.
+    pub fn image_shape(self) -> (usize, usize, usize) {
+        match self {
+            DatasetKind::Mnist => (1, 28, 28),
+            DatasetKind::Cifar10 => (3, 32, 32),
+        }
+    }
+
+    pub fn classes(self) -> usize {
+        10
+    }
+}
+
+/// Images and labels of one split. `images` holds `count` images of `channels × height × width`
+/// bytes each, planar (NCHW, like the tensors); `labels[i] < classes`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    pub images: Vec<u8>,
+    pub labels: Vec<u8>,
+    pub count: usize,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub classes: usize,
+}
+
+impl Dataset {
+    /// Bytes per image.
+    pub fn image_len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// The bytes of image `i` (panics if `i >= count`, like slice indexing).
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.image_len();
+        &self.images[i * n..(i + 1) * n]
+    }
+
+    /// Images `start..end` as a new dataset (for small slices of the real sets in tests and demos).
+    pub fn slice(&self, start: usize, end: usize) -> Result<Dataset> {
+        if start >= end || end > self.count {
+            return Err(Error::data(
+                "dataset",
+                format!("slice {start}..{end} is empty or outside the {} images", self.count),
+            ));
+        }
+        let n = self.image_len();
+        Ok(Dataset {
+            images: self.images[start * n..end * n].to_vec(),
+            labels: self.labels[start..end].to_vec(),
+            count: end - start,
+            ..self.empty_like()
+        })
+    }
+
+    /// How many images each class has.
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.classes];
+        for &l in &self.labels {
+            counts[l as usize] += 1;
+        }
+        counts
+    }
+
+    /// A dataset with this one's image shape and classes and no images.
+    pub fn empty_like(&self) -> Dataset {
+        Dataset { images: Vec::new(), labels: Vec::new(), count: 0, ..*self }
+    }
+}
+
+/// The training and test splits of a dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Splits {
+    pub train: Dataset,
+    pub test: Dataset,
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// True when `bytes` start with the gzip magic number.
+pub fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.len() >= 2 && bytes[..2] == GZIP_MAGIC
+}
+
+/// `bytes`, gunzipped if they start with the gzip magic; `name` is used in error messages.
+pub fn maybe_gunzip(name: &str, bytes: Vec<u8>) -> Result<Vec<u8>> {
+    if !is_gzip(&bytes) {
+        return Ok(bytes);
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_end(&mut out)
+        .map_err(|e| Error::data(name, format!("is not a valid gzip file: {e}")))?;
+    Ok(out)
+}
+
+/// Reads a whole file, with the path in the error.
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::data(path.display().to_string(), format!("cannot be read: {e}")))
+}

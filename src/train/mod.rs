@@ -1,1 +1,9 @@
-//! (being written)
+//! Training: the config, the seed's learning-rate schedules and the tricks that are plain
+//! arithmetic on targets (label smoothing, mixup weights).
+
+pub mod config;
+pub mod schedule;
+pub mod tricks;
+
+pub use config::{ModelKind, TrainConfig};
+pub use schedule::{LrMode, LrSchedule, ScheduleSpec};

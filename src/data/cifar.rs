@@ -1,0 +1,135 @@
+//! CIFAR-10 in the official binary layout: records of 1 label byte and 3072 bytes of planar R, G,
+//! B (32×32). Reads one `.bin` batch, a directory with `data_batch_{1..5}.bin` and
+//! `test_batch.bin`, or the official `cifar-10-binary.tar.gz`, from disk or from bytes in memory
+//! (the browser passes the downloaded archive to `from_tar_gz_bytes`).
+
+use std::io::Read;
+use std::path::Path;
+
+use super::{is_gzip, read_file, Dataset, Splits};
+use crate::{Error, Result};
+
+const CLASSES: usize = 10;
+const IMAGE_BYTES: usize = 3 * 32 * 32;
+/// One record: the label byte and the image.
+pub const RECORD_BYTES: usize = 1 + IMAGE_BYTES;
+
+/// The five training batches, in order, then the test batch.
+pub const TRAIN_FILES: [&str; 5] =
+    ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"];
+pub const TEST_FILE: &str = "test_batch.bin";
+
+/// Parses the records of one batch file held in memory; `name` labels error messages.
+pub fn from_bin_bytes(name: &str, bytes: &[u8]) -> Result<Dataset> {
+    if bytes.is_empty() {
+        return Err(Error::data(name, "is empty; a CIFAR-10 batch holds records of 3073 bytes"));
+    }
+    if !bytes.len().is_multiple_of(RECORD_BYTES) {
+        return Err(Error::data(
+            name,
+            format!(
+                "has {} bytes, which is not a whole number of 3073-byte CIFAR-10 records \
+                 ({} records and {} bytes left over: truncated, or not a CIFAR-10 binary batch)",
+                bytes.len(),
+                bytes.len() / RECORD_BYTES,
+                bytes.len() % RECORD_BYTES
+            ),
+        ));
+    }
+    let count = bytes.len() / RECORD_BYTES;
+    let mut images = Vec::with_capacity(count * IMAGE_BYTES);
+    let mut labels = Vec::with_capacity(count);
+    for (i, record) in bytes.chunks_exact(RECORD_BYTES).enumerate() {
+        if record[0] as usize >= CLASSES {
+            return Err(Error::data(
+                name,
+                format!("record {i} has label {}, out of range (CIFAR-10 has classes 0-9)", record[0]),
+            ));
+        }
+        labels.push(record[0]);
+        images.extend_from_slice(&record[1..]);
+    }
+    Ok(Dataset { images, labels, count, channels: 3, height: 32, width: 32, classes: CLASSES })
+}
+
+/// Reads one `.bin` batch file.
+pub fn read_bin(path: &Path) -> Result<Dataset> {
+    from_bin_bytes(&path.display().to_string(), &read_file(path)?)
+}
+
+/// Reads a directory holding the five training batches and the test batch.
+pub fn read_dir(dir: &Path) -> Result<Splits> {
+    assemble(|file| {
+        let path = dir.join(file);
+        if !path.is_file() {
+            return Err(Error::data(dir.display().to_string(), format!("has no `{file}`")));
+        }
+        read_bin(&path)
+    })
+}
+
+/// Reads the official `cifar-10-binary.tar.gz` from disk (all in memory, no unpacking to disk).
+pub fn read_tar_gz(path: &Path) -> Result<Splits> {
+    from_tar_gz_bytes_named(&path.display().to_string(), &read_file(path)?)
+}
+
+/// Reads the splits from a `.tar.gz` archive held in memory. Members are found by file name in
+/// any folder (the official archive has them under `cifar-10-batches-bin/`).
+pub fn from_tar_gz_bytes(bytes: &[u8]) -> Result<Splits> {
+    from_tar_gz_bytes_named("cifar-10-binary.tar.gz", bytes)
+}
+
+/// Reads a directory, a `.tar.gz` archive (recognized by its gzip magic) or fails with a message
+/// that says which of the two was expected.
+pub fn read(path: &Path) -> Result<Splits> {
+    if path.is_dir() {
+        return read_dir(path);
+    }
+    let bytes = read_file(path)?;
+    if !is_gzip(&bytes) {
+        return Err(Error::data(
+            path.display().to_string(),
+            "is neither a directory of CIFAR-10 batches nor a .tar.gz archive (for one .bin batch use read_bin)",
+        ));
+    }
+    from_tar_gz_bytes_named(&path.display().to_string(), &bytes)
+}
+
+fn from_tar_gz_bytes_named(archive: &str, bytes: &[u8]) -> Result<Splits> {
+    if !is_gzip(bytes) {
+        return Err(Error::data(archive, "is not gzip-compressed (wrong magic number)"));
+    }
+    let wanted: Vec<&str> = TRAIN_FILES.iter().copied().chain([TEST_FILE]).collect();
+    let mut found: Vec<Option<Vec<u8>>> = vec![None; wanted.len()];
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let bad = |e: std::io::Error| Error::data(archive, format!("is not a readable .tar.gz archive: {e}"));
+    for entry in tar.entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
+        let path = entry.path().map_err(bad)?.into_owned();
+        let Some(file) = path.file_name().and_then(|f| f.to_str()) else { continue };
+        let Some(slot) = wanted.iter().position(|w| *w == file) else { continue };
+        let mut data = Vec::with_capacity(entry.size() as usize);
+        entry.read_to_end(&mut data).map_err(bad)?;
+        found[slot] = Some(data);
+    }
+    assemble(|file| {
+        let slot = wanted.iter().position(|w| *w == file).expect("file is one of the wanted names");
+        match found[slot].take() {
+            Some(data) => from_bin_bytes(&format!("{archive}:{file}"), &data),
+            None => Err(Error::data(archive, format!("has no `{file}`"))),
+        }
+    })
+}
+
+/// Loads the five training batches (concatenated in order) and the test batch through `load`.
+fn assemble(mut load: impl FnMut(&str) -> Result<Dataset>) -> Result<Splits> {
+    let mut train = load(TRAIN_FILES[0])?;
+    for file in &TRAIN_FILES[1..] {
+        let batch = load(file)?;
+        train.images.extend_from_slice(&batch.images);
+        train.labels.extend_from_slice(&batch.labels);
+        train.count += batch.count;
+    }
+    let test = load(TEST_FILE)?;
+    Ok(Splits { train, test })
+}

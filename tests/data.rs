@@ -1,0 +1,234 @@
+//! The MNIST IDX and CIFAR-10 binary readers on small files made here (raw, gzipped, in a
+//! directory and in a .tar.gz), and every malformed case they must reject with a clear message.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use tricklab::data::{cifar, mnist, Dataset};
+use tricklab::Error;
+
+/// A fresh empty directory for one test, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("tricklab-data-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+fn idx_images(count: u32, h: u32, w: u32) -> Vec<u8> {
+    let mut b = vec![0, 0, 8, 3];
+    for d in [count, h, w] {
+        b.extend_from_slice(&d.to_be_bytes());
+    }
+    b.extend((0..count * h * w).map(|i| (i % 251) as u8));
+    b
+}
+
+fn idx_labels(labels: &[u8]) -> Vec<u8> {
+    let mut b = vec![0, 0, 8, 1];
+    b.extend_from_slice(&(labels.len() as u32).to_be_bytes());
+    b.extend_from_slice(labels);
+    b
+}
+
+/// `labels.len()` CIFAR records; image `i`'s bytes are `first + i` then counting up.
+fn cifar_records(labels: &[u8], first: u8) -> Vec<u8> {
+    let mut b = Vec::new();
+    for (i, &l) in labels.iter().enumerate() {
+        b.push(l);
+        b.extend((0..3072).map(|p| (first as usize + i + p) as u8));
+    }
+    b
+}
+
+/// The six batch files, 2 records each (the test batch 3), with distinct first bytes.
+fn cifar_batches() -> Vec<(&'static str, Vec<u8>)> {
+    let mut files: Vec<(&str, Vec<u8>)> = cifar::TRAIN_FILES
+        .iter()
+        .enumerate()
+        .map(|(k, name)| (*name, cifar_records(&[k as u8, 9 - k as u8], 10 * k as u8)))
+        .collect();
+    files.push((cifar::TEST_FILE, cifar_records(&[7, 8, 9], 200)));
+    files
+}
+
+fn tar_gz(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::fast()));
+    for (name, bytes) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, format!("cifar-10-batches-bin/{name}"), &bytes[..]).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+/// The error's message, checking it is a data error about `file_part` that mentions `msg_part`.
+#[track_caller]
+fn data_error(result: tricklab::Result<impl std::fmt::Debug>, file_part: &str, msg_part: &str) {
+    match result {
+        Err(Error::Data { file, msg }) => {
+            assert!(file.contains(file_part), "file `{file}` should mention `{file_part}` ({msg})");
+            assert!(msg.contains(msg_part), "message `{msg}` should mention `{msg_part}`");
+        }
+        other => panic!("expected a data error, got {other:?}"),
+    }
+}
+
+fn check_mnist(d: &Dataset) {
+    assert_eq!((d.count, d.channels, d.height, d.width, d.classes), (3, 1, 4, 5, 10));
+    assert_eq!(d.labels, [5, 0, 4]);
+    assert_eq!(d.images, idx_images(3, 4, 5)[16..]);
+    assert_eq!(d.image(1), &d.images[20..40]);
+}
+
+#[test]
+fn mnist_reads_raw_and_gzipped_idx() {
+    let (images, labels) = (idx_images(3, 4, 5), idx_labels(&[5, 0, 4]));
+    check_mnist(&mnist::from_idx_bytes("i", &images, "l", &labels).unwrap());
+    check_mnist(&mnist::from_idx_bytes("i", &gzip(&images), "l", &gzip(&labels)).unwrap());
+    let dir = TempDir::new("mnist-files");
+    // Gzip is found by its magic number, whatever the name says.
+    let i = dir.write("images-no-suffix", &gzip(&images));
+    let l = dir.write("labels.gz-but-raw.gz", &labels);
+    check_mnist(&mnist::read_pair(&i, &l).unwrap());
+}
+
+#[test]
+fn mnist_reads_a_directory_of_the_four_files() {
+    let dir = TempDir::new("mnist-dir");
+    dir.write(mnist::TRAIN_IMAGES, &idx_images(3, 4, 5));
+    dir.write(&format!("{}.gz", mnist::TRAIN_LABELS), &gzip(&idx_labels(&[5, 0, 4])));
+    dir.write(mnist::TEST_IMAGES, &idx_images(2, 4, 5));
+    let missing = mnist::read_dir(&dir.0);
+    data_error(missing, "tricklab-data", mnist::TEST_LABELS);
+    dir.write(mnist::TEST_LABELS, &idx_labels(&[1, 2]));
+    let splits = mnist::read_dir(&dir.0).unwrap();
+    check_mnist(&splits.train);
+    assert_eq!(splits.test.labels, [1, 2]);
+}
+
+#[test]
+fn mnist_rejects_malformed_files() {
+    let (images, labels) = (idx_images(3, 4, 5), idx_labels(&[5, 0, 4]));
+    let read = |i: &[u8], l: &[u8]| mnist::from_idx_bytes("imgs", i, "lbls", l);
+    // Wrong magic: a labels file given as images, and random bytes.
+    data_error(read(&labels, &labels), "imgs", "wrong magic");
+    data_error(read(&images, &images), "lbls", "wrong magic");
+    data_error(read(&[1, 2, 3, 4, 5, 6, 7, 8], &labels), "imgs", "wrong magic");
+    // Truncated: inside the header, inside the data.
+    data_error(read(&images[..2], &labels), "imgs", "truncated");
+    data_error(read(&images[..10], &labels), "imgs", "truncated");
+    data_error(read(&images[..images.len() - 1], &labels), "imgs", "truncated");
+    data_error(read(&images, &labels[..labels.len() - 1]), "lbls", "truncated");
+    let gz = gzip(&images);
+    data_error(read(&gz[..gz.len() / 2], &labels), "imgs", "gzip");
+    // Extra bytes after the data.
+    let mut long = images.clone();
+    long.push(0);
+    data_error(read(&long, &labels), "imgs", "after");
+    // Counts disagree, label out of range, empty dimension.
+    data_error(read(&images, &idx_labels(&[5, 0])), "lbls", "has 2 labels but imgs has 3 images");
+    data_error(read(&images, &idx_labels(&[5, 10, 4])), "lbls", "label 10");
+    data_error(read(&idx_images(0, 4, 5), &idx_labels(&[])), "imgs", "empty dimension");
+    // A file that is not there.
+    data_error(
+        mnist::read_pair(Path::new("/nonexistent/i"), Path::new("/nonexistent/l")),
+        "/nonexistent/i",
+        "cannot be read",
+    );
+}
+
+fn check_cifar_splits(train: &Dataset, test: &Dataset) {
+    assert_eq!((train.count, train.channels, train.height, train.width, train.classes), (10, 3, 32, 32, 10));
+    assert_eq!(train.labels, [0, 9, 1, 8, 2, 7, 3, 6, 4, 5], "batches 1..5 in order");
+    assert_eq!(train.images.len(), 10 * 3072);
+    assert_eq!(train.image(2)[0], 10, "batch 2's first image");
+    assert_eq!(train.image(3)[..2], [11, 12]);
+    assert_eq!(test.labels, [7, 8, 9]);
+    assert_eq!(test.image(0)[0], 200);
+}
+
+#[test]
+fn cifar_reads_a_batch_a_directory_and_a_tar_gz() {
+    let dir = TempDir::new("cifar-ok");
+    let files = cifar_batches();
+    for (name, bytes) in &files {
+        dir.write(name, bytes);
+    }
+    let one = cifar::read_bin(&dir.0.join(cifar::TEST_FILE)).unwrap();
+    assert_eq!(one.labels, [7, 8, 9]);
+    assert_eq!(one.image(2), &files[5].1[2 * 3073 + 1..3 * 3073]);
+    let s = cifar::read_dir(&dir.0).unwrap();
+    check_cifar_splits(&s.train, &s.test);
+    let archive = tar_gz(&files);
+    let s = cifar::from_tar_gz_bytes(&archive).unwrap();
+    check_cifar_splits(&s.train, &s.test);
+    let path = dir.write("cifar-10-binary.tar.gz", &archive);
+    let s = cifar::read_tar_gz(&path).unwrap();
+    check_cifar_splits(&s.train, &s.test);
+    // `read` tells a directory from an archive.
+    assert_eq!(cifar::read(&path).unwrap(), cifar::read(&dir.0).unwrap());
+    let slice = s.train.slice(2, 4).unwrap();
+    assert_eq!((slice.count, slice.labels.clone()), (2, vec![1, 8]));
+    assert_eq!(slice.image(0), s.train.image(2));
+    assert!(s.train.slice(4, 4).is_err() && s.train.slice(0, 11).is_err());
+    assert_eq!(s.test.class_counts(), [0, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
+}
+
+#[test]
+fn cifar_rejects_malformed_batches() {
+    let good = cifar_records(&[1, 2], 0);
+    data_error(cifar::from_bin_bytes("b.bin", &good[..good.len() - 1]), "b.bin", "not a whole number of 3073-byte");
+    data_error(cifar::from_bin_bytes("b.bin", &good[..3072]), "b.bin", "3073");
+    data_error(cifar::from_bin_bytes("b.bin", &[]), "b.bin", "empty");
+    data_error(cifar::from_bin_bytes("b.bin", &cifar_records(&[3, 10], 0)), "b.bin", "record 1 has label 10");
+}
+
+#[test]
+fn cifar_names_a_missing_or_bad_member() {
+    let files = cifar_batches();
+    // Missing from a directory.
+    let dir = TempDir::new("cifar-missing");
+    for (name, bytes) in files.iter().filter(|(n, _)| *n != "data_batch_4.bin") {
+        dir.write(name, bytes);
+    }
+    data_error(cifar::read_dir(&dir.0), "tricklab-data", "data_batch_4.bin");
+    // Missing from an archive.
+    let without_test: Vec<_> = files.iter().filter(|(n, _)| *n != cifar::TEST_FILE).cloned().collect();
+    data_error(cifar::from_tar_gz_bytes(&tar_gz(&without_test)), "cifar-10-binary.tar.gz", "test_batch.bin");
+    // A truncated member names the archive and the member.
+    let mut short = files.clone();
+    short[2].1.truncate(3073 + 5);
+    data_error(cifar::from_tar_gz_bytes(&tar_gz(&short)), "tar.gz:data_batch_3.bin", "3073");
+    // Not an archive at all, and an archive cut short.
+    data_error(cifar::from_tar_gz_bytes(&files[0].1), "cifar-10-binary.tar.gz", "not gzip");
+    let archive = tar_gz(&files);
+    data_error(cifar::from_tar_gz_bytes(&archive[..archive.len() / 2]), "cifar-10-binary.tar.gz", "not a readable");
+    let raw = dir.write("raw.bin", &files[0].1);
+    data_error(cifar::read(&raw), "raw.bin", "neither a directory");
+}
