@@ -38,7 +38,7 @@ pub fn distillation(s: &DistillShape, student: &[f32], teacher: &[f32], targets:
     let mut total = 0.0;
     let mut correct = 0;
     let mut grad = vec![0.0; s.logits_len()];
-    for n in 0..s.batch {
+    for (n, &label) in labels.iter().enumerate() {
         let row = n * k..(n + 1) * k;
         let z = &student[row.clone()];
         let (hard, hard_grad) = cross_entropy_row(z, &targets[row.clone()]);
@@ -46,7 +46,7 @@ pub fn distillation(s: &DistillShape, student: &[f32], teacher: &[f32], targets:
         let log_p = log_softmax(&teacher[row.clone()], 1.0 / t);
         let kl: f64 = log_p.iter().zip(&log_q).map(|(lp, lq)| lp.exp() * (lp - lq)).sum();
         total += a * hard + (1.0 - a) * t * t * kl;
-        correct += usize::from(argmax(z) as f32 == labels[n]);
+        correct += usize::from(argmax(z) as f32 == label);
         for (j, out) in grad[row].iter_mut().enumerate() {
             let soft = t * (log_q[j].exp() - log_p[j].exp());
             *out = ((a * hard_grad[j] + (1.0 - a) * soft) * inv_n) as f32;
