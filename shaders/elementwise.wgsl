@@ -1,5 +1,5 @@
-// Elementwise kernels: ReLU, ReLU6 (forward and backward from the output), the residual add and
-// gradient accumulation. One thread per element; the grid may be 2-D for large tensors.
+// Elementwise kernels: ReLU, ReLU6 (forward and backward from the output), the residual add,
+// copies and gradient accumulation. One thread per element; the grid may be 2-D for large tensors.
 
 struct Params {
     n: u32,
@@ -58,4 +58,11 @@ fn add_assign(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
     let i = linear_index(wid, nwg, lid);
     if i >= p.n { return; }
     out[i] = out[i] + a[i];
+}
+
+@compute @workgroup_size(256)
+fn copy(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let i = linear_index(wid, nwg, lid);
+    if i >= p.n { return; }
+    out[i] = a[i];
 }

@@ -35,17 +35,20 @@ fn relu_and_relu6_match_reference() {
 }
 
 #[test]
-fn add_and_add_assign_match_reference() {
+fn add_add_assign_and_copy_match_reference() {
     let mut rng = Rng::new(2);
     for n in SIZES {
         let (a, b) = (random(&mut rng, n), random(&mut rng, n));
         let (at, bt, y) = (upload("a", &[n], &a), upload("b", &[n], &b), zeros("y", &[n]));
         let d1 = gpu::add(ctx(), &at, &bt, &y).unwrap();
         let d2 = gpu::add_assign(ctx(), &y, &at).unwrap();
-        ctx().submit(&[&d1, &d2]).unwrap();
+        let copied = zeros("copied", &[n]);
+        let d3 = gpu::copy(ctx(), &y, &copied).unwrap();
+        ctx().submit(&[&d1, &d2, &d3]).unwrap();
         let mut want = cpu::add(&a, &b);
         cpu::add_assign(&mut want, &a);
         Tolerance::strict().assert(&format!("a+b+a n={n}"), &read(&y), &want);
+        Tolerance::strict().assert(&format!("copy n={n}"), &read(&copied), &want);
     }
 }
 

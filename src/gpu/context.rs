@@ -182,14 +182,16 @@ impl GpuContext {
         Ok(Dispatch { label, pipeline, bind_group, workgroups, _params: params_buffer })
     }
 
-    /// Records `dispatches` in order into one compute pass of one encoder and submits it.
+    /// Records `dispatches` in order into one encoder and submits it, each dispatch in its own
+    /// compute pass. WebGPU promises that dispatches in one pass see each other's writes, but with
+    /// wgpu 30 on lavapipe a whole training step recorded into one pass read a stale gradient
+    /// (the loss's dlogits, in the classifier's backward); one pass per dispatch is correct there
+    /// (tests/train_step.rs).
     pub fn submit(&self, dispatches: &[&Dispatch]) -> Result<()> {
         let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("submit") });
-        {
+        for d in dispatches {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("submit"), timestamp_writes: None });
-            for d in dispatches {
-                d.record(&mut pass);
-            }
+            d.record(&mut pass);
         }
         self.queue.submit(Some(encoder.finish()));
         self.take_error()

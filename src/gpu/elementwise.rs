@@ -1,4 +1,4 @@
-//! Dispatches for shaders/elementwise.wgsl: ReLU, ReLU6, the residual add and `acc += x`.
+//! Dispatches for shaders/elementwise.wgsl: ReLU, ReLU6, the residual add, copies and `acc += x`.
 
 use super::context::grid;
 use super::shaders::ELEMENTWISE;
@@ -48,4 +48,9 @@ pub fn add(ctx: &GpuContext, a: &Tensor, b: &Tensor, y: &Tensor) -> Result<Dispa
 /// acc += x
 pub fn add_assign(ctx: &GpuContext, acc: &Tensor, x: &Tensor) -> Result<Dispatch> {
     unary(ctx, "add_assign", "add_assign", &[x], acc)
+}
+
+/// y = x
+pub fn copy(ctx: &GpuContext, x: &Tensor, y: &Tensor) -> Result<Dispatch> {
+    unary(ctx, "copy", "copy", &[x], y)
 }
