@@ -1,1 +1,227 @@
-// batchnorm kernels (being written)
+// Batch normalization (BatchNorm2d, NCHW) kernels: training forward (per-channel statistics, then a
+// normalize pass, optionally fused with ReLU), evaluation forward, and the training backward
+// (per-channel gradient sums, then a dx pass). Conventions are PyTorch's (see src/ops/batchnorm.rs).
+//
+// Per-channel passes (train_stats, backward_reduce) run one workgroup of REDUCE_WG threads per
+// channel. Each thread walks the channel's batch·height·width values with a stride of REDUCE_WG
+// (consecutive threads read consecutive addresses inside a plane), sums in f32 (at most 1024 terms
+// per thread at batch 64, 32×32), and a tree reduction in workgroup memory combines the partial
+// sums. Statistics take two passes over the data (the mean, then the squared deviations from it),
+// never E[x²] − E[x]². The host picks REDUCE_WG: 64 on CPU adapters such as llvmpipe, where fewer
+// threads and barriers measured 1.5-5× faster, 256 on GPUs.
+//
+// Elementwise passes (train_normalize, eval_normalize, backward_dx) run 64-thread workgroups over
+// whole (image, channel) planes, `planes_per_group` planes each (about 1024 values per workgroup),
+// so a thread loads its channel's parameters once per plane instead of once per element.
+//
+// The backward's reduction pass also stages the upstream gradient (masked by the BN+ReLU output when
+// RELU is set) in `out` (dx), and the dx pass then rewrites `out` in place. That keeps every entry
+// point at 8 storage buffers or fewer (WebGPU's default per-stage limit).
+
+struct Params {
+    batch: u32,
+    channels: u32,
+    plane: u32,   // height·width
+    count: u32,   // batch·plane, the values per channel
+    step_b: u32,  // REDUCE_WG / plane: images a thread advances per step
+    step_j: u32,  // REDUCE_WG % plane: plane offset a thread advances per step
+    planes: u32,  // batch·channels
+    planes_per_group: u32,
+    eps: f32,
+    momentum: f32,
+}
+
+// Set on the fused BN+ReLU pipelines.
+override RELU: bool = false;
+// Threads per workgroup of the per-channel passes: a power of two, at most 256.
+override REDUCE_WG: u32 = 256u;
+const PLANE_WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> beta: array<f32>;
+@group(0) @binding(4) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> inv_std: array<f32>;
+@group(0) @binding(6) var<storage, read_write> running_mean: array<f32>;
+@group(0) @binding(7) var<storage, read_write> running_var: array<f32>;
+@group(0) @binding(8) var<storage, read_write> out: array<f32>;      // y (forward) or dx (backward)
+@group(0) @binding(9) var<storage, read> dy: array<f32>;
+@group(0) @binding(10) var<storage, read> y: array<f32>;             // BN+ReLU output (backward mask)
+@group(0) @binding(11) var<storage, read_write> dgamma: array<f32>;
+@group(0) @binding(12) var<storage, read_write> dbeta: array<f32>;
+
+var<workgroup> partial_a: array<f32, 256>;
+var<workgroup> partial_b: array<f32, 256>;
+
+// ---- walking one channel: thread `lid` visits values lid, lid + REDUCE_WG, ... of the channel ----
+
+struct Cursor {
+    b: u32,  // image
+    j: u32,  // offset inside the plane
+}
+
+fn cursor_start(lid: u32) -> Cursor {
+    return Cursor(lid / p.plane, lid % p.plane);
+}
+
+fn cursor_next(cur: Cursor) -> Cursor {
+    var next = Cursor(cur.b + p.step_b, cur.j + p.step_j);
+    if next.j >= p.plane {
+        next.j -= p.plane;
+        next.b += 1u;
+    }
+    return next;
+}
+
+fn cursor_index(cur: Cursor, c: u32) -> u32 {
+    return (cur.b * p.channels + c) * p.plane + cur.j;
+}
+
+// Sums `a` (and `b`) over the workgroup; every thread gets the totals. Call in uniform control flow.
+fn reduce2(lid: u32, a: f32, b: f32) -> vec2f {
+    partial_a[lid] = a;
+    partial_b[lid] = b;
+    workgroupBarrier();
+    for (var stride = REDUCE_WG / 2u; stride > 0u; stride /= 2u) {
+        if lid < stride {
+            partial_a[lid] += partial_a[lid + stride];
+            partial_b[lid] += partial_b[lid + stride];
+        }
+        workgroupBarrier();
+    }
+    let totals = vec2f(partial_a[0], partial_b[0]);
+    workgroupBarrier();
+    return totals;
+}
+
+fn channel_of_workgroup(wid: vec3u, nwg: vec3u) -> u32 {
+    return wid.x + wid.y * nwg.x;
+}
+
+// The planes [first, end) of an elementwise pass's workgroup.
+fn plane_range(wid: vec3u, nwg: vec3u) -> vec2u {
+    let first = (wid.x + wid.y * nwg.x) * p.planes_per_group;
+    return vec2u(first, min(first + p.planes_per_group, p.planes));
+}
+
+// ---- training forward ----
+
+// One workgroup per channel: batch mean and inverse standard deviation (biased variance), and the
+// running statistics update (unbiased variance).
+@compute @workgroup_size(REDUCE_WG)
+fn train_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let c = channel_of_workgroup(wid, nwg);
+    if c >= p.channels { return; }  // uniform across the workgroup
+    let n = f32(p.count);
+
+    var sum = 0.0;
+    for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
+        sum += x[cursor_index(cur, c)];
+    }
+    let mu = reduce2(lid, sum, 0.0).x / n;
+
+    var squares = 0.0;
+    for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
+        let d = x[cursor_index(cur, c)] - mu;
+        squares += d * d;
+    }
+    let var_biased = reduce2(lid, squares, 0.0).x / n;
+
+    if lid == 0u {
+        mean[c] = mu;
+        inv_std[c] = 1.0 / sqrt(var_biased + p.eps);
+        let m = p.momentum;
+        running_mean[c] = (1.0 - m) * running_mean[c] + m * mu;
+        running_var[c] = (1.0 - m) * running_var[c] + m * var_biased * (n / (n - 1.0));
+    }
+}
+
+fn activate(v: f32) -> f32 {
+    if RELU { return max(v, 0.0); }
+    return v;
+}
+
+// Per plane: out = (x − mean)·(gamma·inv_std) + beta (then ReLU when RELU).
+@compute @workgroup_size(64)
+fn train_normalize(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let range = plane_range(wid, nwg);
+    for (var q = range.x; q < range.y; q++) {
+        let c = q % p.channels;
+        let mu = mean[c];
+        let k = gamma[c] * inv_std[c];
+        let b = beta[c];
+        for (var i = q * p.plane + lid; i < (q + 1u) * p.plane; i += PLANE_WG) {
+            out[i] = activate((x[i] - mu) * k + b);
+        }
+    }
+}
+
+// ---- evaluation forward ----
+
+// Per plane, normalizing with the running statistics.
+@compute @workgroup_size(64)
+fn eval_normalize(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let range = plane_range(wid, nwg);
+    for (var q = range.x; q < range.y; q++) {
+        let c = q % p.channels;
+        let mu = running_mean[c];
+        let k = gamma[c] / sqrt(running_var[c] + p.eps);
+        let b = beta[c];
+        for (var i = q * p.plane + lid; i < (q + 1u) * p.plane; i += PLANE_WG) {
+            out[i] = (x[i] - mu) * k + b;
+        }
+    }
+}
+
+// ---- training backward ----
+
+// The gradient arriving at the BN output: dy, masked where the BN+ReLU output is not positive.
+// (Without RELU the `y` binding is never read; the host binds dy there.)
+fn upstream(i: u32) -> f32 {
+    if RELU && y[i] <= 0.0 { return 0.0; }
+    return dy[i];
+}
+
+// One workgroup per channel: dbeta = Σ g, dgamma = Σ g·x̂; stages g in out (dx).
+@compute @workgroup_size(REDUCE_WG)
+fn backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let c = channel_of_workgroup(wid, nwg);
+    if c >= p.channels { return; }  // uniform across the workgroup
+    let mu = mean[c];
+    let s = inv_std[c];
+
+    var sum_g = 0.0;
+    var sum_gx = 0.0;
+    for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
+        let i = cursor_index(cur, c);
+        let g = upstream(i);
+        out[i] = g;
+        sum_g += g;
+        sum_gx += g * (x[i] - mu) * s;
+    }
+    let totals = reduce2(lid, sum_g, sum_gx);
+    if lid == 0u {
+        dbeta[c] = totals.x;
+        dgamma[c] = totals.y;
+    }
+}
+
+// Per plane, in place on the staged g: dx = gamma·inv_std/n · (n·g − dbeta − x̂·dgamma).
+@compute @workgroup_size(64)
+fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let range = plane_range(wid, nwg);
+    let n = f32(p.count);
+    for (var q = range.x; q < range.y; q++) {
+        let c = q % p.channels;
+        let mu = mean[c];
+        let s = inv_std[c];
+        let k = gamma[c] * s / n;
+        let db = dbeta[c];
+        let dg = dgamma[c];
+        for (var i = q * p.plane + lid; i < (q + 1u) * p.plane; i += PLANE_WG) {
+            let xhat = (x[i] - mu) * s;
+            out[i] = k * (n * out[i] - db - xhat * dg);
+        }
+    }
+}

@@ -1,1 +1,145 @@
-//! batchnorm (being written)
+//! Batch normalization (BatchNorm2d, NCHW) on the CPU: training forward (batch statistics, running
+//! statistics update), evaluation forward (running statistics), and the training backward through
+//! the batch statistics; plus the fused BN+ReLU pair the GPU offers. Conventions (PyTorch's) are in
+//! `ops::batchnorm`. Per-channel sums are taken in f64, two passes (mean, then squared deviations).
+
+use crate::ops::batchnorm::BatchNormShape;
+use crate::Result;
+
+/// Calls `f(index)` for every element of channel `c`, in NCHW order.
+fn for_channel(s: &BatchNormShape, c: usize, mut f: impl FnMut(usize)) {
+    let plane = s.plane();
+    for b in 0..s.batch {
+        let start = (b * s.channels + c) * plane;
+        (start..start + plane).for_each(&mut f);
+    }
+}
+
+/// Sum of `g(index)` over channel `c`, in f64.
+fn channel_sum(s: &BatchNormShape, c: usize, mut g: impl FnMut(usize) -> f64) -> f64 {
+    let mut sum = 0.0;
+    for_channel(s, c, |i| sum += g(i));
+    sum
+}
+
+fn check_forward(s: &BatchNormShape, x: &[f32], gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32]) -> Result<()> {
+    s.expect_activation("x", x.len())?;
+    s.expect_channel("gamma", gamma.len())?;
+    s.expect_channel("beta", beta.len())?;
+    s.expect_channel("running_mean", mean.len())?;
+    s.expect_channel("running_var", var.len())
+}
+
+/// y = gamma·(x − mean)·inv_std + beta with the given per-channel statistics.
+fn normalize(s: &BatchNormShape, x: &[f32], gamma: &[f32], beta: &[f32], mean: &[f32], inv_std: &[f32]) -> Vec<f32> {
+    let mut y = vec![0.0; x.len()];
+    for c in 0..s.channels {
+        for_channel(s, c, |i| y[i] = gamma[c] * (x[i] - mean[c]) * inv_std[c] + beta[c]);
+    }
+    y
+}
+
+/// Training forward. Returns `(y, mean, inv_std)` (the batch mean and 1/sqrt(biased var + eps),
+/// saved for the backward) and updates the running statistics in place.
+pub fn forward_train(
+    s: &BatchNormShape,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    running_mean: &mut [f32],
+    running_var: &mut [f32],
+) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    s.validate_training()?;
+    check_forward(s, x, gamma, beta, running_mean, running_var)?;
+    let n = s.count() as f64;
+    let m = s.momentum;
+    let mut mean = vec![0.0; s.channels];
+    let mut inv_std = vec![0.0; s.channels];
+    for c in 0..s.channels {
+        let mu = channel_sum(s, c, |i| x[i] as f64) / n;
+        let var = channel_sum(s, c, |i| (x[i] as f64 - mu).powi(2)) / n;
+        mean[c] = mu as f32;
+        inv_std[c] = (1.0 / (var + s.eps as f64).sqrt()) as f32;
+        running_mean[c] = (1.0 - m) * running_mean[c] + m * mu as f32;
+        running_var[c] = (1.0 - m) * running_var[c] + m * (var * n / (n - 1.0)) as f32;
+    }
+    Ok((normalize(s, x, gamma, beta, &mean, &inv_std), mean, inv_std))
+}
+
+/// Evaluation forward: normalizes with the running statistics.
+pub fn forward_eval(
+    s: &BatchNormShape,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    running_mean: &[f32],
+    running_var: &[f32],
+) -> Result<Vec<f32>> {
+    s.validate()?;
+    check_forward(s, x, gamma, beta, running_mean, running_var)?;
+    let inv_std: Vec<f32> = running_var.iter().map(|&v| 1.0 / (v + s.eps).sqrt()).collect();
+    Ok(normalize(s, x, gamma, beta, running_mean, &inv_std))
+}
+
+/// Training backward through the batch statistics. With x̂ = (x − mean)·inv_std:
+/// dbeta = Σ dy, dgamma = Σ dy·x̂, dx = gamma·inv_std/n · (n·dy − dbeta − x̂·dgamma).
+/// Returns `(dx, dgamma, dbeta)`.
+pub fn backward(
+    s: &BatchNormShape,
+    x: &[f32],
+    dy: &[f32],
+    gamma: &[f32],
+    mean: &[f32],
+    inv_std: &[f32],
+) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    s.validate_training()?;
+    s.expect_activation("x", x.len())?;
+    s.expect_activation("dy", dy.len())?;
+    s.expect_channel("gamma", gamma.len())?;
+    s.expect_channel("mean", mean.len())?;
+    s.expect_channel("inv_std", inv_std.len())?;
+    let n = s.count() as f64;
+    let mut dx = vec![0.0; x.len()];
+    let mut dgamma = vec![0.0; s.channels];
+    let mut dbeta = vec![0.0; s.channels];
+    for c in 0..s.channels {
+        let xhat = |i: usize| ((x[i] - mean[c]) * inv_std[c]) as f64;
+        let db = channel_sum(s, c, |i| dy[i] as f64);
+        let dg = channel_sum(s, c, |i| dy[i] as f64 * xhat(i));
+        let k = gamma[c] as f64 * inv_std[c] as f64 / n;
+        for_channel(s, c, |i| dx[i] = (k * (n * dy[i] as f64 - db - xhat(i) * dg)) as f32);
+        dgamma[c] = dg as f32;
+        dbeta[c] = db as f32;
+    }
+    Ok((dx, dgamma, dbeta))
+}
+
+/// BN (training) followed by ReLU: `forward_train` with y replaced by max(y, 0).
+pub fn forward_train_relu(
+    s: &BatchNormShape,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    running_mean: &mut [f32],
+    running_var: &mut [f32],
+) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    let (y, mean, inv_std) = forward_train(s, x, gamma, beta, running_mean, running_var)?;
+    Ok((super::elementwise::relu_forward(&y), mean, inv_std))
+}
+
+/// The backward of `forward_train_relu`: dy is masked where the BN+ReLU output `y` is not
+/// positive, then goes through `backward`.
+#[allow(clippy::too_many_arguments)]
+pub fn backward_relu(
+    s: &BatchNormShape,
+    x: &[f32],
+    y: &[f32],
+    dy: &[f32],
+    gamma: &[f32],
+    mean: &[f32],
+    inv_std: &[f32],
+) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    s.expect_activation("y", y.len())?;
+    s.expect_activation("dy", dy.len())?;
+    backward(s, x, &super::elementwise::relu_backward(y, dy), gamma, mean, inv_std)
+}

@@ -1,1 +1,77 @@
-//! pool (being written)
+//! Pooling (NCHW) on the CPU: global average pool, 2×2 stride-2 max pool and 2×2 stride-2 average
+//! pool, forward and backward side by side. Odd sizes are floored (see `ops::pool`). Max pool ties
+//! go to the first maximum in row-major order within the window, as on the GPU.
+
+use crate::ops::pool::PoolShape;
+use crate::Result;
+
+/// (N,C,H,W) → (N,C): the mean of each plane.
+pub fn global_avg_pool_forward(s: &PoolShape, x: &[f32]) -> Result<Vec<f32>> {
+    s.validate()?;
+    crate::ops::expect_len("global_avg_pool", "x", x.len(), s.len())?;
+    let plane = s.height * s.width;
+    Ok(x.chunks(plane).map(|p| p.iter().sum::<f32>() / plane as f32).collect())
+}
+
+/// dx = dy / (H·W), spread over each plane.
+pub fn global_avg_pool_backward(s: &PoolShape, dy: &[f32]) -> Result<Vec<f32>> {
+    s.validate()?;
+    crate::ops::expect_len("global_avg_pool", "dy", dy.len(), s.planes())?;
+    let plane = s.height * s.width;
+    Ok(dy.iter().flat_map(|&g| std::iter::repeat_n(g / plane as f32, plane)).collect())
+}
+
+/// Input indices of output `o`'s 2×2 window, in row-major order.
+fn window(s: &PoolShape, o: usize) -> [usize; 4] {
+    let (oh, ow) = (s.out_height(), s.out_width());
+    let (plane, rest) = (o / (oh * ow), o % (oh * ow));
+    let (y, x) = (2 * (rest / ow), 2 * (rest % ow));
+    let top = (plane * s.height + y) * s.width + x;
+    [top, top + 1, top + s.width, top + s.width + 1]
+}
+
+/// Index (into x) of the first maximum of output `o`'s window.
+fn argmax(s: &PoolShape, x: &[f32], o: usize) -> usize {
+    let w = window(s, o);
+    w.into_iter().skip(1).fold(w[0], |best, i| if x[i] > x[best] { i } else { best })
+}
+
+fn check_pool2(op: &'static str, s: &PoolShape, x_len: usize, x_name: &str, y_len: usize, y_name: &str) -> Result<()> {
+    s.validate_pool2()?;
+    crate::ops::expect_len(op, x_name, x_len, s.len())?;
+    crate::ops::expect_len(op, y_name, y_len, s.pooled2_len())
+}
+
+/// 2×2 stride-2 max pool.
+pub fn max_pool2_forward(s: &PoolShape, x: &[f32]) -> Result<Vec<f32>> {
+    check_pool2("max_pool2", s, x.len(), "x", s.pooled2_len(), "y")?;
+    Ok((0..s.pooled2_len()).map(|o| x[argmax(s, x, o)]).collect())
+}
+
+/// Routes each output gradient to its window's (first) maximum; everything else gets 0.
+pub fn max_pool2_backward(s: &PoolShape, x: &[f32], dy: &[f32]) -> Result<Vec<f32>> {
+    check_pool2("max_pool2", s, x.len(), "x", dy.len(), "dy")?;
+    let mut dx = vec![0.0; s.len()];
+    for (o, &g) in dy.iter().enumerate() {
+        dx[argmax(s, x, o)] = g;
+    }
+    Ok(dx)
+}
+
+/// 2×2 stride-2 average pool.
+pub fn avg_pool2_forward(s: &PoolShape, x: &[f32]) -> Result<Vec<f32>> {
+    check_pool2("avg_pool2", s, x.len(), "x", s.pooled2_len(), "y")?;
+    Ok((0..s.pooled2_len()).map(|o| window(s, o).iter().map(|&i| x[i]).sum::<f32>() * 0.25).collect())
+}
+
+/// Spreads each output gradient over its window, a quarter each; dropped rows/columns get 0.
+pub fn avg_pool2_backward(s: &PoolShape, dy: &[f32]) -> Result<Vec<f32>> {
+    check_pool2("avg_pool2", s, s.len(), "dx", dy.len(), "dy")?;
+    let mut dx = vec![0.0; s.len()];
+    for (o, &g) in dy.iter().enumerate() {
+        for i in window(s, o) {
+            dx[i] = g * 0.25;
+        }
+    }
+    Ok(dx)
+}

@@ -1,0 +1,310 @@
+//! BatchNorm2d kernels against the reference (training forward with running statistics over two
+//! steps, evaluation, backward, and the fused BN+ReLU pair), the reference's backward against finite
+//! differences, hand-checked running statistics, and shape errors.
+
+mod common;
+use common::*;
+use tricklab::check::{Rng, Tolerance};
+use tricklab::gpu::batchnorm as gpu;
+use tricklab::gpu::{Dispatch, Tensor};
+use tricklab::ops::batchnorm::BatchNormShape;
+use tricklab::reference::batchnorm as cpu;
+use tricklab::reference::gradcheck::{dot, numerical_grad};
+
+/// Odd spatial sizes, batch 1 (with H·W > 1), channels 3 / 16 / 64, and ResNet-20's largest BN
+/// (65536 values per channel).
+fn shapes() -> Vec<BatchNormShape> {
+    vec![
+        BatchNormShape::new(2, 3, 5, 3),
+        BatchNormShape::new(1, 16, 7, 7),
+        BatchNormShape::new(4, 64, 8, 8),
+        BatchNormShape::new(3, 3, 1, 1),
+        BatchNormShape::new(1, 3, 17, 19),
+        BatchNormShape::new(64, 16, 32, 32),
+    ]
+}
+
+fn submit(dispatches: &[Dispatch]) {
+    ctx().submit(&dispatches.iter().collect::<Vec<_>>()).unwrap();
+}
+
+/// Per-layer GPU state: parameters, running statistics and saved statistics.
+struct Layer {
+    gamma: Tensor,
+    beta: Tensor,
+    running_mean: Tensor,
+    running_var: Tensor,
+    mean: Tensor,
+    inv_std: Tensor,
+}
+
+/// Host copies of the same, for the reference.
+struct Host {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+    running_mean: Vec<f32>,
+    running_var: Vec<f32>,
+}
+
+fn layer(rng: &mut Rng, s: &BatchNormShape) -> (Layer, Host) {
+    let c = s.channels;
+    let host = Host {
+        gamma: rng.vec(c, 0.5, 1.5),
+        beta: random(rng, c),
+        running_mean: random(rng, c),
+        running_var: rng.vec(c, 0.5, 2.0),
+    };
+    let gpu = Layer {
+        gamma: upload("bn gamma", &[c], &host.gamma),
+        beta: upload("bn beta", &[c], &host.beta),
+        running_mean: upload("bn running_mean", &[c], &host.running_mean),
+        running_var: upload("bn running_var", &[c], &host.running_var),
+        mean: zeros("bn mean", &[c]),
+        inv_std: zeros("bn inv_std", &[c]),
+    };
+    (gpu, host)
+}
+
+/// Activations with a per-channel offset and scale, so the statistics are not all near (0, 1).
+fn activations(rng: &mut Rng, s: &BatchNormShape) -> Vec<f32> {
+    let offsets: Vec<f32> = (0..s.channels).map(|_| rng.range(-3.0, 3.0)).collect();
+    let scales: Vec<f32> = (0..s.channels).map(|_| rng.range(0.1, 4.0)).collect();
+    (0..s.len()).map(|i| offsets[(i / s.plane()) % s.channels] + scales[(i / s.plane()) % s.channels] * rng.normal()).collect()
+}
+
+/// Two training steps (GPU and reference), checking y, the saved statistics and the running
+/// statistics after both steps.
+fn check_two_training_steps(s: &BatchNormShape, relu: bool, rng: &mut Rng) {
+    let (l, mut h) = layer(rng, s);
+    let y = zeros("bn y", &[s.len()]);
+    for step in 0..2 {
+        let x = activations(rng, s);
+        let xt = upload("bn x", &[s.len()], &x);
+        let f = if relu { gpu::forward_train_relu } else { gpu::forward_train };
+        submit(&f(ctx(), s, &xt, &l.gamma, &l.beta, &l.running_mean, &l.running_var, &l.mean, &l.inv_std, &y).unwrap());
+        let r = if relu { cpu::forward_train_relu } else { cpu::forward_train };
+        let (want_y, want_mean, want_inv_std) = r(s, &x, &h.gamma, &h.beta, &mut h.running_mean, &mut h.running_var).unwrap();
+        let what = format!("{s:?} relu={relu} step {step}");
+        Tolerance::balanced().assert(&format!("y {what}"), &read(&y), &want_y);
+        Tolerance::balanced().assert(&format!("mean {what}"), &read(&l.mean), &want_mean);
+        Tolerance::balanced().assert(&format!("inv_std {what}"), &read(&l.inv_std), &want_inv_std);
+    }
+    let what = format!("{s:?} relu={relu} after 2 steps");
+    Tolerance::balanced().assert(&format!("running_mean {what}"), &read(&l.running_mean), &h.running_mean);
+    Tolerance::balanced().assert(&format!("running_var {what}"), &read(&l.running_var), &h.running_var);
+}
+
+#[test]
+fn forward_train_matches_reference_over_two_steps() {
+    let mut rng = Rng::new(20);
+    for s in shapes() {
+        check_two_training_steps(&s, false, &mut rng);
+    }
+}
+
+#[test]
+fn fused_relu_forward_matches_reference() {
+    let mut rng = Rng::new(21);
+    for s in [BatchNormShape::new(2, 16, 5, 3), BatchNormShape::new(1, 3, 7, 7)] {
+        check_two_training_steps(&s, true, &mut rng);
+    }
+}
+
+#[test]
+fn statistics_stay_accurate_with_a_large_mean() {
+    // 65536 values per channel around 100 with spread 0.1: E[x²] − E[x]² in f32 would lose the
+    // variance almost entirely; two passes keep it.
+    let s = BatchNormShape::new(64, 3, 32, 32);
+    let mut rng = Rng::new(22);
+    let x: Vec<f32> = (0..s.len()).map(|_| 100.0 + 0.1 * rng.normal()).collect();
+    let (l, mut h) = layer(&mut rng, &s);
+    let (xt, y) = (upload("bn x", &[s.len()], &x), zeros("bn y", &[s.len()]));
+    submit(&gpu::forward_train(ctx(), &s, &xt, &l.gamma, &l.beta, &l.running_mean, &l.running_var, &l.mean, &l.inv_std, &y).unwrap());
+    let (want_y, _, want_inv_std) = cpu::forward_train(&s, &x, &h.gamma, &h.beta, &mut h.running_mean, &mut h.running_var).unwrap();
+    Tolerance::balanced().assert("inv_std at mean 100", &read(&l.inv_std), &want_inv_std);
+    Tolerance::balanced().assert("running_var at mean 100", &read(&l.running_var), &h.running_var);
+    // y = gamma·(x − mean)·inv_std + beta turns a one-ulp difference in the mean (ulp(100) ≈ 8e-6)
+    // into about 1e-4 (gamma·inv_std ≈ 15), at balanced's absolute floor: y gets the looser preset.
+    Tolerance::permissive().assert("y at mean 100", &read(&y), &want_y);
+}
+
+#[test]
+fn forward_eval_matches_reference() {
+    let mut rng = Rng::new(23);
+    let mut all = shapes();
+    all.push(BatchNormShape::new(1, 3, 1, 1)); // one value per channel is fine in evaluation
+    for s in all {
+        let (l, h) = layer(&mut rng, &s);
+        let x = activations(&mut rng, &s);
+        let (xt, y) = (upload("bn x", &[s.len()], &x), zeros("bn y", &[s.len()]));
+        submit(&gpu::forward_eval(ctx(), &s, &xt, &l.gamma, &l.beta, &l.running_mean, &l.running_var, &y).unwrap());
+        let want = cpu::forward_eval(&s, &x, &h.gamma, &h.beta, &h.running_mean, &h.running_var).unwrap();
+        Tolerance::strict().assert(&format!("eval y {s:?}"), &read(&y), &want);
+    }
+}
+
+/// Forward (to get the saved statistics), then backward on GPU and reference.
+fn check_backward(s: &BatchNormShape, relu: bool, rng: &mut Rng) {
+    let (l, mut h) = layer(rng, s);
+    let x = activations(rng, s);
+    let dy = random(rng, s.len());
+    let (xt, dyt, y) = (upload("bn x", &[s.len()], &x), upload("bn dy", &[s.len()], &dy), zeros("bn y", &[s.len()]));
+    let (dx, dgamma, dbeta) = (zeros("bn dx", &[s.len()]), zeros("bn dgamma", &[s.channels]), zeros("bn dbeta", &[s.channels]));
+    let args = (&l.gamma, &l.mean, &l.inv_std, &dx, &dgamma, &dbeta);
+    let (fwd, bwd) = if relu {
+        let f = gpu::forward_train_relu(ctx(), s, &xt, &l.gamma, &l.beta, &l.running_mean, &l.running_var, &l.mean, &l.inv_std, &y);
+        (f.unwrap(), gpu::backward_relu(ctx(), s, &xt, &y, &dyt, args.0, args.1, args.2, args.3, args.4, args.5).unwrap())
+    } else {
+        let f = gpu::forward_train(ctx(), s, &xt, &l.gamma, &l.beta, &l.running_mean, &l.running_var, &l.mean, &l.inv_std, &y);
+        (f.unwrap(), gpu::backward(ctx(), s, &xt, &dyt, args.0, args.1, args.2, args.3, args.4, args.5).unwrap())
+    };
+    submit(&fwd);
+    submit(&bwd);
+    let (want_y, mean, inv_std) = if relu {
+        cpu::forward_train_relu(s, &x, &h.gamma, &h.beta, &mut h.running_mean, &mut h.running_var).unwrap()
+    } else {
+        cpu::forward_train(s, &x, &h.gamma, &h.beta, &mut h.running_mean, &mut h.running_var).unwrap()
+    };
+    let (want_dx, want_dgamma, want_dbeta) = if relu {
+        cpu::backward_relu(s, &x, &want_y, &dy, &h.gamma, &mean, &inv_std).unwrap()
+    } else {
+        cpu::backward(s, &x, &dy, &h.gamma, &mean, &inv_std).unwrap()
+    };
+    let what = format!("{s:?} relu={relu}");
+    // dgamma and dbeta sum up to 65536 terms in f32 (balanced's "batch statistics" case); dx
+    // subtracts those sums from n·dy, so it inherits their absolute error scaled by gamma·inv_std/n.
+    Tolerance::balanced().assert(&format!("dbeta {what}"), &read(&dbeta), &want_dbeta);
+    Tolerance::balanced().assert(&format!("dgamma {what}"), &read(&dgamma), &want_dgamma);
+    Tolerance::balanced().assert(&format!("dx {what}"), &read(&dx), &want_dx);
+}
+
+#[test]
+fn backward_matches_reference() {
+    let mut rng = Rng::new(24);
+    for s in shapes() {
+        check_backward(&s, false, &mut rng);
+    }
+}
+
+#[test]
+fn fused_relu_backward_matches_reference() {
+    let mut rng = Rng::new(25);
+    for s in [BatchNormShape::new(2, 16, 5, 3), BatchNormShape::new(1, 64, 7, 7), BatchNormShape::new(64, 16, 32, 32)] {
+        check_backward(&s, true, &mut rng);
+    }
+}
+
+#[test]
+fn reference_backward_matches_finite_differences() {
+    let mut rng = Rng::new(26);
+    for s in [BatchNormShape::new(2, 3, 3, 2), BatchNormShape::new(1, 2, 5, 3)] {
+        let (_, h) = layer(&mut rng, &s);
+        let x = activations(&mut rng, &s);
+        let w = random(&mut rng, s.len());
+        // The running statistics are a side effect that does not feed y; each call gets fresh copies.
+        let loss = |x: &[f32], gamma: &[f32], beta: &[f32]| {
+            let (mut rm, mut rv) = (h.running_mean.clone(), h.running_var.clone());
+            dot(&w, &cpu::forward_train(&s, x, gamma, beta, &mut rm, &mut rv).unwrap().0)
+        };
+        let (mut rm, mut rv) = (h.running_mean.clone(), h.running_var.clone());
+        let (_, mean, inv_std) = cpu::forward_train(&s, &x, &h.gamma, &h.beta, &mut rm, &mut rv).unwrap();
+        let (dx, dgamma, dbeta) = cpu::backward(&s, &x, &w, &h.gamma, &mean, &inv_std).unwrap();
+        let tol = Tolerance::finite_difference();
+        tol.assert(&format!("dx {s:?}"), &dx, &numerical_grad(&x, 1e-3, |x| loss(x, &h.gamma, &h.beta)));
+        tol.assert(&format!("dgamma {s:?}"), &dgamma, &numerical_grad(&h.gamma, 1e-3, |g| loss(&x, g, &h.beta)));
+        tol.assert(&format!("dbeta {s:?}"), &dbeta, &numerical_grad(&h.beta, 1e-3, |b| loss(&x, &h.gamma, b)));
+    }
+}
+
+/// Channel c of a (batch 2, 2 channels, 1×2) input holds `values[c]` in both images.
+fn hand_checked_case() -> (BatchNormShape, Vec<f32>) {
+    let s = BatchNormShape::new(2, 2, 1, 2);
+    // Channel 0: constant 3 (mean 3, variance 0). Channel 1: 1, 3, 1, 3 (mean 2, biased variance 1,
+    // unbiased variance 4/3).
+    let x = vec![3.0, 3.0, 1.0, 3.0, 3.0, 3.0, 1.0, 3.0];
+    (s, x)
+}
+
+#[test]
+fn running_statistics_match_a_hand_checked_case() {
+    let (s, x) = hand_checked_case();
+    let (gamma, beta) = (vec![2.0, 2.0], vec![0.5, -0.5]);
+    // PyTorch's update from running (0, 1) with momentum 0.1: mean 0.1·batch mean,
+    // var 0.9 + 0.1·unbiased variance.
+    let want_rm = [0.3, 0.2];
+    let want_rv = [0.9, 0.9 + 0.1 * 4.0 / 3.0];
+    // y: channel 0 is exactly beta; channel 1 is ±gamma/sqrt(1 + eps) + beta.
+    let k = 2.0 / (1.0f32 + 1e-5).sqrt();
+    let want_y = [0.5, 0.5, -k - 0.5, k - 0.5, 0.5, 0.5, -k - 0.5, k - 0.5];
+    let want_inv_std = [1.0 / 1e-5f32.sqrt(), 1.0 / (1.0f32 + 1e-5).sqrt()];
+
+    let (mut rm, mut rv) = (vec![0.0, 0.0], vec![1.0, 1.0]);
+    let (y, mean, inv_std) = cpu::forward_train(&s, &x, &gamma, &beta, &mut rm, &mut rv).unwrap();
+    let tol = Tolerance::strict();
+    tol.assert("reference running_mean", &rm, &want_rm);
+    tol.assert("reference running_var", &rv, &want_rv);
+    tol.assert("reference mean", &mean, &[3.0, 2.0]);
+    tol.assert("reference inv_std", &inv_std, &want_inv_std);
+    tol.assert("reference y", &y, &want_y);
+
+    let l = Layer {
+        gamma: upload("bn gamma", &[2], &gamma),
+        beta: upload("bn beta", &[2], &beta),
+        running_mean: upload("bn running_mean", &[2], &[0.0, 0.0]),
+        running_var: upload("bn running_var", &[2], &[1.0, 1.0]),
+        mean: zeros("bn mean", &[2]),
+        inv_std: zeros("bn inv_std", &[2]),
+    };
+    let (xt, yt) = (upload("bn x", &[8], &x), zeros("bn y", &[8]));
+    submit(&gpu::forward_train(ctx(), &s, &xt, &l.gamma, &l.beta, &l.running_mean, &l.running_var, &l.mean, &l.inv_std, &yt).unwrap());
+    tol.assert("gpu running_mean", &read(&l.running_mean), &want_rm);
+    tol.assert("gpu running_var", &read(&l.running_var), &want_rv);
+    tol.assert("gpu mean", &read(&l.mean), &[3.0, 2.0]);
+    tol.assert("gpu inv_std", &read(&l.inv_std), &want_inv_std);
+    tol.assert("gpu y", &read(&yt), &want_y);
+}
+
+#[test]
+fn bad_shapes_are_errors() {
+    let s = BatchNormShape::new(2, 3, 2, 2);
+    let x = upload("bn x", &[24], &[0.0; 24]);
+    let c3 = || zeros("bn c3", &[3]);
+    let (g, b, rm, rv, m, is) = (c3(), c3(), c3(), c3(), c3(), c3());
+    let short = zeros("bn gamma short", &[2]);
+    let y = zeros("bn y", &[24]);
+    let err = gpu::forward_train(ctx(), &s, &x, &short, &b, &rm, &rv, &m, &is, &y).err().expect("short gamma must fail");
+    assert!(err.to_string().contains("`bn gamma short` has 2 elements but 3"), "{err}");
+    assert!(gpu::forward_train(ctx(), &s, &x, &g, &b, &rm, &rv, &m, &is, &g).is_err(), "y of the wrong size");
+    assert!(gpu::forward_eval(ctx(), &s, &x, &g, &b, &rm, &short, &y).is_err(), "short running_var");
+    assert!(gpu::backward(ctx(), &s, &x, &g, &g, &m, &is, &y, &g, &b).is_err(), "dy of the wrong size");
+    assert!(gpu::backward_relu(ctx(), &s, &x, &short, &y, &g, &m, &is, &y, &g, &b).is_err(), "y of the wrong size");
+    assert!(gpu::backward(ctx(), &s, &x, &y, &g, &m, &is, &y, &short, &b).is_err(), "short dgamma");
+    let xs = [0.0; 24];
+    let (mut rmh, mut rvh) = (vec![0.0; 3], vec![1.0; 3]);
+    assert!(cpu::forward_train(&s, &xs[..23], &[1.0; 3], &[0.0; 3], &mut rmh, &mut rvh).is_err());
+    assert!(cpu::forward_train(&s, &xs, &[1.0; 3], &[0.0; 2], &mut rmh, &mut rvh).is_err());
+    assert!(cpu::backward(&s, &xs, &xs[..20], &[1.0; 3], &[0.0; 3], &[1.0; 3]).is_err());
+
+    // Zero dimensions, bad hyper-parameters, and training with one value per channel.
+    let bad = [
+        BatchNormShape::new(0, 3, 2, 2),
+        BatchNormShape::new(2, 0, 2, 2),
+        BatchNormShape::new(2, 3, 2, 0),
+        BatchNormShape { eps: 0.0, ..s },
+        BatchNormShape { eps: f32::NAN, ..s },
+        BatchNormShape { momentum: 1.5, ..s },
+        BatchNormShape { momentum: -0.1, ..s },
+    ];
+    for b in bad {
+        assert!(b.validate().is_err(), "{b:?}");
+        assert!(cpu::forward_eval(&b, &xs, &[1.0; 3], &[0.0; 3], &[0.0; 3], &[1.0; 3]).is_err(), "{b:?}");
+    }
+    let single = BatchNormShape::new(1, 3, 1, 1);
+    assert!(single.validate().is_ok());
+    let err = single.validate_training().expect_err("one value per channel cannot be trained on");
+    assert!(err.to_string().contains("more than 1 value per channel"), "{err}");
+    let x3 = upload("bn x3", &[3], &[0.0; 3]);
+    assert!(gpu::forward_train(ctx(), &single, &x3, &g, &b, &rm, &rv, &m, &is, &x3).is_err());
+    let (mut rmh, mut rvh) = (vec![0.0; 3], vec![1.0; 3]);
+    assert!(cpu::forward_train(&single, &[0.0; 3], &[1.0; 3], &[0.0; 3], &mut rmh, &mut rvh).is_err());
+}
