@@ -1,6 +1,7 @@
 //! The GPU side of the op set: a context that owns the wgpu device (natively or in the browser),
 //! f32 tensors in storage buffers, prepared dispatches, and one small wrapper per shader family.
 
+pub mod batch;
 pub mod batchnorm;
 pub mod context;
 pub mod conv2d;

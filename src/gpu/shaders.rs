@@ -21,3 +21,4 @@ shader!(POOL, "pool");
 shader!(LINEAR, "linear");
 shader!(LOSS, "loss");
 shader!(SGD, "sgd");
+shader!(BATCH, "batch");

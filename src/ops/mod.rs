@@ -24,6 +24,7 @@ pub fn expect_nonzero(op: &'static str, dims: &[(&str, usize)]) -> Result<()> {
     Ok(())
 }
 
+pub mod batch;
 pub mod batchnorm;
 pub mod conv2d;
 pub mod linear;

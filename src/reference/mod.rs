@@ -2,6 +2,7 @@
 //! It is the oracle in every test, and its backward passes are themselves checked against finite
 //! differences (`gradcheck`).
 
+pub mod batch;
 pub mod batchnorm;
 pub mod conv2d;
 pub mod elementwise;
