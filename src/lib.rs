@@ -3,9 +3,11 @@
 //! CPU oracle (`reference`), sharing the shape definitions in `ops`.
 
 pub mod check;
+pub mod clock;
 pub mod data;
 pub mod error;
 pub mod gpu;
+pub mod nn;
 pub mod ops;
 pub mod reference;
 pub mod train;

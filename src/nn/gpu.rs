@@ -1,0 +1,200 @@
+//! Turns a `Graph` into GPU tensors and prepared dispatch lists, made once when the model is
+//! built: `forward_train` (batch statistics, running-stat update), `forward_eval` (running
+//! statistics) and `backward` (every parameter gradient). A training step only records them.
+
+use super::graph::{ActId, Graph, Layer};
+use crate::gpu::{batchnorm, conv2d, elementwise, linear, pool, Dispatch, GpuContext, Tensor};
+use crate::Result;
+
+pub struct GpuNet {
+    pub graph: Graph,
+    pub params: Vec<Tensor>,
+    pub grads: Vec<Tensor>,
+    /// Per BN layer: running mean and variance.
+    pub running: Vec<(Tensor, Tensor)>,
+    /// Per BN layer: the batch mean and 1/std saved by the training forward.
+    pub saved: Vec<(Tensor, Tensor)>,
+    pub acts: Vec<Tensor>,
+    /// Gradient of each activation (none for the input image).
+    pub dacts: Vec<Option<Tensor>>,
+    pub forward_train: Vec<Dispatch>,
+    pub forward_eval: Vec<Dispatch>,
+    pub backward: Vec<Dispatch>,
+    /// Scratch tensors the dispatches write into; kept alive with them.
+    _scratch: Vec<Tensor>,
+}
+
+impl GpuNet {
+    /// Uploads `params` (in `graph.params` order) and prepares every dispatch.
+    pub fn new(ctx: &GpuContext, graph: Graph, params: &[Vec<f32>]) -> Result<Self> {
+        let params: Vec<Tensor> = graph
+            .params
+            .iter()
+            .zip(params)
+            .map(|(spec, v)| ctx.tensor(spec.name.clone(), &spec.shape, v))
+            .collect::<Result<_>>()?;
+        let grads = graph.params.iter().map(|spec| ctx.zeros(format!("{}.grad", spec.name), &spec.shape)).collect::<Result<_>>()?;
+        let mut acts = vec![ctx.zeros("input", &graph.acts[0])?];
+        let mut dacts = vec![None];
+        for node in &graph.nodes {
+            let shape = &graph.acts[node.output];
+            acts.push(ctx.zeros(format!("{}.out", node.name), shape)?);
+            dacts.push(Some(ctx.zeros(format!("{}.out.grad", node.name), shape)?));
+        }
+        let mut running = Vec::new();
+        let mut saved = Vec::new();
+        for node in &graph.nodes {
+            if let Layer::BatchNorm { s, .. } = &node.layer {
+                let c = [s.channels];
+                running.push((ctx.tensor(format!("{}.running_mean", node.name), &c, &vec![0.0; s.channels])?, ctx.tensor(format!("{}.running_var", node.name), &c, &vec![1.0; s.channels])?));
+                saved.push((ctx.zeros(format!("{}.batch_mean", node.name), &c)?, ctx.zeros(format!("{}.batch_inv_std", node.name), &c)?));
+            }
+        }
+        let mut net = GpuNet {
+            graph,
+            params,
+            grads,
+            running,
+            saved,
+            acts,
+            dacts,
+            forward_train: vec![],
+            forward_eval: vec![],
+            backward: vec![],
+            _scratch: vec![],
+        };
+        net.forward_train = net.build_forward(ctx, true)?;
+        net.forward_eval = net.build_forward(ctx, false)?;
+        net.backward = net.build_backward(ctx)?;
+        Ok(net)
+    }
+
+    fn build_forward(&self, ctx: &GpuContext, train: bool) -> Result<Vec<Dispatch>> {
+        let mut out = Vec::new();
+        for node in &self.graph.nodes {
+            let x = &self.acts[node.inputs[0]];
+            let y = &self.acts[node.output];
+            match &node.layer {
+                Layer::Conv { s, w } => out.push(conv2d::forward(ctx, s, x, &self.params[*w], y)?),
+                Layer::BatchNorm { s, gamma, beta, bn } => {
+                    let (g, b) = (&self.params[*gamma], &self.params[*beta]);
+                    let (rm, rv) = &self.running[*bn];
+                    if train {
+                        let (mean, inv_std) = &self.saved[*bn];
+                        out.extend(batchnorm::forward_train(ctx, s, x, g, b, rm, rv, mean, inv_std, y)?);
+                    } else {
+                        out.extend(batchnorm::forward_eval(ctx, s, x, g, b, rm, rv, y)?);
+                    }
+                }
+                Layer::Relu => out.push(elementwise::relu_forward(ctx, x, y)?),
+                Layer::Relu6 => out.push(elementwise::relu6_forward(ctx, x, y)?),
+                Layer::Add => out.push(elementwise::add(ctx, x, &self.acts[node.inputs[1]], y)?),
+                Layer::MaxPool2 { s } => out.push(pool::max_pool2_forward(ctx, s, x, y)?),
+                Layer::AvgPool2 { s } => out.push(pool::avg_pool2_forward(ctx, s, x, y)?),
+                Layer::GlobalAvgPool { s } => out.push(pool::global_avg_pool_forward(ctx, s, x, y)?),
+                Layer::Linear { s, w, b } => out.push(linear::forward(ctx, s, x, &self.params[*w], &self.params[*b], y)?),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Backward in reverse node order. The first gradient that reaches an activation is written
+    /// straight into its buffer; a later one (a residual block's input) goes to a scratch tensor
+    /// and is added on.
+    fn build_backward(&mut self, ctx: &GpuContext) -> Result<Vec<Dispatch>> {
+        let mut out = Vec::new();
+        let mut written = vec![false; self.graph.acts.len()];
+        written[self.graph.output()] = true;
+        let mut scratch = Vec::new();
+        for node in self.graph.nodes.iter().rev() {
+            let dy = self.dacts[node.output].as_ref().expect("every layer output has a gradient");
+            let xi = node.inputs[0];
+            let x = &self.acts[xi];
+            let y = &self.acts[node.output];
+            // The tensor this node's input gradient goes to: the activation's own buffer the first
+            // time, else a fresh scratch tensor that is added on afterwards.
+            let target = |a: ActId, written: &mut Vec<bool>| -> Result<Option<(Tensor, ActId)>> {
+                if written[a] {
+                    let t = ctx.zeros(format!("{}.grad.partial", node.name), &self.graph.acts[a])?;
+                    Ok(Some((t, a)))
+                } else {
+                    written[a] = true;
+                    Ok(None)
+                }
+            };
+            match &node.layer {
+                Layer::Add => {
+                    for &a in &node.inputs {
+                        let da = self.dacts[a].as_ref().unwrap();
+                        match target(a, &mut written)? {
+                            None => out.push(elementwise::copy(ctx, dy, da)?),
+                            Some(_) => out.push(elementwise::add_assign(ctx, da, dy)?),
+                        }
+                    }
+                    continue;
+                }
+                Layer::Conv { s, w } => {
+                    let bw = conv2d::backward_weight(ctx, s, x, dy, &self.grads[*w])?;
+                    out.extend(bw.passes);
+                    if let Some(t) = bw.scratch {
+                        scratch.push(t);
+                    }
+                    if xi == 0 {
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            let Some(dx_own) = self.dacts[xi].as_ref() else { continue };
+            let extra = target(xi, &mut written)?;
+            let dx = extra.as_ref().map_or(dx_own, |(t, _)| t);
+            match &node.layer {
+                Layer::Conv { s, w } => out.push(conv2d::backward_input(ctx, s, dy, &self.params[*w], dx)?),
+                Layer::BatchNorm { s, gamma, beta, bn } => {
+                    let (mean, inv_std) = &self.saved[*bn];
+                    out.extend(batchnorm::backward(ctx, s, x, dy, &self.params[*gamma], mean, inv_std, dx, &self.grads[*gamma], &self.grads[*beta])?);
+                }
+                Layer::Relu => out.push(elementwise::relu_backward(ctx, y, dy, dx)?),
+                Layer::Relu6 => out.push(elementwise::relu6_backward(ctx, y, dy, dx)?),
+                Layer::MaxPool2 { s } => out.push(pool::max_pool2_backward(ctx, s, x, dy, dx)?),
+                Layer::AvgPool2 { s } => out.push(pool::avg_pool2_backward(ctx, s, dy, dx)?),
+                Layer::GlobalAvgPool { s } => out.push(pool::global_avg_pool_backward(ctx, s, dy, dx)?),
+                Layer::Linear { s, w, b } => {
+                    out.extend(linear::backward_params(ctx, s, x, dy, &self.grads[*w], &self.grads[*b])?);
+                    out.push(linear::backward_input(ctx, s, dy, &self.params[*w], dx)?);
+                }
+                Layer::Add => unreachable!("handled above"),
+            }
+            if let Some((partial, _)) = extra {
+                out.push(elementwise::add_assign(ctx, dx_own, &partial)?);
+                scratch.push(partial);
+            }
+        }
+        self._scratch = scratch;
+        Ok(out)
+    }
+
+    /// Loads running statistics (e.g. a saved teacher's), one (mean, var) per BN layer.
+    pub fn set_running(&self, ctx: &GpuContext, running: &[(Vec<f32>, Vec<f32>)]) -> Result<()> {
+        if running.len() != self.running.len() {
+            return Err(crate::Error::shape("set_running", format!("{} BN layers given, the model has {}", running.len(), self.running.len())));
+        }
+        for ((m, v), (mt, vt)) in running.iter().zip(&self.running) {
+            ctx.write(mt, m)?;
+            ctx.write(vt, v)?;
+        }
+        Ok(())
+    }
+
+    /// The logits tensor.
+    pub fn logits(&self) -> &Tensor {
+        &self.acts[self.graph.output()]
+    }
+    /// The logits' gradient tensor (the loss writes it).
+    pub fn dlogits(&self) -> &Tensor {
+        self.dacts[self.graph.output()].as_ref().unwrap()
+    }
+    pub fn input(&self) -> &Tensor {
+        &self.acts[0]
+    }
+}

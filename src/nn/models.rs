@@ -1,0 +1,198 @@
+//! The models, written once against `GraphBuilder`:
+//! - `resnet20/32/56`: CIFAR ResNets (He et al. 2016): a 3×3 stem, three stages of 16/32/64
+//!   channels with n = (depth − 2)/6 basic blocks each, global average pool, linear classifier.
+//!   Downsampling shortcuts are a 1×1 stride-2 conv + BN (GluonCV's CIFAR ResNet v1).
+//! - `mnist_resnet`: the same blocks sized for 28×28×1 digits: a 16-channel stem at 28×28, then one
+//!   downsampling basic block to 32 channels at 14×14 and one to 64 at 7×7. Two blocks reach 99%
+//!   on MNIST while keeping a step cheap enough for software WebGPU.
+//! - `mobilenetv2`: MobileNetV2-style inverted residuals (1×1 expand, 3×3 depthwise, 1×1 project,
+//!   ReLU6) for 32×32 inputs, with a width multiplier.
+//! Model tweaks from the paper, as they apply to a basic-block CIFAR ResNet:
+//! - ResNet-C replaces the stem with three 3×3 convs (3→16→16→16), each with BN + ReLU.
+//! - ResNet-D puts a 2×2 stride-2 average pool before the 1×1 shortcut conv (now stride 1), so the
+//!   shortcut no longer skips three quarters of the input.
+//! Zero-γ (`last_gamma`) starts the last BN of every residual block (basic and inverted) at γ = 0.
+
+use super::graph::{ActId, Graph, GraphBuilder};
+use crate::{Error, Result};
+
+pub const MODELS: [&str; 5] = ["resnet20", "resnet32", "resnet56", "mnist_resnet", "mobilenetv2"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelOptions {
+    pub batch: usize,
+    pub channels: usize,
+    pub size: usize,
+    pub classes: usize,
+    pub last_gamma: bool,
+    pub resnet_c: bool,
+    pub resnet_d: bool,
+    /// MobileNetV2's width multiplier (channel counts are scaled and rounded to a multiple of 8).
+    pub width_mult: f32,
+}
+
+impl ModelOptions {
+    pub fn new(batch: usize, channels: usize, size: usize, classes: usize) -> Self {
+        ModelOptions { batch, channels, size, classes, last_gamma: false, resnet_c: false, resnet_d: false, width_mult: 1.0 }
+    }
+}
+
+/// Builds the named model.
+pub fn build(name: &str, o: &ModelOptions) -> Result<Graph> {
+    match name {
+        "resnet20" => cifar_resnet(20, o),
+        "resnet32" => cifar_resnet(32, o),
+        "resnet56" => cifar_resnet(56, o),
+        "mnist_resnet" => resnet(o, 16, &[(32, 2), (64, 2)]),
+        "mobilenetv2" => mobilenet_v2(o),
+        other => Err(Error::config("model", format!("unknown model `{other}`; choose one of {}", MODELS.join(", ")))),
+    }
+}
+
+fn cifar_resnet(depth: usize, o: &ModelOptions) -> Result<Graph> {
+    let n = (depth - 2) / 6;
+    let mut stages = Vec::new();
+    for (i, c) in [16, 32, 64].into_iter().enumerate() {
+        for b in 0..n {
+            stages.push((c, if i > 0 && b == 0 { 2 } else { 1 }));
+        }
+    }
+    resnet(o, 16, &stages)
+}
+
+fn conv_bn(g: &mut GraphBuilder, name: &str, x: ActId, c: usize, k: usize, stride: usize, zero_gamma: bool) -> Result<ActId> {
+    let y = g.conv(&format!("{name}.conv"), x, c, k, stride, k / 2, 1)?;
+    g.batchnorm(&format!("{name}.bn"), y, zero_gamma)
+}
+
+/// A ResNet of basic blocks: `blocks` lists (out channels, stride) per block.
+fn resnet(o: &ModelOptions, stem: usize, blocks: &[(usize, usize)]) -> Result<Graph> {
+    let mut g = GraphBuilder::new(o.batch, o.channels, o.size, o.size)?;
+    let mut x = 0;
+    let stem_convs = if o.resnet_c { 3 } else { 1 };
+    for i in 0..stem_convs {
+        let y = conv_bn(&mut g, &format!("stem{i}"), x, stem, 3, 1, false)?;
+        x = g.relu(&format!("stem{i}.relu"), y);
+    }
+    for (b, &(c, stride)) in blocks.iter().enumerate() {
+        let name = format!("block{b}");
+        let in_c = g.shape(x)[1];
+        let y = conv_bn(&mut g, &format!("{name}.0"), x, c, 3, stride, false)?;
+        let y = g.relu(&format!("{name}.0.relu"), y);
+        let y = conv_bn(&mut g, &format!("{name}.1"), y, c, 3, 1, o.last_gamma)?;
+        let shortcut = if stride == 1 && in_c == c {
+            x
+        } else if o.resnet_d && stride == 2 {
+            let p = g.avg_pool2(&format!("{name}.down.pool"), x)?;
+            conv_bn(&mut g, &format!("{name}.down"), p, c, 1, 1, false)?
+        } else {
+            conv_bn(&mut g, &format!("{name}.down"), x, c, 1, stride, false)?
+        };
+        let sum = g.add(&format!("{name}.add"), y, shortcut)?;
+        x = g.relu(&format!("{name}.relu"), sum);
+    }
+    let pooled = g.global_avg_pool("pool", x)?;
+    g.linear("fc", pooled, o.classes)?;
+    g.finish()
+}
+
+fn scaled(c: usize, mult: f32) -> usize {
+    (((c as f32 * mult) / 8.0).round() as usize * 8).max(8)
+}
+
+/// MobileNetV2 for 32×32 inputs: stride 1 in the stem and the first stages (as CIFAR ports do),
+/// and a shortened stage table so a step stays affordable in a browser.
+fn mobilenet_v2(o: &ModelOptions) -> Result<Graph> {
+    // (expansion t, output channels c, repeats n, first stride s), as in the paper's Table 2.
+    const STAGES: [(usize, usize, usize, usize); 6] = [(1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 3, 2), (6, 96, 2, 1), (6, 160, 2, 2)];
+    if !(o.width_mult > 0.0) {
+        return Err(Error::config("width_mult", "must be greater than 0"));
+    }
+    let mut g = GraphBuilder::new(o.batch, o.channels, o.size, o.size)?;
+    let stem = conv_bn(&mut g, "stem", 0, scaled(32, o.width_mult), 3, 1, false)?;
+    let mut x = g.relu6("stem.relu6", stem);
+    let mut b = 0;
+    for (t, c, n, s) in STAGES {
+        let c = scaled(c, o.width_mult);
+        for i in 0..n {
+            let name = format!("block{b}");
+            let stride = if i == 0 { s } else { 1 };
+            let in_c = g.shape(x)[1];
+            let mut y = x;
+            if t != 1 {
+                y = conv_bn(&mut g, &format!("{name}.expand"), y, in_c * t, 1, 1, false)?;
+                y = g.relu6(&format!("{name}.expand.relu6"), y);
+            }
+            let hidden = g.shape(y)[1];
+            let d = g.conv(&format!("{name}.dw.conv"), y, hidden, 3, stride, 1, hidden)?;
+            let d = g.batchnorm(&format!("{name}.dw.bn"), d, false)?;
+            let d = g.relu6(&format!("{name}.dw.relu6"), d);
+            let residual = stride == 1 && in_c == c;
+            let p = conv_bn(&mut g, &format!("{name}.project"), d, c, 1, 1, residual && o.last_gamma)?;
+            x = if residual { g.add(&format!("{name}.add"), p, x)? } else { p };
+            b += 1;
+        }
+    }
+    let head = conv_bn(&mut g, "head", x, scaled(640, o.width_mult), 1, 1, false)?;
+    let head = g.relu6("head.relu6", head);
+    let pooled = g.global_avg_pool("pool", head)?;
+    g.linear("fc", pooled, o.classes)?;
+    g.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::graph::{Init, Layer};
+
+    fn opts(c: usize, size: usize) -> ModelOptions {
+        ModelOptions::new(2, c, size, 10)
+    }
+
+    #[test]
+    fn cifar_resnets_have_the_papers_depth_and_widths() {
+        for (name, depth) in [("resnet20", 20), ("resnet32", 32), ("resnet56", 56)] {
+            let g = build(name, &opts(3, 32)).unwrap();
+            // Weighted layers on the main path: the stem, two convs per block, and the classifier.
+            let convs_3x3 = g.nodes.iter().filter(|n| matches!(&n.layer, Layer::Conv { s, .. } if s.kernel_h == 3)).count();
+            assert_eq!(convs_3x3 + 1, depth, "{name}");
+            assert_eq!(g.acts[g.output()], vec![2, 10]);
+        }
+        // ResNet-20 has about 0.27M parameters (He et al. 2016, Table 6).
+        let p = build("resnet20", &opts(3, 32)).unwrap().param_count();
+        assert!((260_000..280_000).contains(&p), "{p}");
+    }
+
+    #[test]
+    fn zero_gamma_zeroes_exactly_the_last_bn_of_each_block() {
+        let mut o = opts(3, 32);
+        o.last_gamma = true;
+        let g = build("resnet20", &o).unwrap();
+        let zeroed: Vec<&str> = g.params.iter().filter(|p| p.init == Init::Zeros && p.name.ends_with(".weight")).map(|p| p.name.as_str()).collect();
+        assert_eq!(zeroed.len(), 9);
+        assert!(zeroed.iter().all(|n| n.ends_with(".1.bn.weight")), "{zeroed:?}");
+        let mut o = opts(3, 32);
+        o.last_gamma = true;
+        let m = build("mobilenetv2", &o).unwrap();
+        assert!(m.params.iter().any(|p| p.init == Init::Zeros && p.name.ends_with("project.bn.weight")));
+    }
+
+    #[test]
+    fn tweaks_change_stem_and_shortcut() {
+        let mut o = opts(3, 32);
+        o.resnet_c = true;
+        o.resnet_d = true;
+        let g = build("resnet20", &o).unwrap();
+        assert_eq!(g.nodes.iter().filter(|n| n.name.starts_with("stem") && matches!(n.layer, Layer::Conv { .. })).count(), 3);
+        assert_eq!(g.nodes.iter().filter(|n| matches!(n.layer, Layer::AvgPool2 { .. })).count(), 2);
+    }
+
+    #[test]
+    fn mnist_and_mobilenet_build_with_expected_outputs() {
+        let g = build("mnist_resnet", &opts(1, 28)).unwrap();
+        assert_eq!(g.acts[g.output()], vec![2, 10]);
+        let m = build("mobilenetv2", &opts(3, 32)).unwrap();
+        assert!(m.nodes.iter().any(|n| matches!(&n.layer, Layer::Conv { s, .. } if s.groups > 1 && s.groups == s.in_channels)));
+        assert!(build("resnet18", &opts(3, 32)).is_err());
+    }
+}

@@ -1,0 +1,94 @@
+//! Whole networks: the GPU executor's forward (train and eval) and backward against the CPU
+//! reference executor, for every model, with the same seeded parameters and inputs.
+
+mod common;
+use common::*;
+use tricklab::check::{Rng, Tolerance};
+use tricklab::nn::cpu::CpuNet;
+use tricklab::nn::gpu::GpuNet;
+use tricklab::nn::models::{build, ModelOptions};
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+fn compare_model(name: &str, o: &ModelOptions, seed: u64) {
+    let graph = build(name, o).unwrap();
+    let params = graph.init_params(seed);
+    let mut rng = Rng::new(seed + 1);
+    let input = rng.vec(graph.act_len(0), -1.0, 1.0);
+    let dlogits = rng.vec(graph.act_len(graph.output()), -0.1, 0.1);
+
+    let mut cpu = CpuNet::new(graph.clone(), params.clone());
+    let logits = cpu.forward(&input, true).unwrap().to_vec();
+    cpu.backward(&dlogits).unwrap();
+
+    // How far f32 lets two correct implementations drift for this network: the reference against
+    // itself with the input scaled by (1 + 1e-6). Deep stacks of batch norms over few values
+    // (MobileNetV2's late stages) amplify rounding by ~1e4, so the gradient tolerance widens by
+    // twice this measured drift; a wrong kernel is off by far more.
+    let nudged: Vec<f32> = input.iter().map(|v| v * (1.0 + 1e-6)).collect();
+    let mut drift_net = CpuNet::new(graph.clone(), params.clone());
+    drift_net.forward(&nudged, true).unwrap();
+    drift_net.backward(&dlogits).unwrap();
+    let drift: Vec<f32> = drift_net.grads.iter().zip(&cpu.grads).map(|(a, b)| max_abs_diff(a, b)).collect();
+
+    let gpu = GpuNet::new(ctx(), graph.clone(), &params).unwrap();
+    ctx().write(gpu.input(), &input).unwrap();
+    ctx().write(gpu.dlogits(), &dlogits).unwrap();
+    let fwd: Vec<_> = gpu.forward_train.iter().collect();
+    ctx().submit(&fwd).unwrap();
+    // The loss would write dlogits after the forward; here it was written up front.
+    let bwd: Vec<_> = gpu.backward.iter().collect();
+    ctx().submit(&bwd).unwrap();
+
+    // Deep chains of reductions: the whole-network preset.
+    let tol = Tolerance::permissive();
+    tol.assert(&format!("{name} logits"), &read(gpu.logits()), &logits);
+    let bad: Vec<String> = graph
+        .params
+        .iter()
+        .enumerate()
+        .filter_map(|(i, spec)| {
+            let t = Tolerance { abs: tol.abs + 2.0 * drift[i], ..tol };
+            t.compare(&format!("{name} grad {} (f32 drift {})", spec.name, drift[i]), &read(&gpu.grads[i]), &cpu.grads[i]).err()
+        })
+        .collect();
+    assert!(bad.is_empty(), "{} of {} gradients differ:\n{}", bad.len(), graph.params.len(), bad.join("\n"));
+    for (i, (m, v)) in gpu.running.iter().enumerate() {
+        tol.assert(&format!("{name} running mean {i}"), &read(m), &cpu.running[i].0);
+        tol.assert(&format!("{name} running var {i}"), &read(v), &cpu.running[i].1);
+    }
+
+    // Eval mode normalizes with the (now updated) running statistics.
+    let want_eval = cpu.forward(&input, false).unwrap().to_vec();
+    let eval: Vec<_> = gpu.forward_eval.iter().collect();
+    ctx().submit(&eval).unwrap();
+    tol.assert(&format!("{name} eval logits"), &read(gpu.logits()), &want_eval);
+}
+
+#[test]
+fn resnet20_with_tweaks_matches_reference() {
+    let mut o = ModelOptions::new(2, 3, 16, 10);
+    o.resnet_c = true;
+    o.resnet_d = true;
+    o.last_gamma = true;
+    compare_model("resnet20", &o, 10);
+}
+
+#[test]
+fn resnet20_plain_matches_reference() {
+    compare_model("resnet20", &ModelOptions::new(2, 3, 32, 10), 11);
+}
+
+#[test]
+fn mnist_resnet_matches_reference() {
+    compare_model("mnist_resnet", &ModelOptions::new(3, 1, 28, 10), 12);
+}
+
+#[test]
+fn mobilenetv2_matches_reference() {
+    let mut o = ModelOptions::new(2, 3, 32, 10);
+    o.width_mult = 0.5;
+    compare_model("mobilenetv2", &o, 13);
+}
