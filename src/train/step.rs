@@ -1,0 +1,136 @@
+//! One training step, twice: on the GPU as prepared dispatches (forward, loss, backward, SGD for
+//! every parameter, recorded into one submit; the learning rate is a 1-element tensor written
+//! each step) and on the CPU reference, so the two can be compared after any number of steps.
+//! Distillation runs the teacher's eval-mode forward on the same batch first.
+
+use crate::gpu::{elementwise, loss, sgd, Dispatch, GpuContext, Tensor};
+use crate::nn::cpu::CpuNet;
+use crate::nn::gpu::GpuNet;
+use crate::nn::graph::{Graph, ParamSpec};
+use crate::ops::loss::{DistillShape, LossShape};
+use crate::ops::sgd::SgdParams;
+use crate::reference;
+use crate::Result;
+
+/// The optimizer and loss settings a step needs (taken from the config).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepOptions {
+    pub momentum: f32,
+    pub nesterov: bool,
+    pub weight_decay: f32,
+    /// "No bias decay": biases and BN γ/β get no weight decay.
+    pub no_wd: bool,
+    /// Distillation temperature and hard-label weight, used when a teacher is given.
+    pub temperature: f32,
+    pub hard_weight: f32,
+}
+
+impl StepOptions {
+    /// The SGD settings of one parameter tensor: no_wd is simply a second parameter group.
+    pub fn sgd_for(&self, spec: &ParamSpec) -> SgdParams {
+        let decay = if self.no_wd && !spec.is_weight { 0.0 } else { self.weight_decay };
+        SgdParams { len: spec.len(), momentum: self.momentum, weight_decay: decay, nesterov: self.nesterov }
+    }
+}
+
+/// The GPU step. Write the batch into `net.input()`, `targets` and `labels`, the learning rate
+/// with `set_lr`, then submit `dispatches()`. `metrics` accumulates (Σ loss, Σ correct, count).
+pub struct GpuStep {
+    pub net: GpuNet,
+    pub teacher: Option<GpuNet>,
+    pub targets: Tensor,
+    pub labels: Tensor,
+    pub lr: Tensor,
+    pub metrics: Tensor,
+    pub velocity: Vec<Tensor>,
+    teacher_feed: Vec<Dispatch>,
+    loss: Vec<Dispatch>,
+    update: Vec<Dispatch>,
+}
+
+impl GpuStep {
+    pub fn new(ctx: &GpuContext, net: GpuNet, teacher: Option<GpuNet>, o: &StepOptions) -> Result<Self> {
+        let g = &net.graph;
+        let (batch, classes) = (g.batch, g.classes);
+        let targets = ctx.zeros("batch targets", &[batch, classes])?;
+        let labels = ctx.zeros("batch labels", &[batch])?;
+        let lr = ctx.tensor("learning rate", &[1], &[0.0])?;
+        let metrics = ctx.zeros("train metrics", &[3])?;
+        let velocity: Vec<Tensor> = g.params.iter().map(|p| ctx.zeros(format!("{}.velocity", p.name), &p.shape)).collect::<Result<_>>()?;
+        let mut teacher_feed = Vec::new();
+        let loss = match &teacher {
+            None => loss::softmax_cross_entropy(ctx, &LossShape { batch, classes }, net.logits(), &targets, &labels, net.dlogits(), &metrics)?,
+            Some(t) => {
+                if t.graph.classes != classes || t.graph.input_shape() != g.input_shape() {
+                    return Err(crate::Error::config("teacher", format!(
+                        "the teacher takes {:?} and predicts {} classes, but the student takes {:?} and predicts {}",
+                        t.graph.input_shape(), t.graph.classes, g.input_shape(), classes
+                    )));
+                }
+                teacher_feed.push(elementwise::copy(ctx, net.input(), t.input())?);
+                let s = DistillShape { batch, classes, temperature: o.temperature, hard_weight: o.hard_weight };
+                loss::distillation(ctx, &s, net.logits(), t.logits(), &targets, &labels, net.dlogits(), &metrics)?
+            }
+        };
+        let update = g
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| sgd::step(ctx, &o.sgd_for(spec), &lr, &net.params[i], &net.grads[i], &velocity[i]))
+            .collect::<Result<_>>()?;
+        Ok(GpuStep { net, teacher, targets, labels, lr, metrics, velocity, teacher_feed, loss, update })
+    }
+
+    pub fn set_lr(&self, ctx: &GpuContext, lr: f32) -> Result<()> {
+        ctx.write(&self.lr, &[lr])
+    }
+
+    /// Everything one training step records, in order.
+    pub fn dispatches(&self) -> Vec<&Dispatch> {
+        let teacher = self.teacher.iter().flat_map(|t| t.forward_eval.iter());
+        self.net
+            .forward_train
+            .iter()
+            .chain(self.teacher_feed.iter())
+            .chain(teacher)
+            .chain(self.loss.iter())
+            .chain(self.net.backward.iter())
+            .chain(self.update.iter())
+            .collect()
+    }
+}
+
+/// The same step on the CPU reference.
+pub struct CpuStep {
+    pub net: CpuNet,
+    pub teacher: Option<CpuNet>,
+    pub velocity: Vec<Vec<f32>>,
+    pub options: StepOptions,
+}
+
+impl CpuStep {
+    pub fn new(graph: Graph, params: Vec<Vec<f32>>, teacher: Option<CpuNet>, options: StepOptions) -> Self {
+        let velocity = params.iter().map(|p| vec![0.0; p.len()]).collect();
+        CpuStep { net: CpuNet::new(graph, params), teacher, velocity, options }
+    }
+
+    /// One step on (x, targets, labels); returns (mean loss, correct count).
+    pub fn step(&mut self, x: &[f32], targets: &[f32], labels: &[f32], lr: f32) -> Result<(f32, usize)> {
+        let (batch, classes) = (self.net.graph.batch, self.net.graph.classes);
+        let logits = self.net.forward(x, true)?.to_vec();
+        let (loss, correct, dlogits) = match &mut self.teacher {
+            None => reference::loss::softmax_cross_entropy(&LossShape { batch, classes }, &logits, targets, labels)?,
+            Some(t) => {
+                let teacher_logits = t.forward(x, false)?.to_vec();
+                let s = DistillShape { batch, classes, temperature: self.options.temperature, hard_weight: self.options.hard_weight };
+                reference::loss::distillation(&s, &logits, &teacher_logits, targets, labels)?
+            }
+        };
+        self.net.backward(&dlogits)?;
+        for (i, spec) in self.net.graph.params.iter().enumerate() {
+            let p = self.options.sgd_for(spec);
+            reference::sgd::step(&p, lr, &mut self.net.params[i], &self.net.grads[i], &mut self.velocity[i])?;
+        }
+        Ok((loss, correct))
+    }
+}

@@ -1,0 +1,134 @@
+//! A whole training step on the GPU equals the same step on the CPU reference — loss, metrics,
+//! updated parameters, momentum buffers and BN running statistics — for every model, with every
+//! trick on: zero-γ, no bias decay, Nesterov momentum with weight decay, label smoothing, mixup and
+//! distillation from a teacher. Two steps, so momentum and the updated γ both take part.
+
+mod common;
+use common::*;
+use tricklab::check::{Rng, Tolerance};
+use tricklab::nn::cpu::CpuNet;
+use tricklab::nn::gpu::GpuNet;
+use tricklab::nn::models::{build, ModelOptions};
+use tricklab::train::step::{CpuStep, GpuStep, StepOptions};
+use tricklab::train::tricks::{mix_with_reversed, smoothed_targets};
+
+const OPTIONS: StepOptions = StepOptions { momentum: 0.9, nesterov: true, weight_decay: 5e-4, no_wd: true, temperature: 4.0, hard_weight: 0.4 };
+
+struct Batch {
+    x: Vec<f32>,
+    targets: Vec<f32>,
+    labels: Vec<f32>,
+}
+
+/// A batch with label smoothing 0.1 and mixup λ = 0.7 applied, as the trainer would make it.
+fn batch(rng: &mut Rng, shape: &[usize], classes: usize) -> Batch {
+    let n = shape[0];
+    let x = rng.vec(shape.iter().product(), -1.0, 1.0);
+    let labels_u8: Vec<u8> = (0..n).map(|_| rng.below(classes) as u8).collect();
+    let targets = smoothed_targets(&labels_u8, classes, 0.1).unwrap();
+    Batch {
+        x: mix_with_reversed(&x, n, 0.7).unwrap(),
+        targets: mix_with_reversed(&targets, n, 0.7).unwrap(),
+        labels: labels_u8.iter().map(|&l| l as f32).collect(),
+    }
+}
+
+/// Runs two steps on the CPU; `nudge` scales every input by (1 + nudge) to measure f32 drift.
+fn cpu_run(student: &tricklab::nn::graph::Graph, params: &[Vec<f32>], teacher: Option<(&tricklab::nn::graph::Graph, &[Vec<f32>])>, batches: &[Batch], nudge: f32) -> (CpuStep, Vec<f32>) {
+    let teacher = teacher.map(|(g, p)| CpuNet::new(g.clone(), p.to_vec()));
+    let mut step = CpuStep::new(student.clone(), params.to_vec(), teacher, OPTIONS);
+    let losses = batches
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let x: Vec<f32> = b.x.iter().map(|v| v * (1.0 + nudge)).collect();
+            step.step(&x, &b.targets, &b.labels, 0.1 / (i + 1) as f32).unwrap().0
+        })
+        .collect();
+    (step, losses)
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+fn compare(name: &str, o: &ModelOptions, teacher_name: Option<&str>, seed: u64) {
+    let graph = build(name, o).unwrap();
+    let params = graph.init_params(seed);
+    let teacher_graph = teacher_name.map(|t| build(t, &ModelOptions { last_gamma: false, ..o.clone() }).unwrap());
+    let teacher_params = teacher_graph.as_ref().map(|g| g.init_params(seed + 100));
+    let mut rng = Rng::new(seed + 1);
+    let batches: Vec<Batch> = (0..2).map(|_| batch(&mut rng, graph.input_shape(), graph.classes)).collect();
+    let teacher = teacher_graph.as_ref().zip(teacher_params.as_deref());
+
+    let (cpu, cpu_losses) = cpu_run(&graph, &params, teacher, &batches, 0.0);
+    // f32 drift of this network (see tests/network.rs): widens the tolerance per tensor.
+    let (drifted, _) = cpu_run(&graph, &params, teacher, &batches, 1e-6);
+
+    let gpu_teacher = teacher.map(|(g, p)| GpuNet::new(ctx(), g.clone(), p).unwrap());
+    let step = GpuStep::new(ctx(), GpuNet::new(ctx(), graph.clone(), &params).unwrap(), gpu_teacher, &OPTIONS).unwrap();
+    let mut gpu_losses = Vec::new();
+    let mut before = 0.0;
+    for (i, b) in batches.iter().enumerate() {
+        ctx().write(step.net.input(), &b.x).unwrap();
+        ctx().write(&step.targets, &b.targets).unwrap();
+        ctx().write(&step.labels, &b.labels).unwrap();
+        step.set_lr(ctx(), 0.1 / (i + 1) as f32).unwrap();
+        ctx().submit(&step.dispatches()).unwrap();
+        let m = read(&step.metrics);
+        gpu_losses.push((m[0] - before) / graph.batch as f32);
+        before = m[0];
+        assert_eq!(m[2], ((i + 1) * graph.batch) as f32, "{name}: metrics count");
+    }
+
+    let tol = Tolerance::permissive();
+    tol.assert(&format!("{name} losses"), &gpu_losses, &cpu_losses);
+    let mut bad = Vec::new();
+    for (i, spec) in graph.params.iter().enumerate() {
+        let t = Tolerance { abs: tol.abs + 2.0 * max_abs_diff(&drifted.net.params[i], &cpu.net.params[i]), ..tol };
+        bad.extend(t.compare(&format!("{name} param {}", spec.name), &read(&step.net.params[i]), &cpu.net.params[i]).err());
+        let t = Tolerance { abs: tol.abs + 2.0 * max_abs_diff(&drifted.velocity[i], &cpu.velocity[i]), ..tol };
+        bad.extend(t.compare(&format!("{name} velocity {}", spec.name), &read(&step.velocity[i]), &cpu.velocity[i]).err());
+    }
+    for (i, (m, v)) in step.net.running.iter().enumerate() {
+        bad.extend(tol.compare(&format!("{name} running mean {i}"), &read(m), &cpu.net.running[i].0).err());
+        bad.extend(tol.compare(&format!("{name} running var {i}"), &read(v), &cpu.net.running[i].1).err());
+    }
+    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+}
+
+fn all_tricks(batch: usize, channels: usize, size: usize) -> ModelOptions {
+    ModelOptions { last_gamma: true, ..ModelOptions::new(batch, channels, size, 10) }
+}
+
+#[test]
+fn resnet20_step_matches_reference() {
+    compare("resnet20", &all_tricks(4, 3, 16), None, 1);
+}
+
+#[test]
+fn resnet20_tweaked_distilled_step_matches_reference() {
+    let o = ModelOptions { resnet_c: true, resnet_d: true, ..all_tricks(4, 3, 16) };
+    compare("resnet20", &o, Some("resnet20"), 2);
+}
+
+#[test]
+fn mnist_resnet_step_matches_reference() {
+    compare("mnist_resnet", &all_tricks(4, 1, 28), Some("mnist_resnet"), 3);
+}
+
+#[test]
+fn mobilenetv2_step_matches_reference() {
+    let o = ModelOptions { width_mult: 0.5, ..all_tricks(4, 3, 32) };
+    compare("mobilenetv2", &o, None, 4);
+}
+
+#[test]
+fn teacher_with_other_classes_is_rejected() {
+    let student = build("resnet20", &ModelOptions::new(2, 3, 16, 10)).unwrap();
+    let teacher = build("resnet20", &ModelOptions::new(2, 3, 16, 7)).unwrap();
+    let s = GpuNet::new(ctx(), student.clone(), &student.init_params(1)).unwrap();
+    let t = GpuNet::new(ctx(), teacher.clone(), &teacher.init_params(1)).unwrap();
+    let err = GpuStep::new(ctx(), s, Some(t), &OPTIONS).err().expect("a 7-class teacher for a 10-class student must fail");
+    assert!(err.to_string().contains("teacher"), "{err}");
+}
