@@ -27,7 +27,7 @@ pub struct ModelOptions {
     pub last_gamma: bool,
     pub resnet_c: bool,
     pub resnet_d: bool,
-    /// MobileNetV2's width multiplier (channel counts are scaled and rounded to a multiple of 8).
+    /// Width multiplier of mnist_resnet and mobilenetv2 (channels scaled, rounded to a multiple of 4).
     pub width_mult: f32,
 }
 
@@ -39,11 +39,17 @@ impl ModelOptions {
 
 /// Builds the named model.
 pub fn build(name: &str, o: &ModelOptions) -> Result<Graph> {
+    if !(o.width_mult > 0.0) {
+        return Err(Error::config("width_mult", "must be greater than 0"));
+    }
     match name {
         "resnet20" => cifar_resnet(20, o),
         "resnet32" => cifar_resnet(32, o),
         "resnet56" => cifar_resnet(56, o),
-        "mnist_resnet" => resnet(o, 16, &[(32, 2), (64, 2)]),
+        "mnist_resnet" => {
+            let w = |c| scaled(c, o.width_mult);
+            resnet(o, w(16), &[(w(32), 2), (w(64), 2)])
+        }
         "mobilenetv2" => mobilenet_v2(o),
         other => Err(Error::config("model", format!("unknown model `{other}`; choose one of {}", MODELS.join(", ")))),
     }
@@ -96,8 +102,9 @@ fn resnet(o: &ModelOptions, stem: usize, blocks: &[(usize, usize)]) -> Result<Gr
     g.finish()
 }
 
+/// `c · mult` rounded to a multiple of 4 (at least 4).
 fn scaled(c: usize, mult: f32) -> usize {
-    (((c as f32 * mult) / 8.0).round() as usize * 8).max(8)
+    (((c as f32 * mult) / 4.0).round() as usize * 4).max(4)
 }
 
 /// MobileNetV2 for 32×32 inputs: stride 1 in the stem and the first stages (as CIFAR ports do),
@@ -105,9 +112,6 @@ fn scaled(c: usize, mult: f32) -> usize {
 fn mobilenet_v2(o: &ModelOptions) -> Result<Graph> {
     // (expansion t, output channels c, repeats n, first stride s), as in the paper's Table 2.
     const STAGES: [(usize, usize, usize, usize); 6] = [(1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 3, 2), (6, 96, 2, 1), (6, 160, 2, 2)];
-    if !(o.width_mult > 0.0) {
-        return Err(Error::config("width_mult", "must be greater than 0"));
-    }
     let mut g = GraphBuilder::new(o.batch, o.channels, o.size, o.size)?;
     let stem = conv_bn(&mut g, "stem", 0, scaled(32, o.width_mult), 3, 1, false)?;
     let mut x = g.relu6("stem.relu6", stem);

@@ -82,6 +82,9 @@ pub struct TrainConfig {
     pub resnet_c: bool,
     /// ResNet-D: downsampling shortcuts average-pool before their 1×1 conv.
     pub resnet_d: bool,
+    /// Channel width multiplier of mnist_resnet and mobilenetv2 (the CIFAR ResNets keep the
+    /// paper's 16/32/64).
+    pub width_mult: f64,
 }
 
 impl Default for TrainConfig {
@@ -96,7 +99,7 @@ const MAX_SEED: u64 = (1 << 53) - 1;
 
 impl TrainConfig {
     /// The field names, in declaration order (also the JSON keys).
-    pub const FIELDS: [&'static str; 30] = [
+    pub const FIELDS: [&'static str; 31] = [
         "dataset",
         "model",
         "epochs",
@@ -127,6 +130,7 @@ impl TrainConfig {
         "seed",
         "resnet_c",
         "resnet_d",
+        "width_mult",
     ];
 
     /// The baseline of the paper with every trick off (step decay, no warmup, no smoothing, no
@@ -169,6 +173,7 @@ impl TrainConfig {
             seed: 42,
             resnet_c: false,
             resnet_d: false,
+            width_mult: 1.0,
         }
     }
 
@@ -389,6 +394,9 @@ impl TrainConfig {
     }
 
     fn validate_model(&self) -> Result<()> {
+        if !(self.width_mult > 0.0 && self.width_mult <= 4.0) {
+            return Err(Error::config("width_mult", format!("must be above 0 and at most 4, got {}", self.width_mult)));
+        }
         if self.model == ModelKind::MnistResnet && self.dataset != DatasetKind::Mnist {
             return Err(Error::config(
                 "model",

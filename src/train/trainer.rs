@@ -66,6 +66,7 @@ pub fn model_graph(config: &TrainConfig, batch: usize) -> Result<Graph> {
         last_gamma: config.last_gamma,
         resnet_c: config.resnet_c,
         resnet_d: config.resnet_d,
+        width_mult: config.width_mult as f32,
         ..ModelOptions::new(batch, c, h, config.dataset.classes())
     };
     build(model_name(config.model), &o)
@@ -112,12 +113,13 @@ impl Trainer {
     pub fn new(ctx: GpuContext, config: TrainConfig, train: &Dataset, test: &Dataset, teacher: Option<Checkpoint>) -> Result<Self> {
         check_dataset(config.dataset, "training set", train)?;
         check_dataset(config.dataset, "test set", test)?;
-        let batch = config.batch_size as usize;
+        let batch = (config.batch_size as usize).max(1);
+        let steps_per_epoch = (train.count / batch).max(1) as u64;
+        // Field-by-field validation first, so a bad value is reported before any data mismatch.
+        let schedule = config.schedule(steps_per_epoch)?;
         if batch > train.count {
             return Err(Error::config("batch_size", format!("{batch} is larger than the training set ({} images)", train.count)));
         }
-        let steps_per_epoch = (train.count / batch) as u64;
-        let schedule = config.schedule(steps_per_epoch)?;
         let graph = model_graph(&config, batch)?;
         let params = graph.init_params(config.seed);
         let net = GpuNet::new(&ctx, graph, &params)?;
