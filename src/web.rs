@@ -1,13 +1,275 @@
 //! The only wasm-bindgen surface of the crate (compiled for wasm32 alone), so the core builds and
-//! tests natively. The page's Web Worker imports these functions.
+//! tests natively. The page's Web Worker (`www/worker.js`) loads a dataset into a `WebDataset`,
+//! starts a `WebTrainer` from config JSON, and drives it in chunks of steps, awaiting a metrics
+//! readback after each chunk so the worker stays free to answer pause/stop messages. Config
+//! helpers (`default_config`, `validate_config`, `schedule_curve`) let the page check a link and
+//! preview the learning rate before anything trains. Every error becomes a JS `Error` carrying the
+//! crate's message.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Float32Array, Promise, Uint8Array};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
 
+use crate::data::{cifar, mnist, Dataset, DatasetKind, Splits};
 use crate::gpu::GpuContext;
+use crate::train::checkpoint::{self, Checkpoint};
+use crate::train::trainer::{model_graph, Trainer};
+use crate::train::TrainConfig;
+use crate::Error;
+
+/// A crate error as a JS `Error` whose message is the crate's own.
+fn js_error(e: Error) -> JsValue {
+    js_sys::Error::new(&e.to_string()).into()
+}
+
+/// Serializes a report struct into a plain JS object.
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    serde_wasm_bindgen::to_value(value).map_err(|e| js_sys::Error::new(&format!("internal: {e}")).into())
+}
 
 /// Opens the browser's WebGPU device and describes the adapter, or explains why there is none.
 #[wasm_bindgen]
 pub async fn adapter_info() -> Result<String, JsValue> {
-    let ctx = GpuContext::new().await.map_err(|e| JsValue::from_str(&e.to_string()))?;
+    let ctx = GpuContext::new().await.map_err(js_error)?;
     Ok(ctx.describe())
+}
+
+/// The full default config of a dataset ("mnist" or "cifar10") as JSON.
+#[wasm_bindgen]
+pub fn default_config(dataset: &str) -> Result<String, JsValue> {
+    let kind = match dataset {
+        "mnist" => DatasetKind::Mnist,
+        "cifar10" => DatasetKind::Cifar10,
+        other => return Err(js_error(Error::config("dataset", format!("unknown dataset `{other}`; choose mnist or cifar10")))),
+    };
+    Ok(TrainConfig::default_for(kind).to_json())
+}
+
+/// Parses and validates a (possibly partial) config for `steps_per_epoch`; returns the complete
+/// config as JSON, or throws an error naming the first bad field.
+#[wasm_bindgen]
+pub fn validate_config(config_json: &str, steps_per_epoch: u32) -> Result<String, JsValue> {
+    let config = TrainConfig::from_json(config_json).map_err(js_error)?;
+    config.validate(steps_per_epoch as u64).map_err(js_error)?;
+    Ok(config.to_json())
+}
+
+/// The learning rate of every step of a run (`epochs × steps_per_epoch` values), exactly as the
+/// trainer will use it; throws if the config is invalid.
+#[wasm_bindgen]
+pub fn schedule_curve(config_json: &str, steps_per_epoch: u32) -> Result<Float32Array, JsValue> {
+    let config = TrainConfig::from_json(config_json).map_err(js_error)?;
+    let schedule = config.schedule(steps_per_epoch as u64).map_err(js_error)?;
+    let total = config.total_steps(steps_per_epoch as u64);
+    Ok(Float32Array::from(&schedule.curve(total.saturating_sub(1))[..]))
+}
+
+/// The training and test images of one dataset, parsed in the worker from files the page fetched
+/// or the visitor dropped (never uploaded anywhere).
+#[wasm_bindgen]
+pub struct WebDataset {
+    kind: DatasetKind,
+    splits: Splits,
+}
+
+#[wasm_bindgen]
+impl WebDataset {
+    /// MNIST from its four IDX files (raw or gzipped).
+    pub fn mnist(train_images: &[u8], train_labels: &[u8], test_images: &[u8], test_labels: &[u8]) -> Result<WebDataset, JsValue> {
+        let train = mnist::from_idx_bytes(mnist::TRAIN_IMAGES, train_images, mnist::TRAIN_LABELS, train_labels).map_err(js_error)?;
+        let test = mnist::from_idx_bytes(mnist::TEST_IMAGES, test_images, mnist::TEST_LABELS, test_labels).map_err(js_error)?;
+        Ok(WebDataset { kind: DatasetKind::Mnist, splits: Splits { train, test } })
+    }
+
+    /// CIFAR-10 from the official `cifar-10-binary.tar.gz`.
+    pub fn cifar10(archive: &[u8]) -> Result<WebDataset, JsValue> {
+        let splits = cifar::from_tar_gz_bytes(archive).map_err(js_error)?;
+        Ok(WebDataset { kind: DatasetKind::Cifar10, splits })
+    }
+
+    /// "mnist" or "cifar10".
+    #[wasm_bindgen(getter)]
+    pub fn kind(&self) -> String {
+        match self.kind {
+            DatasetKind::Mnist => "mnist".into(),
+            DatasetKind::Cifar10 => "cifar10".into(),
+        }
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn train_count(&self) -> u32 {
+        self.splits.train.count as u32
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn test_count(&self) -> u32 {
+        self.splits.test.count as u32
+    }
+}
+
+/// The first `limit` images of a split (all of them when `limit` is 0 or larger than the split).
+fn first(d: &Dataset, limit: u32) -> crate::Result<Dataset> {
+    let n = if limit == 0 { d.count } else { (limit as usize).min(d.count) };
+    d.slice(0, n)
+}
+
+/// What one chunk of steps reports: the epoch's running means, the mean loss of this chunk's
+/// steps alone, and the rate each of its steps used.
+#[derive(Serialize)]
+struct ChunkReport {
+    epoch: u32,
+    step: u64,
+    global_step: u64,
+    total_steps: u64,
+    steps: u32,
+    loss: f32,
+    acc: f32,
+    chunk_loss: f32,
+    lrs: Vec<f32>,
+    epoch_done: bool,
+    done: bool,
+}
+
+#[derive(Serialize)]
+struct EvalReport {
+    test_loss: f32,
+    test_acc: f32,
+}
+
+/// A training run in progress. Methods return promises; the worker awaits each one before the next.
+#[wasm_bindgen]
+pub struct WebTrainer {
+    trainer: Rc<RefCell<Trainer>>,
+    /// The epoch's summed loss as of the last report, to turn running means into a chunk's mean.
+    last_sum: Rc<RefCell<f64>>,
+}
+
+#[wasm_bindgen]
+impl WebTrainer {
+    /// Opens the GPU and builds a run of `config_json` on the first `train_limit` / `test_limit`
+    /// images of `data` (0 = all). `teacher` is a checkpoint exported by an earlier run (or
+    /// undefined). Resolves to a `WebTrainer`.
+    pub fn start(data: &WebDataset, config_json: &str, train_limit: u32, test_limit: u32, teacher: Option<Vec<u8>>) -> Promise {
+        let prepared = (|| -> crate::Result<_> {
+            let config = TrainConfig::from_json(config_json)?;
+            if config.dataset != data.kind {
+                return Err(Error::config("dataset", format!("the config trains {:?} but the loaded data is {:?}", config.dataset, data.kind)));
+            }
+            let train = first(&data.splits.train, train_limit)?;
+            let test = first(&data.splits.test, test_limit)?;
+            let teacher = match teacher {
+                None => None,
+                Some(bytes) => {
+                    let name = config.teacher.clone().unwrap_or_else(|| "teacher".into());
+                    let (_, ckpt) = checkpoint::load(&name, &bytes, |c| model_graph(c, c.batch_size as usize))?;
+                    Some(ckpt)
+                }
+            };
+            Ok((config, train, test, teacher))
+        })();
+        future_to_promise(async move {
+            let (config, train, test, teacher) = prepared.map_err(js_error)?;
+            let ctx = GpuContext::new().await.map_err(js_error)?;
+            let trainer = Trainer::new(ctx, config, &train, &test, teacher).map_err(js_error)?;
+            Ok(WebTrainer { trainer: Rc::new(RefCell::new(trainer)), last_sum: Rc::new(RefCell::new(0.0)) }.into())
+        })
+    }
+
+    /// The adapter the run trains on.
+    #[wasm_bindgen(getter)]
+    pub fn adapter(&self) -> String {
+        self.trainer.borrow().ctx.describe()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn steps_per_epoch(&self) -> u32 {
+        self.trainer.borrow().steps_per_epoch as u32
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn total_steps(&self) -> u32 {
+        self.trainer.borrow().total_steps() as u32
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn train_count(&self) -> u32 {
+        self.trainer.borrow().train_count as u32
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn test_count(&self) -> u32 {
+        self.trainer.borrow().test_count as u32
+    }
+
+    /// The complete config of this run as JSON.
+    #[wasm_bindgen(getter)]
+    pub fn config_json(&self) -> String {
+        self.trainer.borrow().config.to_json()
+    }
+
+    /// Submits up to `max_steps` steps (never past the end of the epoch), then reads the metrics
+    /// back. Resolves to `{epoch, step, global_step, total_steps, steps, loss, acc, chunk_loss,
+    /// lrs, epoch_done, done}`; rejects with the crate's message when the run diverges or the GPU
+    /// fails. The worker awaits each call before sending the next, so the borrow held across the
+    /// readback never meets another.
+    pub fn run_steps(&self, max_steps: u32) -> Promise {
+        let trainer = self.trainer.clone();
+        let last_sum = self.last_sum.clone();
+        future_to_promise(async move {
+            let mut t = trainer.borrow_mut();
+            let epoch = t.epoch;
+            let mut lrs = Vec::new();
+            while lrs.len() < max_steps.max(1) as usize && !t.is_done() && t.epoch == epoch {
+                lrs.push(t.lr());
+                t.step().map_err(js_error)?;
+            }
+            let p = t.progress().await.map_err(js_error)?;
+            let epoch_done = t.epoch != epoch;
+            let batch = t.config.batch_size as f64;
+            let steps_in_epoch = if epoch_done { t.steps_per_epoch } else { t.step_in_epoch };
+            // Metrics accumulate over the epoch: this chunk's mean is the growth of the sum.
+            let sum = p.loss as f64 * steps_in_epoch as f64 * batch;
+            let prev = if steps_in_epoch as usize == lrs.len() { 0.0 } else { *last_sum.borrow() };
+            let chunk_loss = ((sum - prev) / (lrs.len().max(1) as f64 * batch)) as f32;
+            *last_sum.borrow_mut() = if epoch_done { 0.0 } else { sum };
+            to_js(&ChunkReport {
+                epoch,
+                step: steps_in_epoch,
+                global_step: t.global_step,
+                total_steps: t.total_steps(),
+                steps: lrs.len() as u32,
+                loss: p.loss,
+                acc: p.acc,
+                chunk_loss,
+                lrs,
+                epoch_done,
+                done: t.is_done(),
+            })
+        })
+    }
+
+    /// Test-set loss and accuracy now. Resolves to `{test_loss, test_acc}`.
+    pub fn evaluate(&self) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let mut t = trainer.borrow_mut();
+            let (test_loss, test_acc) = t.evaluate().await.map_err(js_error)?;
+            to_js(&EvalReport { test_loss, test_acc })
+        })
+    }
+
+    /// The trained weights as a safetensors file (usable as a distillation teacher, or in PyTorch).
+    pub fn export_checkpoint(&self) -> Promise {
+        let trainer = self.trainer.clone();
+        future_to_promise(async move {
+            let t = trainer.borrow();
+            let ckpt: Checkpoint = t.checkpoint().await.map_err(js_error)?;
+            let bytes = checkpoint::save(t.graph(), &ckpt);
+            Ok(Uint8Array::from(&bytes[..]).into())
+        })
+    }
 }

@@ -6,11 +6,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod setup;
+mod web;
 
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  test            install what is missing (Mesa lavapipe, wasm32 target), run every test, build wasm32
+  serve [--port N] [--no-build]
+                  set up what is missing, build the playground and serve www/ (default port 8080)
+  build-web       build the static site in www/ (wasm in www/pkg, MNIST in www/data)
+  fetch-data cifar10 [--from FILE]
+                  download (or copy) the official CIFAR-10 binary archive into www/data/
+  test            install what is missing (Mesa lavapipe, wasm32 target, chromium), run every test,
+                  build the site and run the browser tests
   bench-kernels   GFLOP/s of the conv and matmul kernels at ResNet-20 shapes (flags go to the CLI)";
 
 fn main() -> ExitCode {
@@ -18,6 +25,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("bench-kernels") => bench_kernels(&args[1..]),
+        Some("serve") => web::serve(&args[1..]),
+        Some("build-web") => web::build_web(),
+        Some("fetch-data") => web::fetch_data(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -53,7 +63,7 @@ pub fn run(program: &str, args: &[&str]) -> Result<(), String> {
     }
 }
 
-fn cargo() -> String {
+pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
@@ -62,8 +72,9 @@ fn test() -> Result<(), String> {
     setup::wasm_target()?;
     let cargo = cargo();
     run(&cargo, &["test", "--workspace", "--no-fail-fast"])?;
-    run(&cargo, &["build", "--lib", "--target", "wasm32-unknown-unknown"])?;
-    eprintln!("xtask test: native tests passed and the wasm32 build succeeded");
+    web::build_web()?;
+    web::browser_tests()?;
+    eprintln!("xtask test: native tests and browser tests passed");
     Ok(())
 }
 

@@ -1,0 +1,28 @@
+// The page's side of the training worker: commands as promises, run events to a callback.
+
+export class TrainerClient {
+  constructor(onEvent) {
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    this.pending = new Map();
+    this.next = 1;
+    this.worker.onmessage = ({ data }) => {
+      if (data.event) {
+        onEvent(data);
+        return;
+      }
+      const waiter = this.pending.get(data.id);
+      this.pending.delete(data.id);
+      if (data.ok) waiter?.resolve(data.result);
+      else waiter?.reject(new Error(data.error));
+    };
+    this.worker.onerror = (e) => onEvent({ event: 'failed', message: `the training worker failed to start: ${e.message ?? 'unknown error'}` });
+  }
+
+  send(cmd, args = {}, transfer = []) {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, cmd, ...args }, transfer);
+    });
+  }
+}

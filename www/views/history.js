@@ -1,0 +1,57 @@
+// The run history: every finished run with its config's differences from the baseline (the
+// dataset's defaults, every trick off, or a run picked as baseline), a box to overlay its curves,
+// and a delete button.
+
+import { describeDifferences } from '../state.js';
+
+const pct = (x) => `${(100 * x).toFixed(2)}%`;
+
+function cell(...children) {
+  const td = document.createElement('td');
+  td.append(...children);
+  return td;
+}
+
+function control(type, name, label, checked) {
+  const box = document.createElement('input');
+  box.type = type;
+  box.name = name;
+  box.checked = checked;
+  box.setAttribute('aria-label', label);
+  return box;
+}
+
+export class HistoryView {
+  // handlers: {onSelect(id, on), onBaseline(id | null), onDelete(id)}
+  constructor(root, handlers) {
+    this.body = root.querySelector('tbody');
+    this.empty = root.querySelector('.empty');
+    this.handlers = handlers;
+  }
+
+  // runs: oldest first; selected: Set of ids; baselineConfig(run) gives the config to diff against.
+  render(runs, selected, baselineId, baselineConfig) {
+    this.empty.hidden = runs.length > 0;
+    const defaultsRow = document.createElement('tr');
+    const none = control('radio', 'baseline', 'Use the defaults as baseline', baselineId === null);
+    none.addEventListener('change', () => this.handlers.onBaseline(null));
+    defaultsRow.append(cell(), cell(none), cell('Defaults'), cell('every trick off'), cell('–'), cell());
+    const rows = runs.map((run) => {
+      const tr = document.createElement('tr');
+      tr.dataset.run = run.id;
+      const compare = control('checkbox', 'compare', `Compare ${run.name}`, selected.has(run.id));
+      compare.addEventListener('change', () => this.handlers.onSelect(run.id, compare.checked));
+      const baseline = control('radio', 'baseline', `Use ${run.name} as baseline`, baselineId === run.id);
+      baseline.addEventListener('change', () => this.handlers.onBaseline(run.id));
+      const del = document.createElement('button');
+      del.type = 'button';
+      del.textContent = 'Delete';
+      del.setAttribute('aria-label', `Delete ${run.name}`);
+      del.addEventListener('click', () => this.handlers.onDelete(run.id));
+      const diff = run.id === baselineId ? 'baseline' : describeDifferences(run.config, baselineConfig(run));
+      tr.append(cell(compare), cell(baseline), cell(run.name), cell(diff), cell(pct(run.final.test_acc)), cell(del));
+      return tr;
+    });
+    this.body.replaceChildren(defaultsRow, ...rows);
+  }
+}

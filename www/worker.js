@@ -1,0 +1,158 @@
+// The training worker: loads the Rust core (WebAssembly), holds the datasets and the one run in
+// progress, and answers the page's commands. Requests are `{id, cmd, ...}` and get `{id, ok,
+// result | error}`; a run also posts events `{event: 'started' | 'progress' | 'epoch' | 'done' |
+// 'stopped' | 'failed', ...}`. The page never touches the GPU or the wasm module itself.
+
+import init, { adapter_info, default_config, validate_config, schedule_curve, WebDataset, WebTrainer } from './pkg/tricklab.js';
+
+const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+const CIFAR_URL = 'data/cifar-10-binary.tar.gz';
+// Each chunk of steps aims to take about this long, so pause/stop answer quickly and the metrics
+// readback (one per chunk) stays a small share of the time.
+const CHUNK_TARGET_MS = 300;
+const MAX_CHUNK = 64;
+
+const ready = init();
+const datasets = {};
+let run = null;
+
+async function fetchBytes(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${response.statusText}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+function loadMnist() {
+  datasets.mnist ??= (async () => {
+    await ready;
+    const files = await Promise.all(MNIST_FILES.map((f) => fetchBytes(`data/mnist/${f}`)));
+    return WebDataset.mnist(...files);
+  })();
+  return datasets.mnist;
+}
+
+// CIFAR-10 from the site's data folder, when the site has it.
+function loadServedCifar() {
+  datasets.cifar10 ??= (async () => {
+    await ready;
+    const head = await fetch(CIFAR_URL, { method: 'HEAD' });
+    if (!head.ok) {
+      throw new Error('CIFAR-10 is not loaded: drop the official cifar-10-binary.tar.gz onto the page '
+        + '(from https://www.cs.toronto.edu/~kriz/cifar-10.html; it is read here and never uploaded)');
+    }
+    return WebDataset.cifar10(await fetchBytes(CIFAR_URL));
+  })();
+  datasets.cifar10.catch(() => { datasets.cifar10 = undefined; });
+  return datasets.cifar10;
+}
+
+const dataset = (kind) => (kind === 'cifar10' ? loadServedCifar() : loadMnist());
+
+const commands = {
+  async init() {
+    await ready;
+    const defaults = { mnist: JSON.parse(default_config('mnist')), cifar10: JSON.parse(default_config('cifar10')) };
+    loadMnist().catch(() => {}); // in the background, so the first run starts at once
+    if (!self.navigator.gpu) return { defaults, adapter: null, error: 'no WebGPU in this browser' };
+    try {
+      return { defaults, adapter: await adapter_info(), error: null };
+    } catch (e) {
+      return { defaults, adapter: null, error: e.message };
+    }
+  },
+  async validate({ config, stepsPerEpoch }) {
+    await ready;
+    return JSON.parse(validate_config(JSON.stringify(config), stepsPerEpoch));
+  },
+  async curve({ config, stepsPerEpoch }) {
+    await ready;
+    return schedule_curve(JSON.stringify(config), stepsPerEpoch);
+  },
+  async loadCifar({ bytes }) {
+    await ready;
+    const data = WebDataset.cifar10(new Uint8Array(bytes));
+    datasets.cifar10 = Promise.resolve(data);
+    return { train: data.train_count, test: data.test_count };
+  },
+  async train(options) {
+    if (run) throw new Error('a run is already in progress; stop it first');
+    run = { paused: false, stopped: false, wake: null };
+    startRun(run, options);
+    return true;
+  },
+  pause() {
+    if (run) run.paused = true;
+    return true;
+  },
+  resume() {
+    if (run) {
+      run.paused = false;
+      run.wake?.();
+    }
+    return true;
+  },
+  stop() {
+    if (run) {
+      run.stopped = true;
+      run.wake?.();
+    }
+    return true;
+  },
+};
+
+async function startRun(state, { config, trainLimit, testLimit, teacher }) {
+  let trainer = null;
+  try {
+    const data = await dataset(config.dataset);
+    trainer = await WebTrainer.start(data, JSON.stringify(config), trainLimit, testLimit, teacher ? new Uint8Array(teacher) : undefined);
+    self.postMessage({
+      event: 'started',
+      adapter: trainer.adapter,
+      config: JSON.parse(trainer.config_json),
+      stepsPerEpoch: trainer.steps_per_epoch,
+      totalSteps: trainer.total_steps,
+      trainCount: trainer.train_count,
+      testCount: trainer.test_count,
+    });
+    await trainLoop(state, trainer, config.batch_size);
+    if (state.stopped) {
+      self.postMessage({ event: 'stopped' });
+    } else {
+      const checkpoint = await trainer.export_checkpoint();
+      self.postMessage({ event: 'done', checkpoint: checkpoint.buffer }, [checkpoint.buffer]);
+    }
+  } catch (e) {
+    self.postMessage({ event: 'failed', message: e?.message ?? String(e) });
+  } finally {
+    trainer?.free();
+    run = null;
+  }
+}
+
+async function trainLoop(state, trainer, batchSize) {
+  let chunk = 1;
+  for (;;) {
+    while (state.paused && !state.stopped) await new Promise((wake) => { state.wake = wake; });
+    if (state.stopped) return;
+    const t0 = performance.now();
+    const r = await trainer.run_steps(chunk);
+    const ms = performance.now() - t0;
+    self.postMessage({ event: 'progress', ...r, lrs: Array.from(r.lrs), images: r.steps * batchSize, ms });
+    chunk = Math.max(1, Math.min(MAX_CHUNK, Math.round(r.steps * CHUNK_TARGET_MS / Math.max(ms, 1))));
+    if (r.epoch_done) {
+      const e = await trainer.evaluate();
+      self.postMessage({ event: 'epoch', epoch: r.epoch + 1, train_loss: r.loss, train_acc: r.acc, ...e });
+    }
+    if (r.done) return;
+  }
+}
+
+self.onmessage = async ({ data }) => {
+  const { id, cmd } = data;
+  try {
+    if (!commands[cmd]) throw new Error(`unknown command ${cmd}`);
+    self.postMessage({ id, ok: true, result: await commands[cmd](data) });
+  } catch (e) {
+    self.postMessage({ id, ok: false, error: e?.message ?? String(e) });
+  }
+};
