@@ -2,6 +2,7 @@
 //! kernel benchmark. Each subcommand lives in its own file and returns a message on failure.
 
 mod bench;
+mod bench_step;
 mod schedule;
 mod train;
 
@@ -12,7 +13,8 @@ const USAGE: &str = "usage: tricklab <command> [options]
 commands:
   train          train a model headless (see `tricklab train --help`)
   schedule       print the learning rate for every global step (see `tricklab schedule --help`)
-  bench-kernels  time conv and matmul kernels at ResNet-20/CIFAR-10 shapes and print GFLOP/s";
+  bench-kernels  time conv and matmul kernels at ResNet-20/CIFAR-10 shapes and print GFLOP/s
+  bench-step     time whole training steps of ResNet-20 and the MNIST model (see `tricklab bench-step --help`)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
         "schedule" => schedule::run(rest),
         "train" => train::run(rest),
         "bench-kernels" => bench::run(rest),
+        "bench-step" => bench_step::run(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())

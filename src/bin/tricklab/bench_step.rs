@@ -1,0 +1,267 @@
+//! `tricklab bench-step`: milliseconds per whole training step (forward, loss, backward and SGD
+//! with momentum, recorded as one submit and waited for) of ResNet-20 on 32×32×3 inputs and of the
+//! default MNIST model, on random data, natively. It reports the time from building the model to
+//! the first finished step (pipeline creation included), the median over the timed steps, images/s
+//! and GFLOP/s, and with `--profile` where one step's time goes, per kernel family. With
+//! `--pytorch PYTHON` it runs `bench/pytorch_resnet20.py` under that interpreter on the same model,
+//! batch and thread count, and prints the ratio.
+//!
+//! FLOPs per step = 3 × forward FLOPs, forward FLOPs = Σ over conv and linear layers of
+//! 2 · multiply-adds (`Graph::forward_flops`): the backward does one product of the forward's size
+//! for the input gradient and one for the weight gradient. BN, ReLU, pooling, loss and SGD are not
+//! counted.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Instant;
+
+use tricklab::check::Rng;
+use tricklab::gpu::{block_on, Dispatch, GpuContext};
+use tricklab::nn::gpu::GpuNet;
+use tricklab::nn::graph::Graph;
+use tricklab::nn::models::{build, ModelOptions};
+use tricklab::train::step::{GpuStep, StepOptions};
+
+const HELP: &str = "usage: tricklab bench-step [--model M] [--batch B] [--steps S] [--profile] [--pytorch PYTHON] [--threads T]
+
+Times whole training steps (forward, loss, backward, SGD with momentum; one submit, then wait) on
+random data. M is resnet20 (32x32x3 inputs), mnist_resnet (28x28x1) or all (default: both, at
+batch 8 and 32 unless B is given). S timed steps after one warm-up step (default 10). Prints one
+JSON line per model and a table.
+
+  --profile         also time every dispatch of one step on its own (repeated in one submit) and
+                    print the time per kernel family
+  --pytorch PYTHON  run bench/pytorch_resnet20.py with PYTHON on the same ResNet-20 step (CPU,
+                    T threads, default: the number of CPUs) and print both and their ratio";
+
+struct Options {
+    models: Vec<&'static str>,
+    batch: Option<usize>,
+    steps: usize,
+    profile: bool,
+    pytorch: Option<String>,
+    threads: usize,
+}
+
+/// One model's numbers.
+struct Measured {
+    model: &'static str,
+    batch: usize,
+    first_step_ms: f64,
+    median_ms: f64,
+    dispatches: usize,
+    gflop: f64,
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{HELP}");
+        return Ok(());
+    }
+    let opts = parse(args)?;
+    let mut results = Vec::new();
+    for &model in &opts.models {
+        let batch = opts.batch.unwrap_or(if model == "resnet20" { 8 } else { 32 });
+        let m = measure(model, batch, &opts).map_err(|e| e.to_string())?;
+        println!(
+            "{{\"model\":\"{}\",\"batch\":{},\"tricklab_ms_per_step\":{:.2},\"tricklab_first_step_ms\":{:.1},\"images_per_s\":{:.1},\"gflop_per_step\":{:.4},\"gflop_per_s\":{:.3},\"dispatches_per_step\":{}}}",
+            m.model,
+            m.batch,
+            m.median_ms,
+            m.first_step_ms,
+            m.batch as f64 * 1e3 / m.median_ms,
+            m.gflop,
+            m.gflop * 1e3 / m.median_ms,
+            m.dispatches
+        );
+        results.push(m);
+    }
+    println!("\nmodel          batch  ms/step (median)  first step ms  images/s  GFLOP/step  GFLOP/s  dispatches");
+    for m in &results {
+        println!(
+            "{:<14} {:>5}  {:>16.1}  {:>13.0}  {:>8.1}  {:>10.3}  {:>7.3}  {:>10}",
+            m.model,
+            m.batch,
+            m.median_ms,
+            m.first_step_ms,
+            m.batch as f64 * 1e3 / m.median_ms,
+            m.gflop,
+            m.gflop * 1e3 / m.median_ms,
+            m.dispatches
+        );
+    }
+    println!("GFLOP/step = 3 x forward FLOPs (2 per multiply-add, conv and linear layers only).");
+    if let Some(python) = &opts.pytorch {
+        let Some(ours) = results.iter().find(|m| m.model == "resnet20") else {
+            return Err("--pytorch compares ResNet-20: include --model resnet20".into());
+        };
+        pytorch(python, ours, &opts)?;
+    }
+    Ok(())
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut opts = Options { models: vec!["resnet20", "mnist_resnet"], batch: None, steps: 10, profile: false, pytorch: None, threads: cpus };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if flag == "--profile" {
+            opts.profile = true;
+            continue;
+        }
+        let value = it.next().ok_or_else(|| format!("`{flag}` needs a value\n{HELP}"))?;
+        match flag.as_str() {
+            "--model" => {
+                opts.models = match value.as_str() {
+                    "resnet20" => vec!["resnet20"],
+                    "mnist_resnet" => vec!["mnist_resnet"],
+                    "all" => vec!["resnet20", "mnist_resnet"],
+                    other => return Err(format!("unknown model `{other}`: use resnet20, mnist_resnet or all")),
+                }
+            }
+            "--batch" => opts.batch = Some(number(flag, value)?),
+            "--steps" => opts.steps = number(flag, value)?,
+            "--threads" => opts.threads = number(flag, value)?,
+            "--pytorch" => opts.pytorch = Some(value.clone()),
+            other => return Err(format!("unknown option `{other}`\n{HELP}")),
+        }
+    }
+    if opts.batch == Some(0) || opts.steps == 0 || opts.threads == 0 {
+        return Err(format!("--batch, --steps and --threads must be positive\n{HELP}"));
+    }
+    Ok(opts)
+}
+
+fn number(flag: &str, value: &str) -> Result<usize, String> {
+    value.parse().map_err(|_| format!("`{flag}` needs a positive whole number, not `{value}`"))
+}
+
+/// The benchmarked graph: ResNet-20 on CIFAR-shaped inputs or the MNIST model, 10 classes.
+pub fn graph(model: &str, batch: usize) -> tricklab::Result<Graph> {
+    let (channels, size) = if model == "resnet20" { (3, 32) } else { (1, 28) };
+    build(model, &ModelOptions::new(batch, channels, size, 10))
+}
+
+fn measure(model: &'static str, batch: usize, opts: &Options) -> tricklab::Result<Measured> {
+    // A fresh context per model, so the first step pays for every pipeline it uses.
+    let ctx = block_on(GpuContext::new())?;
+    eprintln!("{model} batch {batch} on {}", ctx.describe());
+    let started = Instant::now();
+    let graph = graph(model, batch)?;
+    let gflop = 3.0 * graph.forward_flops() / 1e9;
+    let params = graph.init_params(7);
+    let options = StepOptions { momentum: 0.9, nesterov: false, weight_decay: 1e-4, no_wd: false, temperature: 1.0, hard_weight: 1.0 };
+    let step = GpuStep::new(&ctx, GpuNet::new(&ctx, graph.clone(), &params)?, None, &options)?;
+    let mut rng = Rng::new(11);
+    let x = rng.vec(graph.act_len(0), -1.0, 1.0);
+    let labels: Vec<f32> = (0..batch).map(|_| rng.below(graph.classes) as f32).collect();
+    let mut targets = vec![0.0; batch * graph.classes];
+    for (i, &l) in labels.iter().enumerate() {
+        targets[i * graph.classes + l as usize] = 1.0;
+    }
+    ctx.write(step.net.input(), &x)?;
+    ctx.write(&step.targets, &targets)?;
+    ctx.write(&step.labels, &labels)?;
+    step.set_lr(&ctx, 0.01)?;
+    let dispatches = step.dispatches();
+    ctx.submit(&dispatches)?;
+    ctx.wait()?;
+    let first_step_ms = started.elapsed().as_secs_f64() * 1e3;
+    let mut times = Vec::with_capacity(opts.steps);
+    for _ in 0..opts.steps {
+        let t = Instant::now();
+        ctx.submit(&dispatches)?;
+        ctx.wait()?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let loss = block_on(ctx.read_bytes(&step.metrics.buffer, 4))?;
+    let loss = f32::from_le_bytes(loss[..4].try_into().unwrap());
+    if !loss.is_finite() {
+        return Err(tricklab::Error::Gpu(format!("{model}: the summed loss is {loss} after the timed steps")));
+    }
+    if opts.profile {
+        profile(&ctx, &dispatches, median(&times))?;
+    }
+    Ok(Measured { model, batch, first_step_ms, median_ms: median(&times), dispatches: dispatches.len(), gflop })
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+/// The kernel family of a dispatch: its label up to " -> " (e.g. "conv2d forward",
+/// "batchnorm train_stats"), or its first two words ("sgd step") when it has no arrow.
+fn family(d: &Dispatch) -> String {
+    match d.label.split_once(" -> ") {
+        Some((head, _)) => head.to_string(),
+        None => d.label.split(' ').take(2).collect::<Vec<_>>().join(" "),
+    }
+}
+
+/// Times each dispatch of the step alone: `REPS` copies in one submit, then wait, divided by
+/// `REPS`; sums them per family. The sum can differ from the whole step (per-submit overhead,
+/// caches); both are printed. Repeating a dispatch changes the numbers it works on (SGD and
+/// running statistics move on) but not the work it does.
+fn profile(ctx: &GpuContext, dispatches: &[&Dispatch], step_ms: f64) -> tricklab::Result<()> {
+    const REPS: usize = 5;
+    let mut families: BTreeMap<String, (usize, f64)> = BTreeMap::new();
+    let mut total = 0.0;
+    for d in dispatches {
+        let list = vec![*d; REPS];
+        ctx.submit(&list)?;
+        ctx.wait()?;
+        let t = Instant::now();
+        ctx.submit(&list)?;
+        ctx.wait()?;
+        let ms = t.elapsed().as_secs_f64() * 1e3 / REPS as f64;
+        let e = families.entry(family(d)).or_default();
+        e.0 += 1;
+        e.1 += ms;
+        total += ms;
+    }
+    let mut rows: Vec<_> = families.into_iter().collect();
+    rows.sort_by(|a, b| b.1 .1.total_cmp(&a.1 .1));
+    eprintln!("  profile: each dispatch alone ({REPS} copies per submit); sum {total:.1} ms vs {step_ms:.1} ms for the whole step");
+    eprintln!("  {:<40} {:>5} {:>9} {:>6}", "family", "count", "ms", "share");
+    for (name, (count, ms)) in rows {
+        eprintln!("  {name:<40} {count:>5} {ms:>9.2} {:>5.1}%", 100.0 * ms / total);
+    }
+    let empty = Instant::now();
+    ctx.submit(&[])?;
+    ctx.wait()?;
+    eprintln!("  an empty submit + wait: {:.3} ms", empty.elapsed().as_secs_f64() * 1e3);
+    Ok(())
+}
+
+/// Runs the PyTorch script on the same ResNet-20 step and prints both times and their ratio.
+fn pytorch(python: &str, ours: &Measured, opts: &Options) -> Result<(), String> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/pytorch_resnet20.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(["--batch", &ours.batch.to_string(), "--steps", &opts.steps.to_string(), "--threads", &opts.threads.to_string()])
+        .output()
+        .map_err(|e| format!("could not run `{python} {script}`: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{script} failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().rev().find(|l| l.starts_with('{')).ok_or_else(|| format!("{script} printed no JSON line:\n{text}"))?;
+    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("{script}: {e}: {line}"))?;
+    let torch_ms = value["ms_per_step"].as_f64().ok_or_else(|| format!("{script}: no ms_per_step in {line}"))?;
+    println!(
+        "{{\"model\":\"resnet20\",\"batch\":{},\"threads\":{},\"tricklab_lavapipe_ms_per_step\":{:.2},\"pytorch_cpu_ms_per_step\":{:.2},\"ratio_pytorch_over_tricklab\":{:.3},\"torch\":{}}}",
+        ours.batch, opts.threads, ours.median_ms, torch_ms, torch_ms / ours.median_ms, value["torch"]
+    );
+    println!(
+        "\nResNet-20 batch {} natively: tricklab (lavapipe) {:.1} ms/step, PyTorch CPU ({} threads) {:.1} ms/step; PyTorch/tricklab = {:.2}",
+        ours.batch, ours.median_ms, opts.threads, torch_ms, torch_ms / ours.median_ms
+    );
+    Ok(())
+}
