@@ -26,7 +26,8 @@ const adapterName = (text) => text?.replace(/^\s*\(/, 'an unnamed adapter (');
 
 // Measurements the browser tests read: main-thread long tasks and the time to the first step.
 const perf = { longTasks: [], longestTaskMs: 0, longestHandlerMs: 0, firstStepMs: null, trainClickedAt: null };
-window.tricklab = { perf };
+// The planned schedule, so a test can check the preview's data as well as its picture.
+window.tricklab = { perf, preview: () => Array.from(curve) };
 if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
@@ -373,7 +374,7 @@ async function main() {
   status.text('Loading the training core…');
   const info = await client.send('init');
   defaults = info.defaults;
-  gpuReady = Boolean(info.adapter);
+  gpuReady = Boolean(info.adapter && navigator.gpu);
   try {
     store = await RunStore.open();
     runs = await store.list();

@@ -22,6 +22,7 @@ export class LineChart {
   set(xs, series) {
     const key = series.map((s) => `${s.label}|${s.dash ? 1 : 0}|${s.color ?? ''}`).join(';');
     const data = [xs, ...series.map((s) => s.values)];
+    this.root.classList.toggle('no-data', xs.length === 0);
     if (this.plot && key === this.key) {
       this.plot.setData(data);
       return;

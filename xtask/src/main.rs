@@ -16,6 +16,7 @@ tasks:
   build-web       build the static site in www/ (wasm in www/pkg, MNIST in www/data)
   fetch-data cifar10 [--from FILE]
                   download (or copy) the official CIFAR-10 binary archive into www/data/
+  test-web        build the site and run only the browser tests (chromium, software WebGPU)
   test            install what is missing (Mesa lavapipe, wasm32 target, chromium), run every test,
                   build the site and run the browser tests
   bench-kernels   GFLOP/s of the conv and matmul kernels at ResNet-20 shapes (flags go to the CLI)";
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         Some("bench-kernels") => bench_kernels(&args[1..]),
         Some("serve") => web::serve(&args[1..]),
         Some("build-web") => web::build_web(),
+        Some("test-web") => web::build_web().and_then(|()| web::browser_tests()),
         Some("fetch-data") => web::fetch_data(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
