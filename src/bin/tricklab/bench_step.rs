@@ -240,28 +240,33 @@ fn profile(ctx: &GpuContext, dispatches: &[&Dispatch], step_ms: f64) -> tricklab
     Ok(())
 }
 
-/// Runs the PyTorch script on the same ResNet-20 step and prints both times and their ratio.
+/// Runs the PyTorch script on the same ResNet-20 step, with oneDNN on (PyTorch's default) and off,
+/// and prints both times and their ratios to tricklab's.
 fn pytorch(python: &str, ours: &Measured, opts: &Options) -> Result<(), String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/pytorch_resnet20.py");
-    let out = Command::new(python)
-        .arg(script)
-        .args(["--batch", &ours.batch.to_string(), "--steps", &opts.steps.to_string(), "--threads", &opts.threads.to_string()])
-        .output()
-        .map_err(|e| format!("could not run `{python} {script}`: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("{script} failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+    println!();
+    for mkldnn in ["on", "off"] {
+        let out = Command::new(python)
+            .arg(script)
+            .args(["--batch", &ours.batch.to_string(), "--steps", &opts.steps.to_string(), "--threads", &opts.threads.to_string()])
+            .args(["--mkldnn", mkldnn])
+            .output()
+            .map_err(|e| format!("could not run `{python} {script}`: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("{script} failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().rev().find(|l| l.starts_with('{')).ok_or_else(|| format!("{script} printed no JSON line:\n{text}"))?;
+        let value: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("{script}: {e}: {line}"))?;
+        let torch_ms = value["ms_per_step"].as_f64().ok_or_else(|| format!("{script}: no ms_per_step in {line}"))?;
+        println!(
+            "{{\"model\":\"resnet20\",\"batch\":{},\"threads\":{},\"tricklab_lavapipe_ms_per_step\":{:.2},\"pytorch_cpu_ms_per_step\":{:.2},\"pytorch_mkldnn\":\"{mkldnn}\",\"ratio_pytorch_over_tricklab\":{:.3},\"torch\":{}}}",
+            ours.batch, opts.threads, ours.median_ms, torch_ms, torch_ms / ours.median_ms, value["torch"]
+        );
+        println!(
+            "ResNet-20 batch {} natively: tricklab (lavapipe) {:.1} ms/step, PyTorch CPU ({} threads, oneDNN {mkldnn}) {:.1} ms/step; PyTorch/tricklab = {:.2}",
+            ours.batch, ours.median_ms, opts.threads, torch_ms, torch_ms / ours.median_ms
+        );
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().rev().find(|l| l.starts_with('{')).ok_or_else(|| format!("{script} printed no JSON line:\n{text}"))?;
-    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("{script}: {e}: {line}"))?;
-    let torch_ms = value["ms_per_step"].as_f64().ok_or_else(|| format!("{script}: no ms_per_step in {line}"))?;
-    println!(
-        "{{\"model\":\"resnet20\",\"batch\":{},\"threads\":{},\"tricklab_lavapipe_ms_per_step\":{:.2},\"pytorch_cpu_ms_per_step\":{:.2},\"ratio_pytorch_over_tricklab\":{:.3},\"torch\":{}}}",
-        ours.batch, opts.threads, ours.median_ms, torch_ms, torch_ms / ours.median_ms, value["torch"]
-    );
-    println!(
-        "\nResNet-20 batch {} natively: tricklab (lavapipe) {:.1} ms/step, PyTorch CPU ({} threads) {:.1} ms/step; PyTorch/tricklab = {:.2}",
-        ours.batch, ours.median_ms, opts.threads, torch_ms, torch_ms / ours.median_ms
-    );
     Ok(())
 }
