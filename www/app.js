@@ -390,7 +390,7 @@ async function main() {
     messages.show(`WebGPU is present but no GPU could be opened (${info.error}). ${NO_WEBGPU}`);
   }
   const adapter = adapterName(info.adapter);
-  status.text(adapter ? `Ready. GPU: ${adapter}.` : 'Ready (no GPU: training is unavailable).');
+  status.text(gpuReady ? `Ready. GPU: ${adapter}.` : 'Ready to explore the settings (no WebGPU here: training is unavailable).');
   document.body.dataset.ready = 'true';
 }
 

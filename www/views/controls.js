@@ -10,7 +10,7 @@ const GENERAL = [
     field: 'model', label: 'Model', kind: 'select',
     options: [['mnist_resnet', 'MNIST ResNet'], ['resnet20', 'ResNet-20'], ['resnet32', 'ResNet-32'], ['resnet56', 'ResNet-56'], ['mobilenetv2', 'MobileNetV2']],
   },
-  { field: 'width_mult', label: 'Width multiplier', kind: 'number', min: 0.125, max: 4, step: 'any' },
+  { field: 'width_mult', label: 'Width multiplier (MNIST ResNet, MobileNetV2)', kind: 'number', min: 0.125, max: 4, step: 'any' },
   { field: 'epochs', label: 'Epochs', kind: 'number', min: 1, step: 1 },
   { field: 'batch_size', label: 'Batch size', kind: 'number', min: 1, step: 1 },
   { field: 'base_lr', label: 'Base learning rate η₀', kind: 'number', min: 0, step: 'any' },

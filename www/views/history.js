@@ -48,7 +48,9 @@ export class HistoryView {
       del.textContent = 'Delete';
       del.setAttribute('aria-label', `Delete ${run.name}`);
       del.addEventListener('click', () => this.handlers.onDelete(run.id));
-      const diff = run.id === baselineId ? 'baseline' : describeDifferences(run.config, baselineConfig(run));
+      const names = new Map(runs.map((r) => [r.id, r.name]));
+      const diff = run.id === baselineId ? 'baseline'
+        : describeDifferences(run.config, baselineConfig(run)).replace(/teacher=([\w-]+)/, (m, id) => `teacher=${names.get(id) ?? id}`);
       tr.append(cell(compare), cell(baseline), cell(run.name), cell(diff), cell(pct(run.final.test_acc)), cell(del));
       return tr;
     });
