@@ -141,11 +141,74 @@ struct EvalReport {
 }
 
 /// A training run in progress. Methods return promises; the worker awaits each one before the next.
+/// An async method takes the trainer out of its slot while it runs and puts it back when done, so
+/// no borrow is held across an await and a call that overlaps another gets a clear error.
 #[wasm_bindgen]
 pub struct WebTrainer {
-    trainer: Rc<RefCell<Trainer>>,
+    slot: Rc<RefCell<Option<Trainer>>>,
     /// The epoch's summed loss as of the last report, to turn running means into a chunk's mean.
     last_sum: Rc<RefCell<f64>>,
+}
+
+fn busy() -> JsValue {
+    js_sys::Error::new("the trainer is busy with another command; await each call before the next").into()
+}
+
+/// Runs `work` on the trainer taken out of `slot`, and puts it back whatever the outcome.
+fn with_trainer<F, Fut>(slot: Rc<RefCell<Option<Trainer>>>, work: F) -> Promise
+where
+    F: FnOnce(Trainer) -> Fut + 'static,
+    Fut: std::future::Future<Output = (Trainer, Result<JsValue, JsValue>)> + 'static,
+{
+    future_to_promise(async move {
+        let trainer = slot.borrow_mut().take().ok_or_else(busy)?;
+        let (trainer, result) = work(trainer).await;
+        *slot.borrow_mut() = Some(trainer);
+        result
+    })
+}
+
+/// Up to `max_steps` steps of the current epoch, then the metrics readback.
+async fn run_chunk(t: &mut Trainer, max_steps: u32, last_sum: &RefCell<f64>) -> Result<JsValue, JsValue> {
+    let epoch = t.epoch;
+    let mut lrs = Vec::new();
+    while lrs.len() < max_steps.max(1) as usize && !t.is_done() && t.epoch == epoch {
+        lrs.push(t.lr());
+        t.step().map_err(js_error)?;
+    }
+    let p = t.progress().await.map_err(js_error)?;
+    let epoch_done = t.epoch != epoch;
+    let batch = t.config.batch_size as f64;
+    let steps_in_epoch = if epoch_done { t.steps_per_epoch } else { t.step_in_epoch };
+    // Metrics accumulate over the epoch: this chunk's mean is the growth of the sum.
+    let sum = p.loss as f64 * steps_in_epoch as f64 * batch;
+    let prev = if steps_in_epoch as usize == lrs.len() { 0.0 } else { *last_sum.borrow() };
+    let chunk_loss = ((sum - prev) / (lrs.len().max(1) as f64 * batch)) as f32;
+    *last_sum.borrow_mut() = if epoch_done { 0.0 } else { sum };
+    to_js(&ChunkReport {
+        epoch,
+        step: steps_in_epoch,
+        global_step: t.global_step,
+        total_steps: t.total_steps(),
+        steps: lrs.len() as u32,
+        loss: p.loss,
+        acc: p.acc,
+        chunk_loss,
+        lrs,
+        epoch_done,
+        done: t.is_done(),
+    })
+}
+
+async fn evaluate(t: &mut Trainer) -> Result<JsValue, JsValue> {
+    let (test_loss, test_acc) = t.evaluate().await.map_err(js_error)?;
+    to_js(&EvalReport { test_loss, test_acc })
+}
+
+async fn export(t: &Trainer) -> Result<JsValue, JsValue> {
+    let ckpt: Checkpoint = t.checkpoint().await.map_err(js_error)?;
+    let bytes = checkpoint::save(t.graph(), &ckpt);
+    Ok(Uint8Array::from(&bytes[..]).into())
 }
 
 #[wasm_bindgen]
@@ -175,101 +238,72 @@ impl WebTrainer {
             let (config, train, test, teacher) = prepared.map_err(js_error)?;
             let ctx = GpuContext::new().await.map_err(js_error)?;
             let trainer = Trainer::new(ctx, config, &train, &test, teacher).map_err(js_error)?;
-            Ok(WebTrainer { trainer: Rc::new(RefCell::new(trainer)), last_sum: Rc::new(RefCell::new(0.0)) }.into())
+            Ok(WebTrainer { slot: Rc::new(RefCell::new(Some(trainer))), last_sum: Rc::new(RefCell::new(0.0)) }.into())
         })
+    }
+
+    /// A fact about the idle trainer, or the busy error.
+    fn read<T>(&self, f: impl FnOnce(&Trainer) -> T) -> Result<T, JsValue> {
+        self.slot.borrow().as_ref().map(f).ok_or_else(busy)
     }
 
     /// The adapter the run trains on.
     #[wasm_bindgen(getter)]
-    pub fn adapter(&self) -> String {
-        self.trainer.borrow().ctx.describe()
+    pub fn adapter(&self) -> Result<String, JsValue> {
+        self.read(|t| t.ctx.describe())
     }
 
     #[wasm_bindgen(getter)]
-    pub fn steps_per_epoch(&self) -> u32 {
-        self.trainer.borrow().steps_per_epoch as u32
+    pub fn steps_per_epoch(&self) -> Result<u32, JsValue> {
+        self.read(|t| t.steps_per_epoch as u32)
     }
 
     #[wasm_bindgen(getter)]
-    pub fn total_steps(&self) -> u32 {
-        self.trainer.borrow().total_steps() as u32
+    pub fn total_steps(&self) -> Result<u32, JsValue> {
+        self.read(|t| t.total_steps() as u32)
     }
 
     #[wasm_bindgen(getter)]
-    pub fn train_count(&self) -> u32 {
-        self.trainer.borrow().train_count as u32
+    pub fn train_count(&self) -> Result<u32, JsValue> {
+        self.read(|t| t.train_count as u32)
     }
 
     #[wasm_bindgen(getter)]
-    pub fn test_count(&self) -> u32 {
-        self.trainer.borrow().test_count as u32
+    pub fn test_count(&self) -> Result<u32, JsValue> {
+        self.read(|t| t.test_count as u32)
     }
 
     /// The complete config of this run as JSON.
     #[wasm_bindgen(getter)]
-    pub fn config_json(&self) -> String {
-        self.trainer.borrow().config.to_json()
+    pub fn config_json(&self) -> Result<String, JsValue> {
+        self.read(|t| t.config.to_json())
     }
 
     /// Submits up to `max_steps` steps (never past the end of the epoch), then reads the metrics
     /// back. Resolves to `{epoch, step, global_step, total_steps, steps, loss, acc, chunk_loss,
     /// lrs, epoch_done, done}`; rejects with the crate's message when the run diverges or the GPU
-    /// fails. The worker awaits each call before sending the next, so the borrow held across the
-    /// readback never meets another.
+    /// fails.
     pub fn run_steps(&self, max_steps: u32) -> Promise {
-        let trainer = self.trainer.clone();
         let last_sum = self.last_sum.clone();
-        future_to_promise(async move {
-            let mut t = trainer.borrow_mut();
-            let epoch = t.epoch;
-            let mut lrs = Vec::new();
-            while lrs.len() < max_steps.max(1) as usize && !t.is_done() && t.epoch == epoch {
-                lrs.push(t.lr());
-                t.step().map_err(js_error)?;
-            }
-            let p = t.progress().await.map_err(js_error)?;
-            let epoch_done = t.epoch != epoch;
-            let batch = t.config.batch_size as f64;
-            let steps_in_epoch = if epoch_done { t.steps_per_epoch } else { t.step_in_epoch };
-            // Metrics accumulate over the epoch: this chunk's mean is the growth of the sum.
-            let sum = p.loss as f64 * steps_in_epoch as f64 * batch;
-            let prev = if steps_in_epoch as usize == lrs.len() { 0.0 } else { *last_sum.borrow() };
-            let chunk_loss = ((sum - prev) / (lrs.len().max(1) as f64 * batch)) as f32;
-            *last_sum.borrow_mut() = if epoch_done { 0.0 } else { sum };
-            to_js(&ChunkReport {
-                epoch,
-                step: steps_in_epoch,
-                global_step: t.global_step,
-                total_steps: t.total_steps(),
-                steps: lrs.len() as u32,
-                loss: p.loss,
-                acc: p.acc,
-                chunk_loss,
-                lrs,
-                epoch_done,
-                done: t.is_done(),
-            })
+        with_trainer(self.slot.clone(), move |mut t| async move {
+            let r = run_chunk(&mut t, max_steps, &last_sum).await;
+            (t, r)
         })
     }
 
     /// Test-set loss and accuracy now. Resolves to `{test_loss, test_acc}`.
     pub fn evaluate(&self) -> Promise {
-        let trainer = self.trainer.clone();
-        future_to_promise(async move {
-            let mut t = trainer.borrow_mut();
-            let (test_loss, test_acc) = t.evaluate().await.map_err(js_error)?;
-            to_js(&EvalReport { test_loss, test_acc })
+        with_trainer(self.slot.clone(), |mut t| async move {
+            let r = evaluate(&mut t).await;
+            (t, r)
         })
     }
 
     /// The trained weights as a safetensors file (usable as a distillation teacher, or in PyTorch).
     pub fn export_checkpoint(&self) -> Promise {
-        let trainer = self.trainer.clone();
-        future_to_promise(async move {
-            let t = trainer.borrow();
-            let ckpt: Checkpoint = t.checkpoint().await.map_err(js_error)?;
-            let bytes = checkpoint::save(t.graph(), &ckpt);
-            Ok(Uint8Array::from(&bytes[..]).into())
+        with_trainer(self.slot.clone(), |t| async move {
+            let r = export(&t).await;
+            (t, r)
         })
     }
 }
