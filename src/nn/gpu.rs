@@ -1,6 +1,12 @@
 //! Turns a `Graph` into GPU tensors and prepared dispatch lists, made once when the model is
 //! built: `forward_train` (batch statistics, running-stat update), `forward_eval` (running
 //! statistics) and `backward` (every parameter gradient). A training step only records them.
+//!
+//! A batch norm whose only reader is a ReLU runs fused with it in training (one normalize+ReLU
+//! pass forward, one BN backward that applies the ReLU mask): the BN's own output and its gradient
+//! are then never written. That removes 20 of ResNet-20's 314 dispatches per step (10 ReLUs,
+//! forward and backward); natively on lavapipe the step time did not change measurably (the ReLU
+//! passes were about 2% of it).
 
 use super::graph::{ActId, Graph, Layer};
 use crate::gpu::{batchnorm, conv2d, elementwise, linear, pool, Dispatch, GpuContext, Tensor};
@@ -20,6 +26,8 @@ pub struct GpuNet {
     pub forward_train: Vec<Dispatch>,
     pub forward_eval: Vec<Dispatch>,
     pub backward: Vec<Dispatch>,
+    /// Per node: the index of the ReLU node fused into this batch norm in training, if any.
+    fused_relu: Vec<Option<usize>>,
     /// Scratch tensors the dispatches write into; kept alive with them.
     _scratch: Vec<Tensor>,
 }
@@ -61,8 +69,10 @@ impl GpuNet {
             forward_train: vec![],
             forward_eval: vec![],
             backward: vec![],
+            fused_relu: vec![],
             _scratch: vec![],
         };
+        net.fused_relu = fused_relus(&net.graph);
         net.forward_train = net.build_forward(ctx, true)?;
         net.forward_eval = net.build_forward(ctx, false)?;
         net.backward = net.build_backward(ctx)?;
@@ -71,7 +81,11 @@ impl GpuNet {
 
     fn build_forward(&self, ctx: &GpuContext, train: bool) -> Result<Vec<Dispatch>> {
         let mut out = Vec::new();
-        for node in &self.graph.nodes {
+        let fused_into = self.fused_into();
+        for (i, node) in self.graph.nodes.iter().enumerate() {
+            if train && fused_into[i] {
+                continue;
+            }
             let x = &self.acts[node.inputs[0]];
             let y = &self.acts[node.output];
             match &node.layer {
@@ -79,7 +93,11 @@ impl GpuNet {
                 Layer::BatchNorm { s, gamma, beta, bn } => {
                     let (g, b) = (&self.params[*gamma], &self.params[*beta]);
                     let (rm, rv) = &self.running[*bn];
-                    if train {
+                    if let (true, Some(r)) = (train, self.fused_relu[i]) {
+                        let (mean, inv_std) = &self.saved[*bn];
+                        let y = &self.acts[self.graph.nodes[r].output];
+                        out.extend(batchnorm::forward_train_relu(ctx, s, x, g, b, rm, rv, mean, inv_std, y)?);
+                    } else if train {
                         let (mean, inv_std) = &self.saved[*bn];
                         out.extend(batchnorm::forward_train(ctx, s, x, g, b, rm, rv, mean, inv_std, y)?);
                     } else {
@@ -106,7 +124,13 @@ impl GpuNet {
         let mut written = vec![false; self.graph.acts.len()];
         written[self.graph.output()] = true;
         let mut scratch = Vec::new();
-        for node in self.graph.nodes.iter().rev() {
+        let fused_into = self.fused_into();
+        for (i, node) in self.graph.nodes.iter().enumerate().rev() {
+            if fused_into[i] {
+                // The fused BN below takes this ReLU's output gradient directly.
+                written[node.inputs[0]] = true;
+                continue;
+            }
             let dy = self.dacts[node.output].as_ref().expect("every layer output has a gradient");
             let xi = node.inputs[0];
             let x = &self.acts[xi];
@@ -152,7 +176,15 @@ impl GpuNet {
                 Layer::Conv { s, w } => out.push(conv2d::backward_input(ctx, s, dy, &self.params[*w], dx)?),
                 Layer::BatchNorm { s, gamma, beta, bn } => {
                     let (mean, inv_std) = &self.saved[*bn];
-                    out.extend(batchnorm::backward(ctx, s, x, dy, &self.params[*gamma], mean, inv_std, dx, &self.grads[*gamma], &self.grads[*beta])?);
+                    let (g, dg, db) = (&self.params[*gamma], &self.grads[*gamma], &self.grads[*beta]);
+                    match self.fused_relu[i] {
+                        Some(r) => {
+                            let relu = &self.graph.nodes[r];
+                            let (ry, rdy) = (&self.acts[relu.output], self.dacts[relu.output].as_ref().unwrap());
+                            out.extend(batchnorm::backward_relu(ctx, s, x, ry, rdy, g, mean, inv_std, dx, dg, db)?);
+                        }
+                        None => out.extend(batchnorm::backward(ctx, s, x, dy, g, mean, inv_std, dx, dg, db)?),
+                    }
                 }
                 Layer::Relu => out.push(elementwise::relu_backward(ctx, y, dy, dx)?),
                 Layer::Relu6 => out.push(elementwise::relu6_backward(ctx, y, dy, dx)?),
@@ -172,6 +204,15 @@ impl GpuNet {
         }
         self._scratch = scratch;
         Ok(out)
+    }
+
+    /// Per node: true for a ReLU that runs inside the batch norm before it (training only).
+    fn fused_into(&self) -> Vec<bool> {
+        let mut v = vec![false; self.graph.nodes.len()];
+        for r in self.fused_relu.iter().flatten() {
+            v[*r] = true;
+        }
+        v
     }
 
     /// Loads running statistics (e.g. a saved teacher's), one (mean, var) per BN layer.
@@ -197,4 +238,20 @@ impl GpuNet {
     pub fn input(&self) -> &Tensor {
         &self.acts[0]
     }
+}
+
+/// For each node: the ReLU node to fuse into it, when the node is a batch norm whose output is
+/// read by that ReLU alone.
+fn fused_relus(graph: &Graph) -> Vec<Option<usize>> {
+    let consumers = graph.consumers();
+    graph
+        .nodes
+        .iter()
+        .map(|node| {
+            if !matches!(node.layer, Layer::BatchNorm { .. }) || consumers[node.output] != 1 {
+                return None;
+            }
+            graph.nodes.iter().position(|n| matches!(n.layer, Layer::Relu) && n.inputs[0] == node.output)
+        })
+        .collect()
 }
