@@ -7,8 +7,9 @@ conv-BN-ReLU-conv-BN, add, ReLU; global average pool; a 64->10 linear layer. Xav
 and linear weights, BN eps 1e-5 and momentum 0.1. A step is forward, softmax cross-entropy with
 one-hot targets, backward and SGD (momentum 0.9, weight decay 1e-4) on random 32x32x3 data.
 
-`--mkldnn off` turns PyTorch's oneDNN convolutions off (its own im2col + GEMM instead): on this
-machine's CPU oneDNN ran a 16->16 3x3 conv at batch 8 about 4x slower than that path.
+`--mkldnn off` turns PyTorch's oneDNN convolutions off (its own im2col + GEMM instead), a second
+data point: on this shared 2-core machine one 16->16 3x3 conv at batch 8 once ran 4x faster that
+way, while whole steps were sometimes faster and sometimes far slower than with oneDNN.
 
 Prints one JSON line: {"ms_per_step": median, "first_step_ms", "batch", "threads", "mkldnn", "torch"}.
 Usage: python bench/pytorch_resnet20.py [--batch 8] [--steps 10] [--threads N] [--mkldnn on|off]

@@ -307,3 +307,72 @@ impl WebTrainer {
         })
     }
 }
+
+/// The side-by-side benchmark's tricklab half (`www/bench/`, `cargo xtask bench-web`): one model's
+/// whole training step (forward, loss, backward, SGD with momentum 0.9, no weight decay) on random
+/// data, built once; each `step` submits it and awaits a 4-byte readback of the summed loss, as
+/// the TensorFlow.js half awaits its loss.
+#[wasm_bindgen]
+pub struct WebBench {
+    ctx: Rc<GpuContext>,
+    step: Rc<crate::train::step::GpuStep>,
+    gflop: f64,
+}
+
+#[wasm_bindgen]
+impl WebBench {
+    /// Opens the GPU and builds `model` ("resnet20" on 32×32×3, "mnist_resnet" on 28×28×1) at
+    /// `batch` images per step. Resolves to a `WebBench`.
+    pub fn create(model: String, batch: u32) -> Promise {
+        future_to_promise(async move {
+            use crate::nn::{gpu::GpuNet, models};
+            let (channels, size) = if model == "resnet20" { (3, 32) } else { (1, 28) };
+            let graph = models::build(&model, &models::ModelOptions::new(batch as usize, channels, size, 10)).map_err(js_error)?;
+            let ctx = GpuContext::new().await.map_err(js_error)?;
+            let options = crate::train::step::StepOptions { momentum: 0.9, nesterov: false, weight_decay: 0.0, no_wd: false, temperature: 1.0, hard_weight: 1.0 };
+            let built = (|| -> crate::Result<_> {
+                let net = GpuNet::new(&ctx, graph.clone(), &graph.init_params(7))?;
+                let step = crate::train::step::GpuStep::new(&ctx, net, None, &options)?;
+                let mut rng = crate::check::Rng::new(11);
+                ctx.write(step.net.input(), &rng.vec(graph.act_len(0), -1.0, 1.0))?;
+                let labels: Vec<f32> = (0..graph.batch).map(|i| ((i * 7 + 3) % graph.classes) as f32).collect();
+                let mut targets = vec![0.0; graph.batch * graph.classes];
+                for (i, &l) in labels.iter().enumerate() {
+                    targets[i * graph.classes + l as usize] = 1.0;
+                }
+                ctx.write(&step.targets, &targets)?;
+                ctx.write(&step.labels, &labels)?;
+                step.set_lr(&ctx, 0.01)?;
+                Ok(step)
+            })()
+            .map_err(js_error)?;
+            Ok(WebBench { gflop: 3.0 * graph.forward_flops() / 1e9, ctx: Rc::new(ctx), step: Rc::new(built) }.into())
+        })
+    }
+
+    /// FLOPs of one step in GFLOP: 3 × forward (2 per multiply-add, conv and linear layers).
+    #[wasm_bindgen(getter)]
+    pub fn gflop_per_step(&self) -> f64 {
+        self.gflop
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn dispatches_per_step(&self) -> u32 {
+        self.step.dispatches().len() as u32
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn adapter(&self) -> String {
+        self.ctx.describe()
+    }
+
+    /// One training step; resolves to the loss summed over every step so far (after this one).
+    pub fn step(&self) -> Promise {
+        let (ctx, step) = (self.ctx.clone(), self.step.clone());
+        future_to_promise(async move {
+            ctx.submit(&step.dispatches()).map_err(js_error)?;
+            let bytes = ctx.read_bytes(&step.metrics.buffer, 4).await.map_err(js_error)?;
+            Ok(JsValue::from_f64(f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as f64))
+        })
+    }
+}

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench_web;
 mod setup;
 mod web;
 
@@ -19,13 +20,16 @@ tasks:
   test-web        build the site and run only the browser tests (chromium, software WebGPU)
   test            install what is missing (Mesa lavapipe, wasm32 target, chromium), run every test,
                   build the site and run the browser tests
-  bench-kernels   GFLOP/s of the conv and matmul kernels at ResNet-20 shapes (flags go to the CLI)";
+  bench-kernels   GFLOP/s of the conv and matmul kernels at ResNet-20 shapes (flags go to the CLI)
+  bench-web [--no-build] [--resnet-batch N] [--mnist-batch N] [--steps N]
+                  ms per training step of tricklab and TensorFlow.js (WebGPU) in headless chromium";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("bench-kernels") => bench_kernels(&args[1..]),
+        Some("bench-web") => bench_web::bench_web(&args[1..]),
         Some("serve") => web::serve(&args[1..]),
         Some("build-web") => web::build_web(),
         Some("test-web") => web::build_web().and_then(|()| web::browser_tests()),

@@ -1,0 +1,124 @@
+// Drives the side-by-side benchmark page (www/bench/) in one headless chromium session with
+// playwright-core: for each model it builds both sides (timing each one's first step), runs one
+// untimed warm-up step of each, then --steps timed steps, tricklab and TensorFlow.js in turn.
+// Prints one JSON line per model and a table. `cargo xtask bench-web` serves the site and runs
+// this with TRICKLAB_URL set; flags: --resnet-batch N (8), --mnist-batch N (32), --steps N (10),
+// --models resnet20,mnist_resnet.
+
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const URL_BASE = process.env.TRICKLAB_URL;
+const FLAGS = ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+// A software-WebGPU TF.js step takes tens of seconds at batch 8; nothing should take this long.
+const STEP_TIMEOUT_MS = 15 * 60 * 1000;
+
+function options(argv) {
+  const o = { resnetBatch: 8, mnistBatch: 32, steps: 10, models: ['resnet20', 'mnist_resnet'] };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === '--resnet-batch') o.resnetBatch = Number(value);
+    else if (flag === '--mnist-batch') o.mnistBatch = Number(value);
+    else if (flag === '--steps') o.steps = Number(value);
+    else if (flag === '--models') o.models = value.split(',');
+    else throw new Error(`unknown flag ${flag}`);
+  }
+  if (!(o.steps >= 10)) throw new Error('--steps must be at least 10 (the issue asks for a median over 10 or more)');
+  return o;
+}
+
+async function launch() {
+  for (const extra of [[], ['--enable-features=Vulkan']]) {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, ...extra] });
+    const page = await browser.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await page.goto(`${URL_BASE}bench/`);
+    await page.waitForSelector('body[data-ready]', { timeout: 60_000 }).catch(() => {});
+    const ok = await page.evaluate(async () => Boolean(window.bench && navigator.gpu && (await navigator.gpu.requestAdapter())));
+    if (ok) return { browser, page, errors };
+    await browser.close();
+    if (errors.length) console.error(errors.join('\n'));
+  }
+  throw new Error(`${CHROMIUM} offers no WebGPU adapter (or the bench page did not load)`);
+}
+
+function median(v) {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const round = (x, d = 1) => Number(x.toFixed(d));
+
+async function compare(page, model, batch, steps) {
+  const info = await page.evaluate(([m, b]) => window.bench.setup(m, b), [model, batch]);
+  console.error(`${model} batch ${batch}: tricklab on ${info.tricklab_adapter} (${info.tricklab_dispatches} dispatches per step), TF.js ${info.tfjs_version} on ${info.tfjs_backend}`);
+  console.error(`  first step: tricklab ${info.tricklab_first_step_ms.toFixed(0)} ms, TF.js ${info.tfjs_first_step_ms.toFixed(0)} ms`);
+  await page.evaluate(() => window.bench.stepBoth()); // warm-up
+  const ours = [];
+  const theirs = [];
+  for (let i = 0; i < steps; i++) {
+    const r = await page.evaluate(() => window.bench.stepBoth());
+    ours.push(r.tricklab_ms);
+    theirs.push(r.tfjs_ms);
+    console.error(`  step ${i + 1}/${steps}: tricklab ${r.tricklab_ms.toFixed(0)} ms, TF.js ${r.tfjs_ms.toFixed(0)} ms`);
+  }
+  await page.evaluate(() => window.bench.teardown());
+  const a = median(ours);
+  const b = median(theirs);
+  return {
+    model,
+    batch,
+    tricklab_ms_per_step: round(a),
+    tfjs_ms_per_step: round(b),
+    ratio: round(b / a, 2),
+    tricklab_first_step_ms: round(info.tricklab_first_step_ms, 0),
+    tfjs_first_step_ms: round(info.tfjs_first_step_ms, 0),
+    gflop_per_step: round(info.gflop, 4),
+    tricklab_images_per_s: round((batch * 1000) / a, 2),
+    tfjs_images_per_s: round((batch * 1000) / b, 2),
+    tricklab_gflop_per_s: round((info.gflop * 1000) / a, 3),
+    tfjs_gflop_per_s: round((info.gflop * 1000) / b, 3),
+    steps,
+  };
+}
+
+function table(rows) {
+  const head = ['model', 'batch', 'tricklab ms', 'TF.js ms', 'ratio', 'tricklab img/s', 'TF.js img/s', 'first step tricklab / TF.js ms', 'GFLOP/step'];
+  const cells = rows.map((r) => [r.model, r.batch, r.tricklab_ms_per_step, r.tfjs_ms_per_step, r.ratio, r.tricklab_images_per_s, r.tfjs_images_per_s, `${r.tricklab_first_step_ms} / ${r.tfjs_first_step_ms}`, r.gflop_per_step].map(String));
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c) => c.map((v, i) => v.padStart(widths[i])).join('  ');
+  return [line(head), ...cells.map(line)].join('\n');
+}
+
+async function main() {
+  if (!URL_BASE) throw new Error('TRICKLAB_URL is not set: run this through `cargo xtask bench-web`');
+  const o = options(process.argv.slice(2));
+  const { browser, page, errors } = await launch();
+  const rows = [];
+  try {
+    for (const model of o.models) {
+      const batch = model === 'resnet20' ? o.resnetBatch : o.mnistBatch;
+      const row = await compare(page, model, batch, o.steps);
+      console.log(JSON.stringify(row));
+      rows.push(row);
+    }
+  } finally {
+    await browser.close();
+  }
+  console.log(`\n${table(rows)}`);
+  console.log('ms = median per training step (forward, loss, backward, SGD with momentum; until the loss is read back)');
+  console.log(`over ${o.steps} steps after one warm-up step, the two alternating; ratio = TF.js ms / tricklab ms.`);
+  console.log('GFLOP/step = 3 x forward FLOPs, counting 2 per multiply-add in conv and linear layers only');
+  console.log('(forward, input gradient and weight gradient each do one forward\'s worth).');
+  if (errors.length) console.error(`page errors:\n${errors.join('\n')}`);
+}
+
+main().catch((e) => {
+  console.error(`bench-web: ${e.stack ?? e}`);
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+//! `cargo xtask bench-web`: the side-by-side training-speed benchmark in the browser. Builds the
+//! site (unless --no-build), serves www/ from this process on a free port, and runs
+//! www/bench/run.mjs (playwright-core driving Debian's chromium, headless) against it: tricklab and
+//! TensorFlow.js with its WebGPU backend train ResNet-20 and the MNIST model in one session, one
+//! step each in turn. The script prints one JSON line per model and a table; other flags
+//! (--resnet-batch N, --mnist-batch N, --steps N, --models a,b) are passed to it.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use super::{root, web};
+
+pub fn bench_web(args: &[String]) -> Result<(), String> {
+    let build = !args.iter().any(|a| a == "--no-build");
+    let passed: Vec<&String> = args.iter().filter(|a| *a != "--no-build").collect();
+    if !Path::new("/usr/bin/chromium").exists() {
+        return Err("bench-web needs chromium: `apt-get install chromium` (or `cargo xtask test` once)".into());
+    }
+    if build {
+        web::build_web()?;
+    }
+    let www = root().join("www");
+    web::npm_packages()?;
+    let listener = web::bind(0)?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let dir = www.clone();
+    std::thread::spawn(move || web::serve_forever(listener, dir));
+    let url = format!("http://127.0.0.1:{port}/");
+    eprintln!("+ (cd www) TRICKLAB_URL={url} node bench/run.mjs {}", passed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "));
+    let started = Instant::now();
+    let status = Command::new("node")
+        .arg("bench/run.mjs")
+        .args(passed)
+        .current_dir(&www)
+        .env("TRICKLAB_URL", &url)
+        .env("CHROMIUM", "/usr/bin/chromium")
+        .status()
+        .map_err(|e| format!("could not start node: {e}"))?;
+    eprintln!("bench-web took {:.0} s", started.elapsed().as_secs_f64());
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the benchmark failed ({status})"))
+    }
+}
