@@ -116,8 +116,21 @@ impl CpuStep {
 
     /// One step on (x, targets, labels); returns (mean loss, correct count).
     pub fn step(&mut self, x: &[f32], targets: &[f32], labels: &[f32], lr: f32) -> Result<(f32, usize)> {
+        self.forward(x)?;
+        self.finish(x, targets, labels, lr)
+    }
+
+    /// The step's training forward (batch statistics; updates the running ones).
+    pub fn forward(&mut self, x: &[f32]) -> Result<()> {
+        self.net.forward(x, true).map(|_| ())
+    }
+
+    /// The rest of the step from the activations `forward` left in `net` (which a test may replace
+    /// with another implementation's, to compare backward passes from one forward state): loss,
+    /// backward and the SGD update.
+    pub fn finish(&mut self, x: &[f32], targets: &[f32], labels: &[f32], lr: f32) -> Result<(f32, usize)> {
         let (batch, classes) = (self.net.graph.batch, self.net.graph.classes);
-        let logits = self.net.forward(x, true)?.to_vec();
+        let logits = self.net.acts[self.net.graph.output()].clone();
         let (loss, correct, dlogits) = match &mut self.teacher {
             None => reference::loss::softmax_cross_entropy(&LossShape { batch, classes }, &logits, targets, labels)?,
             Some(t) => {
