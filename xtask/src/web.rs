@@ -45,7 +45,9 @@ fn wasm_bindgen_cli(version: &str) -> Result<String, String> {
             }
         }
     }
-    run(&cargo(), &["install", "--locked", "wasm-bindgen-cli", "--version", version])?;
+    // Not `--locked`: one of the CLI's locked dependencies is missing from the registry mirror
+    // these machines use, and the unlocked resolve builds a working CLI at the exact version.
+    run(&cargo(), &["install", "wasm-bindgen-cli", "--version", version])?;
     Ok(home_bin)
 }
 
