@@ -53,6 +53,15 @@ struct Measured {
     gflop: f64,
 }
 
+impl Measured {
+    fn images_per_s(&self) -> f64 {
+        self.batch as f64 * 1e3 / self.median_ms
+    }
+    fn gflop_per_s(&self) -> f64 {
+        self.gflop * 1e3 / self.median_ms
+    }
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "-h" || a == "--help") {
         println!("{HELP}");
@@ -69,9 +78,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             m.batch,
             m.median_ms,
             m.first_step_ms,
-            m.batch as f64 * 1e3 / m.median_ms,
+            m.images_per_s(),
             m.gflop,
-            m.gflop * 1e3 / m.median_ms,
+            m.gflop_per_s(),
             m.dispatches
         );
         results.push(m);
@@ -84,9 +93,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             m.batch,
             m.median_ms,
             m.first_step_ms,
-            m.batch as f64 * 1e3 / m.median_ms,
+            m.images_per_s(),
             m.gflop,
-            m.gflop * 1e3 / m.median_ms,
+            m.gflop_per_s(),
             m.dispatches
         );
     }
