@@ -2,14 +2,16 @@
 // backward. Forwards run one thread per output; backwards run one thread per input element, which
 // writes every dx element exactly once (the 2×2 stride-2 windows do not overlap, so no atomics).
 // Max pool backward recomputes the window's argmax from x (first maximum in row-major order wins),
-// so no indices are saved. Odd sizes are floored: dropped rows/columns get a zero gradient.
+// so no indices are saved. Odd sizes: max pool floors them (the dropped row/column gets a zero
+// gradient); average pool rounds up and averages the clipped edge window over the elements it
+// has (ceil_mode with count_include_pad off, as ResNet-D's shortcut pool on a 7×7 input needs).
 
 struct Params {
     n: u32,       // threads to run: outputs (forward) or inputs (backward)
     height: u32,  // input height
     width: u32,   // input width
-    out_h: u32,   // height / 2 (2×2 pools)
-    out_w: u32,   // width / 2 (2×2 pools)
+    out_h: u32,   // height / 2 (max pool, floored) or (height + 1) / 2 (average pool)
+    out_w: u32,   // width / 2 or (width + 1) / 2, likewise
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -97,14 +99,28 @@ fn max2_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
     dst[i] = g;
 }
 
-// ---- 2×2 stride-2 average pool ----
+// ---- 2×2 stride-2 average pool (ceil mode) ----
+
+// Columns (x) and rows (y) of output `rest`'s window (within one plane) inside the input.
+fn avg_window_extent(rest: u32) -> vec2u {
+    let y = 2u * (rest / p.out_w);
+    let x = 2u * (rest % p.out_w);
+    return vec2u(min(2u, p.width - x), min(2u, p.height - y));
+}
 
 @compute @workgroup_size(256)
 fn avg2_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let o = linear_index(wid, nwg, lid);
     if o >= p.n { return; }
     let t = window_top_left(o);
-    dst[o] = (src[t] + src[t + 1u] + src[t + p.width] + src[t + p.width + 1u]) * 0.25;
+    let e = avg_window_extent(o % (p.out_h * p.out_w));
+    var sum = 0.0;
+    for (var dy = 0u; dy < e.y; dy++) {
+        for (var dx = 0u; dx < e.x; dx++) {
+            sum += src[t + dy * p.width + dx];
+        }
+    }
+    dst[o] = sum / f32(e.x * e.y);
 }
 
 // src = dy
@@ -112,8 +128,9 @@ fn avg2_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 fn avg2_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let i = linear_index(wid, nwg, lid);
     if i >= p.n { return; }
-    let o = window_of(i);
-    var g = 0.0;
-    if o != NONE { g = src[o] * 0.25; }
-    dst[i] = g;
+    let plane = i / (p.height * p.width);
+    let rest = i % (p.height * p.width);
+    let o_rest = ((rest / p.width) / 2u) * p.out_w + (rest % p.width) / 2u;
+    let e = avg_window_extent(o_rest);
+    dst[i] = src[plane * p.out_h * p.out_w + o_rest] / f32(e.x * e.y);
 }

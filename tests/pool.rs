@@ -9,7 +9,7 @@ use tricklab::ops::pool::PoolShape;
 use tricklab::reference::gradcheck::{dot, numerical_grad};
 use tricklab::reference::pool as cpu;
 
-/// Odd sizes (floored by the 2×2 pools), batch 1, channels 3 / 16 / 64, a 2×2 minimum, and the
+/// Odd sizes (floored by the max pool, rounded up by the average pool), batch 1, channels 3 / 16 / 64, a 2×2 minimum, and the
 /// largest ResNet-20 activation.
 fn shapes() -> Vec<PoolShape> {
     vec![
@@ -85,9 +85,9 @@ fn avg_pool2_matches_reference() {
     let mut rng = Rng::new(13);
     for s in shapes() {
         let x = random(&mut rng, s.len());
-        let dy = random(&mut rng, s.pooled2_len());
-        let (xt, dyt) = (upload("avg x", &[s.len()], &x), upload("avg dy", &[s.pooled2_len()], &dy));
-        let (y, dx) = (zeros("avg y", &[s.pooled2_len()]), zeros("avg dx", &[s.len()]));
+        let dy = random(&mut rng, s.avg_pooled2_len());
+        let (xt, dyt) = (upload("avg x", &[s.len()], &x), upload("avg dy", &[s.avg_pooled2_len()], &dy));
+        let (y, dx) = (zeros("avg y", &[s.avg_pooled2_len()]), zeros("avg dx", &[s.len()]));
         let fwd = gpu::avg_pool2_forward(ctx(), &s, &xt, &y).unwrap();
         let bwd = gpu::avg_pool2_backward(ctx(), &s, &dyt, &dx).unwrap();
         ctx().submit(&[&fwd, &bwd]).unwrap();
@@ -122,6 +122,7 @@ fn reference_backwards_match_finite_differences() {
         let analytic = cpu::max_pool2_backward(&s, &x, &w).unwrap();
         Tolerance::finite_difference().assert(&format!("max dx {s:?}"), &analytic, &numeric);
 
+        let w = random(&mut rng, s.avg_pooled2_len());
         let numeric = numerical_grad(&x, 1e-3, |x| dot(&w, &cpu::avg_pool2_forward(&s, x).unwrap()));
         let analytic = cpu::avg_pool2_backward(&s, &w).unwrap();
         Tolerance::finite_difference().assert(&format!("avg dx {s:?}"), &analytic, &numeric);
@@ -129,11 +130,33 @@ fn reference_backwards_match_finite_differences() {
 }
 
 #[test]
-fn output_sizes_floor_like_pytorch() {
+fn output_sizes_floor_for_max_and_round_up_for_average() {
     let s = PoolShape::new(2, 3, 7, 5);
     assert_eq!((s.out_height(), s.out_width(), s.pooled2_len(), s.planes()), (3, 2, 36, 6));
+    assert_eq!((s.avg_out_height(), s.avg_out_width(), s.avg_pooled2_len()), (4, 3, 72));
     let s = PoolShape::new(1, 1, 32, 32);
     assert_eq!((s.out_height(), s.out_width()), (16, 16));
+    assert_eq!((s.avg_out_height(), s.avg_out_width()), (16, 16));
+}
+
+#[test]
+fn average_pool_edge_windows_average_what_they_have() {
+    // A 3×3 plane 1..=9 pools to 2×2: a full window, two clipped to 2 elements, one to 1
+    // (PyTorch: avg_pool2d(x, 2, ceil_mode=True, count_include_pad=False)).
+    let s = PoolShape::new(1, 1, 3, 3);
+    let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+    let expected_y = [3.0, 4.5, 7.5, 9.0];
+    let dy = [4.0, 2.0, 6.0, 1.0];
+    let expected_dx = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 3.0, 1.0];
+    assert_eq!(cpu::avg_pool2_forward(&s, &x).unwrap(), expected_y);
+    assert_eq!(cpu::avg_pool2_backward(&s, &dy).unwrap(), expected_dx);
+    let (xt, dyt) = (upload("x", &[9], &x), upload("dy", &[4], &dy));
+    let (y, dx) = (zeros("y", &[4]), zeros("dx", &[9]));
+    let fwd = gpu::avg_pool2_forward(ctx(), &s, &xt, &y).unwrap();
+    let bwd = gpu::avg_pool2_backward(ctx(), &s, &dyt, &dx).unwrap();
+    ctx().submit(&[&fwd, &bwd]).unwrap();
+    assert_eq!(read(&y), expected_y);
+    assert_eq!(read(&dx), expected_dx);
 }
 
 #[test]

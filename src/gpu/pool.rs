@@ -23,13 +23,9 @@ struct Params {
 
 /// Prepares `entry` over `threads` threads with `inputs` at bindings 1, 2 and `out` at binding 3.
 fn prepare(ctx: &GpuContext, s: &PoolShape, entry: &str, threads: usize, inputs: &[&Tensor], out: &Tensor) -> Result<Dispatch> {
-    let params = Params {
-        n: threads as u32,
-        height: s.height as u32,
-        width: s.width as u32,
-        out_h: s.out_height() as u32,
-        out_w: s.out_width() as u32,
-    };
+    let (out_h, out_w) =
+        if entry.starts_with("avg2") { (s.avg_out_height(), s.avg_out_width()) } else { (s.out_height(), s.out_width()) };
+    let params = Params { n: threads as u32, height: s.height as u32, width: s.width as u32, out_h: out_h as u32, out_w: out_w as u32 };
     let mut buffers: Vec<(u32, &wgpu::Buffer)> = inputs.iter().enumerate().map(|(i, t)| (i as u32 + 1, &t.buffer)).collect();
     buffers.push((3, &out.buffer));
     let pipeline = ctx.pipeline(&POOL, entry, &[])?;
@@ -57,7 +53,8 @@ pub fn global_avg_pool_backward(ctx: &GpuContext, s: &PoolShape, dy: &Tensor, dx
 fn check_pool2(op: &'static str, s: &PoolShape, full: &Tensor, pooled: &Tensor) -> Result<()> {
     s.validate_pool2()?;
     expect_len(op, &full.label, full.len(), s.len())?;
-    expect_len(op, &pooled.label, pooled.len(), s.pooled2_len())
+    let pooled_len = if op == "avg_pool2" { s.avg_pooled2_len() } else { s.pooled2_len() };
+    expect_len(op, &pooled.label, pooled.len(), pooled_len)
 }
 
 /// 2×2 stride-2 max pool.
@@ -73,13 +70,13 @@ pub fn max_pool2_backward(ctx: &GpuContext, s: &PoolShape, x: &Tensor, dy: &Tens
     prepare(ctx, s, "max2_backward", s.len(), &[x, dy], dx)
 }
 
-/// 2×2 stride-2 average pool.
+/// 2×2 stride-2 average pool, ceil mode: an edge window clipped by an odd size averages what it has.
 pub fn avg_pool2_forward(ctx: &GpuContext, s: &PoolShape, x: &Tensor, y: &Tensor) -> Result<Dispatch> {
     check_pool2("avg_pool2", s, x, y)?;
-    prepare(ctx, s, "avg2_forward", s.pooled2_len(), &[x], y)
+    prepare(ctx, s, "avg2_forward", s.avg_pooled2_len(), &[x], y)
 }
 
-/// Spreads dy over each window, a quarter each.
+/// Spreads dy over each window, evenly over the elements the window has.
 pub fn avg_pool2_backward(ctx: &GpuContext, s: &PoolShape, dy: &Tensor, dx: &Tensor) -> Result<Dispatch> {
     check_pool2("avg_pool2", s, dx, dy)?;
     prepare(ctx, s, "avg2_backward", s.len(), &[dy], dx)

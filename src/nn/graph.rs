@@ -233,7 +233,7 @@ impl GraphBuilder {
     pub fn avg_pool2(&mut self, name: &str, x: ActId) -> Result<ActId> {
         let s = self.pool_shape(x)?;
         s.validate_pool2()?;
-        Ok(self.push(name, Layer::AvgPool2 { s }, vec![x], vec![s.batch, s.channels, s.out_height(), s.out_width()]))
+        Ok(self.push(name, Layer::AvgPool2 { s }, vec![x], vec![s.batch, s.channels, s.avg_out_height(), s.avg_out_width()]))
     }
 
     pub fn global_avg_pool(&mut self, name: &str, x: ActId) -> Result<ActId> {

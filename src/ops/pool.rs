@@ -1,6 +1,8 @@
 //! Pooling over NCHW activations: global average pooling (N,C,H,W)→(N,C) and 2×2 stride-2 max and
-//! average pooling. Like PyTorch (no padding, `ceil_mode=False`), the 2×2 pools floor odd sizes: the
-//! last row or column of an odd-sized input is dropped and gets a zero gradient.
+//! average pooling. The max pool floors odd sizes like PyTorch's default (`ceil_mode=False`): the last
+//! row or column of an odd-sized input is dropped and gets a zero gradient. The average pool rounds
+//! up (`ceil_mode=True, count_include_pad=False`, as GluonCV's ResNet-D shortcut): the clipped edge
+//! window averages the elements it has, so a 7×7 input pools to 4×4 like the stride-2 conv beside it.
 
 use super::expect_nonzero;
 use crate::{Error, Result};
@@ -32,19 +34,34 @@ impl PoolShape {
         self.batch * self.channels
     }
 
-    /// Output height of a 2×2 stride-2 pool (floored).
+    /// Output height of the 2×2 stride-2 max pool (floored).
     pub fn out_height(&self) -> usize {
         self.height / 2
     }
 
-    /// Output width of a 2×2 stride-2 pool (floored).
+    /// Output width of the 2×2 stride-2 max pool (floored).
     pub fn out_width(&self) -> usize {
         self.width / 2
     }
 
-    /// Elements of a 2×2 stride-2 pool's output.
+    /// Elements of the 2×2 stride-2 max pool's output.
     pub fn pooled2_len(&self) -> usize {
         self.planes() * self.out_height() * self.out_width()
+    }
+
+    /// Output height of the 2×2 stride-2 average pool (rounded up).
+    pub fn avg_out_height(&self) -> usize {
+        self.height.div_ceil(2)
+    }
+
+    /// Output width of the 2×2 stride-2 average pool (rounded up).
+    pub fn avg_out_width(&self) -> usize {
+        self.width.div_ceil(2)
+    }
+
+    /// Elements of the 2×2 stride-2 average pool's output.
+    pub fn avg_pooled2_len(&self) -> usize {
+        self.planes() * self.avg_out_height() * self.avg_out_width()
     }
 
     /// Checks that every dimension is non-zero and indices fit the GPU's 32 bits; enough for the

@@ -1,5 +1,6 @@
 //! Pooling (NCHW) on the CPU: global average pool, 2×2 stride-2 max pool and 2×2 stride-2 average
-//! pool, forward and backward side by side. Odd sizes are floored (see `ops::pool`). Max pool ties
+//! pool, forward and backward side by side. Odd sizes: the max pool floors them, the average pool
+//! rounds up and averages clipped edge windows (see `ops::pool`). Max pool ties
 //! go to the first maximum in row-major order within the window, as on the GPU.
 
 use crate::ops::pool::PoolShape;
@@ -58,19 +59,41 @@ pub fn max_pool2_backward(s: &PoolShape, x: &[f32], dy: &[f32]) -> Result<Vec<f3
     Ok(dx)
 }
 
-/// 2×2 stride-2 average pool.
-pub fn avg_pool2_forward(s: &PoolShape, x: &[f32]) -> Result<Vec<f32>> {
-    check_pool2("avg_pool2", s, x.len(), "x", s.pooled2_len(), "y")?;
-    Ok((0..s.pooled2_len()).map(|o| window(s, o).iter().map(|&i| x[i]).sum::<f32>() * 0.25).collect())
+/// Input indices of the average pool's (ceil-mode) output `o`: its window clipped to the input.
+fn avg_window(s: &PoolShape, o: usize) -> Vec<usize> {
+    let (oh, ow) = (s.avg_out_height(), s.avg_out_width());
+    let (plane, rest) = (o / (oh * ow), o % (oh * ow));
+    let (y0, x0) = (2 * (rest / ow), 2 * (rest % ow));
+    let mut w = Vec::with_capacity(4);
+    for y in y0..(y0 + 2).min(s.height) {
+        for x in x0..(x0 + 2).min(s.width) {
+            w.push((plane * s.height + y) * s.width + x);
+        }
+    }
+    w
 }
 
-/// Spreads each output gradient over its window, a quarter each; dropped rows/columns get 0.
+/// 2×2 stride-2 average pool, ceil mode: a window clipped by an odd size averages what it has.
+pub fn avg_pool2_forward(s: &PoolShape, x: &[f32]) -> Result<Vec<f32>> {
+    s.validate_pool2()?;
+    crate::ops::expect_len("avg_pool2", "x", x.len(), s.len())?;
+    Ok((0..s.avg_pooled2_len())
+        .map(|o| {
+            let w = avg_window(s, o);
+            w.iter().map(|&i| x[i]).sum::<f32>() / w.len() as f32
+        })
+        .collect())
+}
+
+/// Spreads each output gradient evenly over its (clipped) window.
 pub fn avg_pool2_backward(s: &PoolShape, dy: &[f32]) -> Result<Vec<f32>> {
-    check_pool2("avg_pool2", s, s.len(), "dx", dy.len(), "dy")?;
+    s.validate_pool2()?;
+    crate::ops::expect_len("avg_pool2", "dy", dy.len(), s.avg_pooled2_len())?;
     let mut dx = vec![0.0; s.len()];
     for (o, &g) in dy.iter().enumerate() {
-        for i in window(s, o) {
-            dx[i] = g * 0.25;
+        let w = avg_window(s, o);
+        for &i in &w {
+            dx[i] = g / w.len() as f32;
         }
     }
     Ok(dx)
