@@ -30,7 +30,13 @@ fn defaults_are_valid_for_both_datasets() {
         c.validate(STEPS).unwrap();
         c.validate(1).unwrap();
         let s = c.schedule(STEPS).unwrap();
-        assert_eq!(s.lr_f64(0), 0.05, "0.1 per 256 images, scaled to 128");
+        let (lr, why) = match dataset {
+            DatasetKind::Mnist => (0.1, "MNIST: 0.4 per 256 images, scaled to 64"),
+            DatasetKind::Cifar10 => (0.05, "CIFAR-10: the paper's 0.1 per 256 images, scaled to 128"),
+        };
+        assert_eq!(s.lr_f64(0), lr, "{why}");
+        let last = lr * 0.1f64.powi(c.lr_decay_epochs.len() as i32);
+        assert!((s.lr_f64(c.epochs as u64 * STEPS - 1) - last).abs() < 1e-12, "×0.1 at each decay epoch");
     }
     assert_eq!(TrainConfig::default(), TrainConfig::default_for(DatasetKind::Mnist));
     assert_eq!(TrainConfig::default_for(DatasetKind::Mnist).model, ModelKind::MnistResnet);

@@ -14,7 +14,7 @@ export function spec(model, batch) {
     return { model, batch, size: 32, channels: 3, classes: 10, stem: 16, blocks };
   }
   if (model === 'mnist_resnet') {
-    return { model, batch, size: 28, channels: 1, classes: 10, stem: 16, blocks: [[32, 2], [64, 2]] };
+    return { model, batch, size: 28, channels: 1, classes: 10, stem: 16, blocks: [[24, 2], [48, 2], [96, 2]] };
   }
   throw new Error(`unknown model ${model}`);
 }

@@ -7,8 +7,8 @@ import { BadLink, fromHash, toHash, stepsPerEpoch, describeDifferences } from '.
 
 // The shape of the Rust core's defaults (the browser test checks the real ones).
 const mnist = {
-  dataset: 'mnist', model: 'mnist_resnet', epochs: 4, batch_size: 128, base_lr: 0.1, base_batch_size: 256,
-  linear_scaling: true, lr_mode: 'step', lr_decay: 0.1, lr_decay_epochs: [2, 3], warmup_epochs: 0, warmup_steps: null,
+  dataset: 'mnist', model: 'mnist_resnet', epochs: 2, batch_size: 64, base_lr: 0.4, base_batch_size: 256,
+  linear_scaling: true, lr_mode: 'step', lr_decay: 0.1, lr_decay_epochs: [1], warmup_epochs: 0, warmup_steps: null,
   warmup_lr: 0, hold_epochs: 0, hold_steps: null, label_smoothing: 0, mixup_alpha: 0, teacher: null, seed: 42, width_mult: 1,
 };
 const defaults = { mnist, cifar10: { ...mnist, dataset: 'cifar10', model: 'resnet20' } };
