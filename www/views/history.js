@@ -1,6 +1,6 @@
 // The run history: every finished run with its config's differences from the baseline (the
-// dataset's defaults, every trick off, or a run picked as baseline), a box to overlay its curves,
-// and a delete button.
+// dataset's defaults, every trick off but linear scaling, or a run picked as baseline), a box to
+// overlay its curves, and a delete button.
 
 import { describeDifferences } from '../state.js';
 
@@ -35,7 +35,7 @@ export class HistoryView {
     const defaultsRow = document.createElement('tr');
     const none = control('radio', 'baseline', 'Use the defaults as baseline', baselineId === null);
     none.addEventListener('change', () => this.handlers.onBaseline(null));
-    defaultsRow.append(cell(), cell(none), cell('Defaults'), cell('every trick off'), cell('–'), cell());
+    defaultsRow.append(cell(), cell(none), cell('Defaults'), cell('every trick off but linear scaling (η = η₀ · b / 256)'), cell('–'), cell());
     const rows = runs.map((run) => {
       const tr = document.createElement('tr');
       tr.dataset.run = run.id;
