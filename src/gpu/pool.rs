@@ -21,11 +21,24 @@ struct Params {
     out_w: u32,
 }
 
-/// Prepares `entry` over `threads` threads with `inputs` at bindings 1, 2 and `out` at binding 3.
-fn prepare(ctx: &GpuContext, s: &PoolShape, entry: &str, threads: usize, inputs: &[&Tensor], out: &Tensor) -> Result<Dispatch> {
-    let (out_h, out_w) =
-        if entry.starts_with("avg2") { (s.avg_out_height(), s.avg_out_width()) } else { (s.out_height(), s.out_width()) };
-    let params = Params { n: threads as u32, height: s.height as u32, width: s.width as u32, out_h: out_h as u32, out_w: out_w as u32 };
+/// Prepares `entry` over `threads` threads with `inputs` at bindings 1, 2 and `out` at binding 3;
+/// `out_hw` is the 2×2 pool's output height and width (unused by the global pool).
+fn prepare(
+    ctx: &GpuContext,
+    s: &PoolShape,
+    entry: &str,
+    threads: usize,
+    out_hw: (usize, usize),
+    inputs: &[&Tensor],
+    out: &Tensor,
+) -> Result<Dispatch> {
+    let params = Params {
+        n: threads as u32,
+        height: s.height as u32,
+        width: s.width as u32,
+        out_h: out_hw.0 as u32,
+        out_w: out_hw.1 as u32,
+    };
     let mut buffers: Vec<(u32, &wgpu::Buffer)> = inputs.iter().enumerate().map(|(i, t)| (i as u32 + 1, &t.buffer)).collect();
     buffers.push((3, &out.buffer));
     let pipeline = ctx.pipeline(&POOL, entry, &[])?;
@@ -38,7 +51,7 @@ pub fn global_avg_pool_forward(ctx: &GpuContext, s: &PoolShape, x: &Tensor, y: &
     s.validate()?;
     expect_len("global_avg_pool", &x.label, x.len(), s.len())?;
     expect_len("global_avg_pool", &y.label, y.len(), s.planes())?;
-    prepare(ctx, s, "global_avg_forward", s.planes(), &[x], y)
+    prepare(ctx, s, "global_avg_forward", s.planes(), (1, 1), &[x], y)
 }
 
 /// dx[n, c, h, w] = dy[n, c] / (H·W).
@@ -46,38 +59,46 @@ pub fn global_avg_pool_backward(ctx: &GpuContext, s: &PoolShape, dy: &Tensor, dx
     s.validate()?;
     expect_len("global_avg_pool", &dy.label, dy.len(), s.planes())?;
     expect_len("global_avg_pool", &dx.label, dx.len(), s.len())?;
-    prepare(ctx, s, "global_avg_backward", s.len(), &[dy], dx)
+    prepare(ctx, s, "global_avg_backward", s.len(), (1, 1), &[dy], dx)
 }
 
-/// Checks a 2×2 pool's full-size tensor (x or dx) and pooled tensor (y or dy).
-fn check_pool2(op: &'static str, s: &PoolShape, full: &Tensor, pooled: &Tensor) -> Result<()> {
+/// Checks a 2×2 pool's full-size tensor (x or dx) and pooled tensor (y or dy, `pooled_len` long).
+fn check_pool2(op: &'static str, s: &PoolShape, full: &Tensor, pooled: &Tensor, pooled_len: usize) -> Result<()> {
     s.validate_pool2()?;
     expect_len(op, &full.label, full.len(), s.len())?;
-    let pooled_len = if op == "avg_pool2" { s.avg_pooled2_len() } else { s.pooled2_len() };
     expect_len(op, &pooled.label, pooled.len(), pooled_len)
+}
+
+/// Output height and width of the max pool (floored) and the average pool (rounded up).
+fn max_hw(s: &PoolShape) -> (usize, usize) {
+    (s.out_height(), s.out_width())
+}
+
+fn avg_hw(s: &PoolShape) -> (usize, usize) {
+    (s.avg_out_height(), s.avg_out_width())
 }
 
 /// 2×2 stride-2 max pool.
 pub fn max_pool2_forward(ctx: &GpuContext, s: &PoolShape, x: &Tensor, y: &Tensor) -> Result<Dispatch> {
-    check_pool2("max_pool2", s, x, y)?;
-    prepare(ctx, s, "max2_forward", s.pooled2_len(), &[x], y)
+    check_pool2("max_pool2", s, x, y, s.pooled2_len())?;
+    prepare(ctx, s, "max2_forward", s.pooled2_len(), max_hw(s), &[x], y)
 }
 
 /// Routes dy to each window's first maximum, recomputed from x.
 pub fn max_pool2_backward(ctx: &GpuContext, s: &PoolShape, x: &Tensor, dy: &Tensor, dx: &Tensor) -> Result<Dispatch> {
-    check_pool2("max_pool2", s, x, dy)?;
+    check_pool2("max_pool2", s, x, dy, s.pooled2_len())?;
     expect_len("max_pool2", &dx.label, dx.len(), s.len())?;
-    prepare(ctx, s, "max2_backward", s.len(), &[x, dy], dx)
+    prepare(ctx, s, "max2_backward", s.len(), max_hw(s), &[x, dy], dx)
 }
 
 /// 2×2 stride-2 average pool, ceil mode: an edge window clipped by an odd size averages what it has.
 pub fn avg_pool2_forward(ctx: &GpuContext, s: &PoolShape, x: &Tensor, y: &Tensor) -> Result<Dispatch> {
-    check_pool2("avg_pool2", s, x, y)?;
-    prepare(ctx, s, "avg2_forward", s.avg_pooled2_len(), &[x], y)
+    check_pool2("avg_pool2", s, x, y, s.avg_pooled2_len())?;
+    prepare(ctx, s, "avg2_forward", s.avg_pooled2_len(), avg_hw(s), &[x], y)
 }
 
 /// Spreads dy over each window, evenly over the elements the window has.
 pub fn avg_pool2_backward(ctx: &GpuContext, s: &PoolShape, dy: &Tensor, dx: &Tensor) -> Result<Dispatch> {
-    check_pool2("avg_pool2", s, dx, dy)?;
-    prepare(ctx, s, "avg2_backward", s.len(), &[dy], dx)
+    check_pool2("avg_pool2", s, dx, dy, s.avg_pooled2_len())?;
+    prepare(ctx, s, "avg2_backward", s.len(), avg_hw(s), &[dy], dx)
 }

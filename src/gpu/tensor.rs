@@ -43,7 +43,7 @@ impl GpuContext {
     /// A tensor holding `data`, which must have exactly the shape's element count.
     pub fn tensor(&self, label: impl Into<String>, shape: &[usize], data: &[f32]) -> Result<Tensor> {
         let label = label.into();
-        let n = check_shape(&label, shape, self.limits.max_storage_buffer_binding_size as u64)?;
+        let n = check_shape(&label, shape, self.limits.max_storage_buffer_binding_size)?;
         if data.len() != n {
             return Err(Error::shape("tensor", format!("`{label}` has shape {shape:?} ({n} elements) but {} values were given", data.len())));
         }
@@ -58,7 +58,7 @@ impl GpuContext {
     /// A zero-filled tensor.
     pub fn zeros(&self, label: impl Into<String>, shape: &[usize]) -> Result<Tensor> {
         let label = label.into();
-        let n = check_shape(&label, shape, self.limits.max_storage_buffer_binding_size as u64)?;
+        let n = check_shape(&label, shape, self.limits.max_storage_buffer_binding_size)?;
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(&label),
             size: (n * 4) as u64,

@@ -279,7 +279,7 @@ impl Trainer {
         loop {
             self.step()?;
             let finished = self.epoch != epoch;
-            if finished || self.step_in_epoch % report_every.max(1) == 0 {
+            if finished || self.step_in_epoch.is_multiple_of(report_every.max(1)) {
                 let p = self.progress().await?;
                 on_progress(&p);
                 if finished {

@@ -129,14 +129,7 @@ impl<'a> Timed<'a> {
 
     /// Median seconds per call.
     fn median(&self) -> f64 {
-        let mut v = self.seconds.clone();
-        v.sort_by(f64::total_cmp);
-        let m = v.len() / 2;
-        if v.len() % 2 == 1 {
-            v[m]
-        } else {
-            (v[m - 1] + v[m]) / 2.0
-        }
+        median(&self.seconds)
     }
 
     fn cell(&self) -> String {
@@ -241,4 +234,16 @@ fn linear_table(ctx: &GpuContext, opts: &Options) -> tricklab::Result<()> {
         println!("  {name:<41} {:7.2}  {}", s.flops() / 1e6, kernels[0].cell());
     }
     Ok(())
+}
+
+/// The median of `v` (the mean of the middle two for an even count); timings of both benchmarks.
+pub fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
 }

@@ -11,6 +11,7 @@
 //! for the input gradient and one for the weight gradient. BN, ReLU, pooling, loss and SGD are not
 //! counted.
 
+use crate::bench::median;
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Instant;
@@ -188,21 +189,11 @@ fn measure(model: &'static str, batch: usize, opts: &Options) -> tricklab::Resul
     if !loss.is_finite() {
         return Err(tricklab::Error::Gpu(format!("{model}: the summed loss is {loss} after the timed steps")));
     }
+    let median_ms = median(&times);
     if opts.profile {
-        profile(&ctx, &dispatches, median(&times))?;
+        profile(&ctx, &dispatches, median_ms)?;
     }
-    Ok(Measured { model, batch, first_step_ms, median_ms: median(&times), dispatches: dispatches.len(), gflop })
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
+    Ok(Measured { model, batch, first_step_ms, median_ms, dispatches: dispatches.len(), gflop })
 }
 
 /// The kernel family of a dispatch: its label up to " -> " (e.g. "conv2d forward",
