@@ -1,5 +1,6 @@
 //! Comparing two float slices with a named tolerance preset: used by every kernel test and by the
-//! benchmarks' sanity checks. A mismatch report lists the first bad elements and the largest error.
+//! benchmarks' sanity checks (test support; the production generator is in `rng`). A mismatch
+//! report lists the first bad elements and the largest error.
 
 /// `|a - b| <= abs + rel * |b|` element by element.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,46 +79,6 @@ impl Tolerance {
     }
 }
 
-/// A small seeded generator (SplitMix64) so tests, init and shuffles are reproducible everywhere,
-/// including in WebAssembly, without a dependency.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn uniform(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-    /// Uniform in [lo, hi).
-    pub fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * self.uniform()
-    }
-    /// Standard normal (Box-Muller).
-    pub fn normal(&mut self) -> f32 {
-        let u1 = ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-        let u2 = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
-    }
-    /// Uniform integer in [0, n).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-    /// `n` values uniform in [lo, hi).
-    pub fn vec(&mut self, n: usize, lo: f32, hi: f32) -> Vec<f32> {
-        (0..n).map(|_| self.range(lo, hi)).collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,11 +90,5 @@ mod tests {
         assert!(err.contains("largest |diff| 0.5 at [1]"), "{err}");
         assert!(Tolerance::strict().compare("y", &[1.0], &[1.0]).is_ok());
         assert!(Tolerance::strict().compare("y", &[f32::NAN], &[1.0]).is_err());
-    }
-
-    #[test]
-    fn rng_is_seeded() {
-        assert_eq!(Rng::new(7).vec(4, 0.0, 1.0), Rng::new(7).vec(4, 0.0, 1.0));
-        assert_ne!(Rng::new(7).vec(4, 0.0, 1.0), Rng::new(8).vec(4, 0.0, 1.0));
     }
 }

@@ -14,10 +14,13 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use crate::bench::StepBench;
 use crate::data::{cifar, mnist, Dataset, DatasetKind, Splits};
+use crate::names::Named;
+use crate::nn::models::ModelKind;
 use crate::gpu::GpuContext;
 use crate::train::checkpoint::{self, Checkpoint};
-use crate::train::trainer::{model_graph, Trainer};
+use crate::train::trainer::Trainer;
 use crate::train::TrainConfig;
 use crate::Error;
 
@@ -41,12 +44,18 @@ pub async fn adapter_info() -> Result<String, JsValue> {
 /// The full default config of a dataset ("mnist" or "cifar10") as JSON.
 #[wasm_bindgen]
 pub fn default_config(dataset: &str) -> Result<String, JsValue> {
-    let kind = match dataset {
-        "mnist" => DatasetKind::Mnist,
-        "cifar10" => DatasetKind::Cifar10,
-        other => return Err(js_error(Error::config("dataset", format!("unknown dataset `{other}`; choose mnist or cifar10")))),
-    };
+    let kind = DatasetKind::parse(dataset).map_err(js_error)?;
     Ok(TrainConfig::default_for(kind).to_json())
+}
+
+/// The names and labels of the models and datasets, for the page's menus:
+/// `{models: [{name, label}], datasets: [{name, label}]}` as JSON.
+#[wasm_bindgen]
+pub fn catalog() -> String {
+    fn rows<T: Named>() -> Vec<serde_json::Value> {
+        T::all().into_iter().map(|v| serde_json::json!({ "name": v.name(), "label": v.label() })).collect()
+    }
+    serde_json::json!({ "models": rows::<ModelKind>(), "datasets": rows::<DatasetKind>() }).to_string()
 }
 
 /// Parses and validates a (possibly partial) config for `steps_per_epoch`; returns the complete
@@ -91,13 +100,10 @@ impl WebDataset {
         Ok(WebDataset { kind: DatasetKind::Cifar10, splits })
     }
 
-    /// "mnist" or "cifar10".
+    /// The dataset's name ("mnist" or "cifar10").
     #[wasm_bindgen(getter)]
     pub fn kind(&self) -> String {
-        match self.kind {
-            DatasetKind::Mnist => "mnist".into(),
-            DatasetKind::Cifar10 => "cifar10".into(),
-        }
+        self.kind.name().into()
     }
 
     #[wasm_bindgen(getter)]
@@ -220,7 +226,7 @@ impl WebTrainer {
         let prepared = (|| -> crate::Result<_> {
             let config = TrainConfig::from_json(config_json)?;
             if config.dataset != data.kind {
-                return Err(Error::config("dataset", format!("the config trains {:?} but the loaded data is {:?}", config.dataset, data.kind)));
+                return Err(Error::config("dataset", format!("the config trains {} but the loaded data is {}", config.dataset, data.kind)));
             }
             let train = first(&data.splits.train, train_limit)?;
             let test = first(&data.splits.test, test_limit)?;
@@ -228,7 +234,7 @@ impl WebTrainer {
                 None => None,
                 Some(bytes) => {
                     let name = config.teacher.clone().unwrap_or_else(|| "teacher".into());
-                    let (_, ckpt) = checkpoint::load(&name, &bytes, |c| model_graph(c, c.batch_size as usize))?;
+                    let (_, ckpt) = checkpoint::load(&name, &bytes, |c| c.graph(c.batch_size as usize))?;
                     Some(ckpt)
                 }
             };
@@ -308,57 +314,38 @@ impl WebTrainer {
     }
 }
 
-/// The side-by-side benchmark's tricklab half (`www/bench/`, `cargo xtask bench-web`): one model's
-/// whole training step (forward, loss, backward, SGD with momentum 0.9, no weight decay) on random
-/// data, built once; each `step` submits it and awaits a 4-byte readback of the summed loss, as
-/// the TensorFlow.js half awaits its loss.
+/// The side-by-side benchmark's tricklab half (`www/bench/`, `cargo xtask bench-web`): the same
+/// whole training step as `tricklab bench-step` (`crate::bench::StepBench`), built once; each
+/// `step` submits it and awaits a 4-byte readback of the summed loss, as the TensorFlow.js half
+/// awaits its loss.
 #[wasm_bindgen]
 pub struct WebBench {
     ctx: Rc<GpuContext>,
-    step: Rc<crate::train::step::GpuStep>,
-    gflop: f64,
+    bench: Rc<StepBench>,
 }
 
 #[wasm_bindgen]
 impl WebBench {
-    /// Opens the GPU and builds `model` ("resnet20" on 32×32×3, "mnist_resnet" on 28×28×1) at
-    /// `batch` images per step. Resolves to a `WebBench`.
+    /// Opens the GPU and builds `model` (by name, on the input size of the dataset it is built for)
+    /// at `batch` images per step. Resolves to a `WebBench`.
     pub fn create(model: String, batch: u32) -> Promise {
         future_to_promise(async move {
-            use crate::nn::{gpu::GpuNet, models};
-            let (channels, size) = if model == "resnet20" { (3, 32) } else { (1, 28) };
-            let graph = models::build(&model, &models::ModelOptions::new(batch as usize, channels, size, 10)).map_err(js_error)?;
+            let kind = ModelKind::parse(&model).map_err(js_error)?;
             let ctx = GpuContext::new().await.map_err(js_error)?;
-            let options = crate::train::step::StepOptions { momentum: 0.9, nesterov: false, weight_decay: 0.0, no_wd: false, temperature: 1.0, hard_weight: 1.0 };
-            let built = (|| -> crate::Result<_> {
-                let net = GpuNet::new(&ctx, graph.clone(), &graph.init_params(7))?;
-                let step = crate::train::step::GpuStep::new(&ctx, net, None, &options)?;
-                let mut rng = crate::check::Rng::new(11);
-                ctx.write(step.net.input(), &rng.vec(graph.act_len(0), -1.0, 1.0))?;
-                let labels: Vec<f32> = (0..graph.batch).map(|i| ((i * 7 + 3) % graph.classes) as f32).collect();
-                let mut targets = vec![0.0; graph.batch * graph.classes];
-                for (i, &l) in labels.iter().enumerate() {
-                    targets[i * graph.classes + l as usize] = 1.0;
-                }
-                ctx.write(&step.targets, &targets)?;
-                ctx.write(&step.labels, &labels)?;
-                step.set_lr(&ctx, 0.01)?;
-                Ok(step)
-            })()
-            .map_err(js_error)?;
-            Ok(WebBench { gflop: 3.0 * graph.forward_flops() / 1e9, ctx: Rc::new(ctx), step: Rc::new(built) }.into())
+            let bench = StepBench::new(&ctx, kind, batch as usize).map_err(js_error)?;
+            Ok(WebBench { ctx: Rc::new(ctx), bench: Rc::new(bench) }.into())
         })
     }
 
     /// FLOPs of one step in GFLOP: 3 × forward (2 per multiply-add, conv and linear layers).
     #[wasm_bindgen(getter)]
     pub fn gflop_per_step(&self) -> f64 {
-        self.gflop
+        self.bench.gflop
     }
 
     #[wasm_bindgen(getter)]
     pub fn dispatches_per_step(&self) -> u32 {
-        self.step.dispatches().len() as u32
+        self.bench.dispatches().len() as u32
     }
 
     #[wasm_bindgen(getter)]
@@ -368,10 +355,10 @@ impl WebBench {
 
     /// One training step; resolves to the loss summed over every step so far (after this one).
     pub fn step(&self) -> Promise {
-        let (ctx, step) = (self.ctx.clone(), self.step.clone());
+        let (ctx, bench) = (self.ctx.clone(), self.bench.clone());
         future_to_promise(async move {
-            ctx.submit(&step.dispatches()).map_err(js_error)?;
-            let bytes = ctx.read_bytes(&step.metrics.buffer, 4).await.map_err(js_error)?;
+            ctx.submit(&bench.dispatches()).map_err(js_error)?;
+            let bytes = ctx.read_bytes(&bench.step.metrics.buffer, 4).await.map_err(js_error)?;
             Ok(JsValue::from_f64(f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as f64))
         })
     }

@@ -6,7 +6,8 @@
 
 mod common;
 use common::*;
-use tricklab::check::{Rng, Tolerance};
+use tricklab::check::Tolerance;
+use tricklab::rng::Rng;
 use tricklab::data::Dataset;
 use tricklab::gpu::batch::{BatchAssembler, GpuDataset};
 use tricklab::ops::batch::{AugParams, BatchShape, Normalization};
@@ -59,7 +60,7 @@ fn check_stream(what: &str, seed: u64, image: (usize, usize, usize), count: usiz
     let mut rng = Rng::new(seed);
     let d = synthetic(&mut rng, count, image, 10);
     let shard_bytes = shard_images * d.image_len() as u64 + 3; // not a multiple of the image size
-    let gpu_data = GpuDataset::upload(ctx(), what, &d, Some(shard_bytes)).unwrap();
+    let gpu_data = GpuDataset::upload(ctx(), what, &d.view(), Some(shard_bytes)).unwrap();
     assert_eq!(gpu_data.shard_count(), count.div_ceil(shard_images as usize), "{what}: shards");
 
     let norm = if image.0 == 1 { Normalization::MNIST } else { Normalization::CIFAR10 };
@@ -107,7 +108,7 @@ fn odd_sized_images_match_reference() {
 fn one_shard_and_repeated_steps_are_deterministic() {
     let mut rng = Rng::new(34);
     let d = synthetic(&mut rng, 50, (3, 32, 32), 10);
-    let data = GpuDataset::upload(ctx(), "one shard", &d, None).unwrap();
+    let data = GpuDataset::upload(ctx(), "one shard", &d.view(), None).unwrap();
     assert_eq!(data.shard_count(), 1);
     let s = shape_of(&d, 300, 4, Normalization::CIFAR10, 0.1); // more samples than images: repeats
     let asm = BatchAssembler::new(ctx(), "one shard", &data, &s).unwrap();
@@ -136,7 +137,7 @@ fn hand_checked_pixel_after_crop_and_flip() {
         dim, dim, 1.0, 0.0,
     ];
     let aug = [AugParams { ox: 1, oy: 0, flip: true }];
-    let data = GpuDataset::upload(ctx(), "hand-checked", &d, None).unwrap();
+    let data = GpuDataset::upload(ctx(), "hand-checked", &d.view(), None).unwrap();
     let asm = BatchAssembler::new(ctx(), "hand-checked", &data, &s).unwrap();
     let got = run(&asm, &[0], &aug, 1.0);
     let reference = cpu::assemble(&s, &d.images, &d.labels, &[0], &aug, 1.0).unwrap();
@@ -161,7 +162,7 @@ fn smoothing_matches_the_seed_example() {
     let s = shape_of(&d, 1, 0, Normalization::UNIT, 0.1);
     let mut want = vec![0.01f32; 10];
     want[5] = 0.909_999_97;
-    let data = GpuDataset::upload(ctx(), "smoothing", &d, None).unwrap();
+    let data = GpuDataset::upload(ctx(), "smoothing", &d.view(), None).unwrap();
     let asm = BatchAssembler::new(ctx(), "smoothing", &data, &s).unwrap();
     let got = run(&asm, &[0], &[AugParams::identity(0)], 1.0);
     assert_eq!(got.targets, want, "GPU targets");
@@ -176,7 +177,7 @@ fn smoothing_matches_the_seed_example() {
 fn mixup_pairs_the_batch_read_backwards() {
     let d = Dataset { images: vec![0, 255, 51], labels: vec![0, 1, 1], count: 3, channels: 1, height: 1, width: 1, classes: 2 };
     let s = shape_of(&d, 2, 0, Normalization::UNIT, 0.0);
-    let data = GpuDataset::upload(ctx(), "mixup", &d, None).unwrap();
+    let data = GpuDataset::upload(ctx(), "mixup", &d.view(), None).unwrap();
     let asm = BatchAssembler::new(ctx(), "mixup", &data, &s).unwrap();
     let none = [AugParams::identity(0); 4];
     let got = run(&asm, &[0, 1], &none[..2], 0.3);
@@ -204,7 +205,7 @@ fn bad_input_is_an_error() {
     let mut rng = Rng::new(35);
     let d = synthetic(&mut rng, 6, (1, 3, 3), 4);
     let s = shape_of(&d, 4, 1, Normalization::MNIST, 0.1);
-    let data = GpuDataset::upload(ctx(), "bad input", &d, None).unwrap();
+    let data = GpuDataset::upload(ctx(), "bad input", &d.view(), None).unwrap();
     let asm = BatchAssembler::new(ctx(), "bad input", &data, &s).unwrap();
     let ok = [AugParams::identity(1); 5];
     let step = |ids: &[u32], aug: &[AugParams], lambda: f32| {
@@ -230,17 +231,17 @@ fn bad_input_is_an_error() {
     }
 
     let bad_label = Dataset { labels: vec![0, 1, 4, 0, 0, 0], ..d.clone() };
-    assert_shape_error("upload label ≥ classes", GpuDataset::upload(ctx(), "bad", &bad_label, None).map(|_| ()), "label 4 of image 2");
+    assert_shape_error("upload label ≥ classes", GpuDataset::upload(ctx(), "bad", &bad_label.view(), None).map(|_| ()), "label 4 of image 2");
     assert_shape_error(
         "reference label ≥ classes",
         cpu::assemble(&s, &bad_label.images, &bad_label.labels, &[0], &ok[..1], 1.0),
         "label 4",
     );
     let short = Dataset { images: vec![0; 53], ..d.clone() };
-    assert_shape_error("upload short images", GpuDataset::upload(ctx(), "bad", &short, None).map(|_| ()), "53 pixel bytes");
+    assert_shape_error("upload short images", GpuDataset::upload(ctx(), "bad", &short.view(), None).map(|_| ()), "53 pixel bytes");
     let empty = Dataset { images: vec![], labels: vec![], count: 0, ..d.clone() };
-    assert_shape_error("upload empty", GpuDataset::upload(ctx(), "bad", &empty, None).map(|_| ()), "count");
-    assert_shape_error("shard below one image", GpuDataset::upload(ctx(), "bad", &d, Some(8)).map(|_| ()), "does not fit");
+    assert_shape_error("upload empty", GpuDataset::upload(ctx(), "bad", &empty.view(), None).map(|_| ()), "count");
+    assert_shape_error("shard below one image", GpuDataset::upload(ctx(), "bad", &d.view(), Some(8)).map(|_| ()), "does not fit");
 
     let shapes = [
         ("zero batch", BatchShape { batch: 0, ..s }, "batch"),

@@ -4,7 +4,8 @@
 
 mod common;
 use common::*;
-use tricklab::check::{Rng, Tolerance};
+use tricklab::check::Tolerance;
+use tricklab::rng::Rng;
 use tricklab::gpu::batchnorm as gpu;
 use tricklab::gpu::{Dispatch, Tensor};
 use tricklab::ops::batchnorm::BatchNormShape;

@@ -2,7 +2,8 @@
 //! checking that the error names the field at fault.
 
 use tricklab::data::DatasetKind;
-use tricklab::train::{LrMode, ModelKind, TrainConfig};
+use tricklab::nn::models::ModelKind;
+use tricklab::train::{LrMode, TrainConfig};
 use tricklab::Error;
 
 /// 50,000 CIFAR images in batches of 128, rounded down.

@@ -4,7 +4,8 @@
 
 mod common;
 use common::*;
-use tricklab::check::{Rng, Tolerance};
+use tricklab::check::Tolerance;
+use tricklab::rng::Rng;
 use tricklab::gpu::conv2d as gpu;
 use tricklab::ops::conv2d::Conv2dShape;
 use tricklab::reference::conv2d as cpu;

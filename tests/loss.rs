@@ -4,7 +4,8 @@
 
 mod common;
 use common::*;
-use tricklab::check::{Rng, Tolerance};
+use tricklab::check::Tolerance;
+use tricklab::rng::Rng;
 use tricklab::gpu::loss as gpu;
 use tricklab::gpu::Tensor;
 use tricklab::ops::loss::{DistillShape, LossShape, METRICS};

@@ -3,13 +3,15 @@
 
 mod common;
 use common::*;
-use tricklab::check::{Rng, Tolerance};
+use tricklab::check::Tolerance;
+use tricklab::rng::Rng;
 use tricklab::nn::cpu::CpuNet;
 use tricklab::nn::gpu::GpuNet;
-use tricklab::nn::models::{build, ModelOptions};
+use tricklab::names::Named;
+use tricklab::nn::models::{build, ModelKind, ModelOptions};
 
 fn compare_model(name: &str, o: &ModelOptions, seed: u64) {
-    let graph = build(name, o).unwrap();
+    let graph = build(ModelKind::parse(name).unwrap(), o).unwrap();
     let params = graph.init_params(seed);
     let mut rng = Rng::new(seed + 1);
     let input = rng.vec(graph.act_len(0), -1.0, 1.0);

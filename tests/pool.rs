@@ -3,7 +3,8 @@
 
 mod common;
 use common::*;
-use tricklab::check::{Rng, Tolerance};
+use tricklab::check::Tolerance;
+use tricklab::rng::Rng;
 use tricklab::gpu::pool as gpu;
 use tricklab::ops::pool::PoolShape;
 use tricklab::reference::gradcheck::{dot, numerical_grad};

@@ -6,13 +6,13 @@
 
 use std::process::Command;
 
-use tricklab::check::{Rng, Tolerance};
+use tricklab::check::Tolerance;
+use tricklab::rng::Rng;
 use tricklab::train::schedule::{
     constant, cosine_decay_with_warmup, step_decay, warmup_lr_scheduler, LrMode, LrSchedule, ScheduleSpec,
 };
-use tricklab::train::tricks::{
-    beta_sample, gamma_sample, mix_with_reversed, mixup_lambda, one_hot, smooth_labels, smoothed_targets,
-};
+use tricklab::ops::targets::{mix_with_reversed, one_hot, smooth_labels, smoothed_targets};
+use tricklab::train::tricks::{beta_sample, gamma_sample, mixup_lambda};
 use tricklab::Error;
 
 fn cosine(step: u64, base: f64, total: u64, warmup_lr: f64, warmup: u64, hold: u64) -> f64 {

@@ -4,7 +4,8 @@
 
 mod common;
 use common::*;
-use tricklab::check::{Rng, Tolerance};
+use tricklab::check::Tolerance;
+use tricklab::rng::Rng;
 use tricklab::gpu::sgd as gpu;
 use tricklab::ops::sgd::SgdParams;
 use tricklab::reference::sgd as cpu;

@@ -5,12 +5,14 @@
 
 mod common;
 use common::*;
-use tricklab::check::{Rng, Tolerance};
+use tricklab::check::Tolerance;
+use tricklab::rng::Rng;
 use tricklab::nn::cpu::CpuNet;
 use tricklab::nn::gpu::GpuNet;
-use tricklab::nn::models::{build, ModelOptions};
+use tricklab::names::Named;
+use tricklab::nn::models::{build, ModelKind, ModelOptions};
 use tricklab::train::step::{CpuStep, GpuStep, StepOptions};
-use tricklab::train::tricks::{mix_with_reversed, smoothed_targets};
+use tricklab::ops::targets::{mix_with_reversed, smoothed_targets};
 
 const OPTIONS: StepOptions = StepOptions { momentum: 0.9, nesterov: true, weight_decay: 5e-4, no_wd: true, temperature: 4.0, hard_weight: 0.4 };
 
@@ -34,9 +36,9 @@ fn batch(rng: &mut Rng, shape: &[usize], classes: usize) -> Batch {
 }
 
 fn compare(name: &str, o: &ModelOptions, teacher_name: Option<&str>, seed: u64) {
-    let graph = build(name, o).unwrap();
+    let graph = build(ModelKind::parse(name).unwrap(), o).unwrap();
     let params = graph.init_params(seed);
-    let teacher_graph = teacher_name.map(|t| build(t, &ModelOptions { last_gamma: false, ..o.clone() }).unwrap());
+    let teacher_graph = teacher_name.map(|t| build(ModelKind::parse(t).unwrap(), &ModelOptions { last_gamma: false, ..o.clone() }).unwrap());
     let teacher_params = teacher_graph.as_ref().map(|g| g.init_params(seed + 100));
     let mut rng = Rng::new(seed + 1);
     let batches: Vec<Batch> = (0..2).map(|_| batch(&mut rng, graph.input_shape(), graph.classes)).collect();
@@ -110,8 +112,8 @@ fn mobilenetv2_step_matches_reference() {
 
 #[test]
 fn teacher_with_other_classes_is_rejected() {
-    let student = build("resnet20", &ModelOptions::new(2, 3, 16, 10)).unwrap();
-    let teacher = build("resnet20", &ModelOptions::new(2, 3, 16, 7)).unwrap();
+    let student = build(ModelKind::Resnet20, &ModelOptions::new(2, 3, 16, 10)).unwrap();
+    let teacher = build(ModelKind::Resnet20, &ModelOptions::new(2, 3, 16, 7)).unwrap();
     let s = GpuNet::new(ctx(), student.clone(), &student.init_params(1)).unwrap();
     let t = GpuNet::new(ctx(), teacher.clone(), &teacher.init_params(1)).unwrap();
     let err = GpuStep::new(ctx(), s, Some(t), &OPTIONS).err().expect("a 7-class teacher for a 10-class student must fail");

@@ -3,11 +3,11 @@
 //! distillation teacher, and the `tricklab train` command line.
 
 mod common;
-use tricklab::check::Rng;
+use tricklab::rng::Rng;
 use tricklab::data::{Dataset, DatasetKind};
 use tricklab::gpu::{block_on, GpuContext};
 use tricklab::train::checkpoint::{self, Checkpoint};
-use tricklab::train::trainer::{model_graph, Trainer};
+use tricklab::train::trainer::Trainer;
 use tricklab::train::TrainConfig;
 use tricklab::Error;
 
@@ -106,11 +106,11 @@ fn checkpoints_round_trip_and_teach() {
     block_on(t.run_epoch(8, |_| {})).unwrap();
     let ckpt = block_on(t.checkpoint()).unwrap();
     let bytes = checkpoint::save(t.graph(), &ckpt);
-    let (_, loaded) = checkpoint::load("teacher.safetensors", &bytes, |c| model_graph(c, 16)).unwrap();
+    let (_, loaded) = checkpoint::load("teacher.safetensors", &bytes, |c| c.graph(16)).unwrap();
     assert_eq!(loaded, ckpt);
 
     // Corrupt files name the file and the problem.
-    let err = checkpoint::load("bad.safetensors", &bytes[..100], |c| model_graph(c, 16)).unwrap_err();
+    let err = checkpoint::load("bad.safetensors", &bytes[..100], |c| c.graph(16)).unwrap_err();
     assert!(err.to_string().starts_with("bad.safetensors:"), "{err}");
 
     // The saved run teaches a new one (distillation), which still learns.

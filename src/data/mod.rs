@@ -9,15 +9,24 @@ use std::io::Read;
 
 use serde::{Deserialize, Serialize};
 
+use crate::names::Named;
+use crate::ops::batch::{ImageSet, Normalization};
 use crate::{Error, Result};
 
 /// Which dataset a run trains on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String", into = "&'static str")]
 pub enum DatasetKind {
     Mnist,
     Cifar10,
 }
+
+impl Named for DatasetKind {
+    const FIELD: &'static str = "dataset";
+    const TABLE: &'static [(Self, &'static str, &'static str)] =
+        &[(DatasetKind::Mnist, "mnist", "MNIST"), (DatasetKind::Cifar10, "cifar10", "CIFAR-10")];
+}
+crate::named_serde!(DatasetKind);
 
 impl DatasetKind {
     /// `(channels, height, width)` of one image.
@@ -30,6 +39,14 @@ impl DatasetKind {
 
     pub fn classes(self) -> usize {
         10
+    }
+
+    /// The per-channel mean and std the batch kernels normalize this dataset's pixels with.
+    pub fn normalization(self) -> Normalization {
+        match self {
+            DatasetKind::Mnist => Normalization::MNIST,
+            DatasetKind::Cifar10 => Normalization::CIFAR10,
+        }
     }
 }
 
@@ -50,6 +67,19 @@ impl Dataset {
     /// Bytes per image.
     pub fn image_len(&self) -> usize {
         self.channels * self.height * self.width
+    }
+
+    /// The bytes as the batch kernels read them.
+    pub fn view(&self) -> ImageSet<'_> {
+        ImageSet {
+            images: &self.images,
+            labels: &self.labels,
+            count: self.count,
+            channels: self.channels,
+            height: self.height,
+            width: self.width,
+            classes: self.classes,
+        }
     }
 
     /// The bytes of image `i` (panics if `i >= count`, like slice indexing).

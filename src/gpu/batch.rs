@@ -12,8 +12,7 @@ use wgpu::util::DeviceExt;
 use super::context::grid;
 use super::shaders::BATCH;
 use super::{Dispatch, GpuContext, Tensor};
-use crate::data::Dataset;
-use crate::ops::batch::{validate_dataset, validate_step, AugParams, BatchShape};
+use crate::ops::batch::{validate_step, AugParams, BatchShape, ImageSet};
 use crate::{Error, Result};
 
 const WG: u32 = 256;
@@ -41,12 +40,12 @@ pub struct GpuDataset {
 }
 
 impl GpuDataset {
-    /// Uploads `data`'s pixels and labels. Each shard holds as many whole images as fit the
+    /// Uploads `data`'s pixels and labels (a `Dataset`'s `view()`). Each shard holds as many whole images as fit the
     /// device's storage binding and buffer limits, or `max_shard_bytes` when given (tests use it to
     /// force several shards). Labels must be below `data.classes`.
-    pub fn upload(ctx: &GpuContext, label: &str, data: &Dataset, max_shard_bytes: Option<u64>) -> Result<GpuDataset> {
+    pub fn upload(ctx: &GpuContext, label: &str, data: &ImageSet, max_shard_bytes: Option<u64>) -> Result<GpuDataset> {
         let image_len = data.image_len();
-        validate_dataset(&data.images, &data.labels, data.count, image_len, data.classes)?;
+        data.validate()?;
         if data.count > u32::MAX as usize / 2 {
             return Err(Error::shape("batch", format!("{} images are more than the kernels can index", data.count)));
         }

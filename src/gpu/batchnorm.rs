@@ -19,6 +19,7 @@ use super::context::grid;
 use super::shaders::BATCHNORM;
 use super::{Dispatch, GpuContext, Tensor};
 use crate::ops::batchnorm::BatchNormShape;
+use crate::ops::Operand;
 use crate::Result;
 
 /// Values an elementwise workgroup covers (whole planes, at least one).
@@ -93,15 +94,6 @@ fn prepare(ctx: &GpuContext, s: &BatchNormShape, entry: &str, relu: bool, buffer
     ctx.dispatch(label, pipeline, bytemuck::bytes_of(&params(s, reduce_wg)), &bound, grid(groups as u32))
 }
 
-fn check_forward(s: &BatchNormShape, x: &Tensor, gamma: &Tensor, beta: &Tensor, rm: &Tensor, rv: &Tensor, y: &Tensor) -> Result<()> {
-    s.expect_activation(&x.label, x.len())?;
-    s.expect_activation(&y.label, y.len())?;
-    for t in [gamma, beta, rm, rv] {
-        s.expect_channel(&t.label, t.len())?;
-    }
-    Ok(())
-}
-
 #[allow(clippy::too_many_arguments)]
 fn train(
     ctx: &GpuContext,
@@ -116,10 +108,11 @@ fn train(
     inv_std: &Tensor,
     y: &Tensor,
 ) -> Result<Vec<Dispatch>> {
-    s.validate_training()?;
-    check_forward(s, x, gamma, beta, running_mean, running_var, y)?;
-    s.expect_channel(&mean.label, mean.len())?;
-    s.expect_channel(&inv_std.label, inv_std.len())?;
+    s.check(
+        true,
+        &[("x", x), ("y", y)],
+        &[("gamma", gamma), ("beta", beta), ("running_mean", running_mean), ("running_var", running_var), ("mean", mean), ("inv_std", inv_std)],
+    )?;
     let stats = prepare(
         ctx,
         s,
@@ -186,8 +179,7 @@ pub fn forward_eval(
     running_var: &Tensor,
     y: &Tensor,
 ) -> Result<Vec<Dispatch>> {
-    s.validate()?;
-    check_forward(s, x, gamma, beta, running_mean, running_var, y)?;
+    s.check(false, &[("x", x), ("y", y)], &[("gamma", gamma), ("beta", beta), ("running_mean", running_mean), ("running_var", running_var)])?;
     let normalize = prepare(
         ctx,
         s,
@@ -214,13 +206,11 @@ fn backward_passes(
     dgamma: &Tensor,
     dbeta: &Tensor,
 ) -> Result<Vec<Dispatch>> {
-    s.validate_training()?;
-    for t in [Some(x), y, Some(dy), Some(dx)].into_iter().flatten() {
-        s.expect_activation(&t.label, t.len())?;
+    let mut activations: Vec<(&str, &dyn Operand)> = vec![("x", x), ("dy", dy), ("dx", dx)];
+    if let Some(y) = y {
+        activations.push(("y", y));
     }
-    for t in [gamma, mean, inv_std, dgamma, dbeta] {
-        s.expect_channel(&t.label, t.len())?;
-    }
+    s.check(true, &activations, &[("gamma", gamma), ("mean", mean), ("inv_std", inv_std), ("dgamma", dgamma), ("dbeta", dbeta)])?;
     let relu = y.is_some();
     // Without ReLU the shader never reads binding 10, but the pipeline layout includes it: bind dy.
     let mask = y.unwrap_or(dy);

@@ -13,7 +13,6 @@ use super::context::grid;
 use super::shaders::CONV2D;
 use super::{Dispatch, GpuContext, Tensor};
 use crate::ops::conv2d::Conv2dShape;
-use crate::ops::expect_len;
 use crate::{Error, Result};
 
 const WG: u32 = 64;
@@ -103,10 +102,7 @@ fn prepare(
 /// (overwritten).
 pub fn forward(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y: &Tensor) -> Result<Dispatch> {
     const OP: &str = "conv2d forward";
-    s.validate()?;
-    expect_len(OP, &x.label, x.len(), s.input_len())?;
-    expect_len(OP, &w.label, w.len(), s.weight_len())?;
-    expect_len(OP, &y.label, y.len(), s.output_len())?;
+    s.check_forward(x, w, Some(y))?;
     let mut p = Params::new(s);
     if uses_direct_kernels(s) {
         return prepare(ctx, OP, "depthwise_forward", &p, [x, w], y, s.output_len());
@@ -120,10 +116,7 @@ pub fn forward(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y: &Te
 /// dx = the gradient of the loss with respect to x, given dy and w (overwritten, not accumulated).
 pub fn backward_input(ctx: &GpuContext, s: &Conv2dShape, dy: &Tensor, w: &Tensor, dx: &Tensor) -> Result<Dispatch> {
     const OP: &str = "conv2d backward_input";
-    s.validate()?;
-    expect_len(OP, &dy.label, dy.len(), s.output_len())?;
-    expect_len(OP, &w.label, w.len(), s.weight_len())?;
-    expect_len(OP, &dx.label, dx.len(), s.input_len())?;
+    s.check_backward_input(dy, w, Some(dx))?;
     let mut p = Params::new(s);
     if uses_direct_kernels(s) {
         return prepare(ctx, OP, "depthwise_backward_input", &p, [dy, w], dx, s.input_len());
@@ -166,10 +159,7 @@ fn weight_grad_rows_per_chunk(s: &Conv2dShape, threads_per_chunk: usize) -> usiz
 /// Allocates its scratch tensor here, once; the returned passes can be recorded every step.
 pub fn backward_weight(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, dy: &Tensor, dw: &Tensor) -> Result<BackwardWeight> {
     const OP: &str = "conv2d backward_weight";
-    s.validate()?;
-    expect_len(OP, &x.label, x.len(), s.input_len())?;
-    expect_len(OP, &dy.label, dy.len(), s.output_len())?;
-    expect_len(OP, &dw.label, dw.len(), s.weight_len())?;
+    s.check_backward_weight(x, dy, Some(dw))?;
     let mut p = Params::new(s);
     let direct = uses_direct_kernels(s);
     let threads_per_chunk = if direct {
@@ -205,13 +195,10 @@ pub fn backward_weight(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, dy: &Tenso
 /// [`forward`].
 pub fn forward_nhwc(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y: &Tensor) -> Result<Dispatch> {
     const OP: &str = "conv2d forward_nhwc";
-    s.validate()?;
+    s.check_forward(x, w, Some(y))?;
     if s.groups != 1 {
         return Err(Error::shape(OP, format!("the NHWC kernel supports groups = 1 only, not {}", s.groups)));
     }
-    expect_len(OP, &x.label, x.len(), s.input_len())?;
-    expect_len(OP, &w.label, w.len(), s.weight_len())?;
-    expect_len(OP, &y.label, y.len(), s.output_len())?;
     let mut p = Params::new(s);
     p.blocks_a = p.out_c.div_ceil(4);
     p.blocks_b = p.out_w.div_ceil(4);

@@ -4,7 +4,6 @@
 use super::context::grid;
 use super::shaders::LINEAR;
 use super::{Dispatch, GpuContext, Tensor};
-use crate::ops::expect_len;
 use crate::ops::linear::LinearShape;
 use crate::Result;
 
@@ -49,11 +48,7 @@ fn product(ctx: &GpuContext, entry: &str, params: Product, a: &Tensor, b: &Tenso
 
 /// y = x·Wᵀ + b, with x `[batch, in]`, W `[out, in]`, b `[out]`, y `[batch, out]`.
 pub fn forward(ctx: &GpuContext, s: &LinearShape, x: &Tensor, w: &Tensor, b: &Tensor, y: &Tensor) -> Result<Dispatch> {
-    s.validate()?;
-    expect_len("linear forward", &x.label, x.len(), s.x_len())?;
-    expect_len("linear forward", &w.label, w.len(), s.w_len())?;
-    expect_len("linear forward", &b.label, b.len(), s.out_features)?;
-    expect_len("linear forward", &y.label, y.len(), s.y_len())?;
+    s.check("linear forward", &[("x", x), ("w", w), ("b", b), ("y", y)])?;
     let (k, m) = (s.in_features, s.out_features);
     let params = Product::new(s.batch, m, k, (k, 1), (k, 1));
     product(ctx, "product_bias", params, x, w, Some(b), y)
@@ -61,10 +56,7 @@ pub fn forward(ctx: &GpuContext, s: &LinearShape, x: &Tensor, w: &Tensor, b: &Te
 
 /// dx = dy·W, with dy `[batch, out]` and dx `[batch, in]`.
 pub fn backward_input(ctx: &GpuContext, s: &LinearShape, dy: &Tensor, w: &Tensor, dx: &Tensor) -> Result<Dispatch> {
-    s.validate()?;
-    expect_len("linear backward_input", &dy.label, dy.len(), s.y_len())?;
-    expect_len("linear backward_input", &w.label, w.len(), s.w_len())?;
-    expect_len("linear backward_input", &dx.label, dx.len(), s.x_len())?;
+    s.check("linear backward_input", &[("dy", dy), ("w", w), ("dx", dx)])?;
     let (k, m) = (s.in_features, s.out_features);
     // dx[n, i] = Σ_o dy[n, o] · W[o, i]: A = dy by rows, B(i, o) = W[o·in + i].
     let params = Product::new(s.batch, k, m, (m, 1), (1, k));
@@ -73,11 +65,7 @@ pub fn backward_input(ctx: &GpuContext, s: &LinearShape, dy: &Tensor, w: &Tensor
 
 /// dW = dyᵀ·x (`[out, in]`) and db = Σ_n dy[n, :] (`[out]`); both overwrite their outputs.
 pub fn backward_params(ctx: &GpuContext, s: &LinearShape, x: &Tensor, dy: &Tensor, dw: &Tensor, db: &Tensor) -> Result<Vec<Dispatch>> {
-    s.validate()?;
-    expect_len("linear backward_params", &x.label, x.len(), s.x_len())?;
-    expect_len("linear backward_params", &dy.label, dy.len(), s.y_len())?;
-    expect_len("linear backward_params", &dw.label, dw.len(), s.w_len())?;
-    expect_len("linear backward_params", &db.label, db.len(), s.out_features)?;
+    s.check("linear backward_params", &[("x", x), ("dy", dy), ("dw", dw), ("db", db)])?;
     let (k, m) = (s.in_features, s.out_features);
     // dW[o, i] = Σ_n dy[n, o] · x[n, i]: A(o, n) = dy[n·out + o], B(i, n) = x[n·in + i].
     let weights = Product::new(m, k, s.batch, (1, m), (1, k));

@@ -8,8 +8,7 @@
 use super::context::grid;
 use super::shaders::LOSS;
 use super::{Dispatch, GpuContext, Tensor};
-use crate::ops::expect_len;
-use crate::ops::loss::{DistillShape, LossShape, METRICS};
+use crate::ops::loss::{DistillShape, LossShape};
 use crate::Result;
 
 const WG: u32 = 64;
@@ -34,7 +33,7 @@ pub fn softmax_cross_entropy(
     dlogits: &Tensor,
     metrics: &Tensor,
 ) -> Result<Vec<Dispatch>> {
-    check(s, &[logits, targets, dlogits], labels, metrics)?;
+    s.check(&[("logits", logits), ("targets", targets), ("dlogits", dlogits)], labels, Some(metrics))?;
     let params = Params { batch: s.batch as u32, classes: s.classes as u32, temperature: 1.0, hard_weight: 1.0 };
     let per_sample = ctx.zeros(format!("cross_entropy {} per-sample loss", logits.label), &[s.batch, 2])?;
     let rows = ctx.dispatch(
@@ -63,7 +62,8 @@ pub fn distillation(
     metrics: &Tensor,
 ) -> Result<Vec<Dispatch>> {
     s.validate()?;
-    check(&s.loss_shape(), &[student_logits, teacher_logits, targets, dlogits], labels, metrics)?;
+    let roles = [("student_logits", student_logits), ("teacher_logits", teacher_logits), ("targets", targets), ("dlogits", dlogits)];
+    s.loss_shape().check(&roles.map(|(r, t)| (r, t as &dyn crate::ops::Operand)), labels, Some(metrics))?;
     let params = Params { batch: s.batch as u32, classes: s.classes as u32, temperature: s.temperature, hard_weight: s.hard_weight };
     let per_sample = ctx.zeros(format!("distillation {} per-sample loss", student_logits.label), &[s.batch, 2])?;
     let rows = ctx.dispatch(
@@ -92,13 +92,4 @@ fn accumulate(ctx: &GpuContext, op: &str, params: Params, per_sample: &Tensor, m
         &[(6, &per_sample.buffer), (7, &metrics.buffer)],
         [1, 1, 1],
     )
-}
-
-fn check(s: &LossShape, per_logit: &[&Tensor], labels: &Tensor, metrics: &Tensor) -> Result<()> {
-    s.validate()?;
-    for t in per_logit {
-        expect_len("loss", &t.label, t.len(), s.logits_len())?;
-    }
-    expect_len("loss", &labels.label, labels.len(), s.batch)?;
-    expect_len("loss", &metrics.label, metrics.len(), METRICS)
 }

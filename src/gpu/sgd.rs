@@ -22,11 +22,8 @@ struct Params {
 
 /// Updates `w` and `velocity` in place from `grad`, with the learning rate read from `lr` [1].
 pub fn step(ctx: &GpuContext, p: &SgdParams, lr: &Tensor, w: &Tensor, grad: &Tensor, velocity: &Tensor) -> Result<Dispatch> {
-    p.validate()?;
+    p.check(w, grad, velocity)?;
     expect_len("sgd", &lr.label, lr.len(), 1)?;
-    expect_len("sgd", &w.label, w.len(), p.len)?;
-    expect_len("sgd", &grad.label, grad.len(), p.len)?;
-    expect_len("sgd", &velocity.label, velocity.len(), p.len)?;
     let params = Params { len: p.len as u32, momentum: p.momentum, weight_decay: p.weight_decay, nesterov: u32::from(p.nesterov) };
     ctx.dispatch(
         format!("sgd step {}", w.label),

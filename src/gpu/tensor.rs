@@ -24,6 +24,15 @@ impl Tensor {
     }
 }
 
+impl crate::ops::Operand for Tensor {
+    fn elements(&self) -> usize {
+        self.len()
+    }
+    fn name(&self) -> Option<&str> {
+        Some(&self.label)
+    }
+}
+
 fn check_shape(label: &str, shape: &[usize], limit: u64) -> Result<usize> {
     let n: usize = shape.iter().product();
     if shape.is_empty() || n == 0 {

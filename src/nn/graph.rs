@@ -4,7 +4,7 @@
 //! explicit backward); a residual join's backward is the identity to both inputs, and a tensor
 //! read by two layers gets the sum of their gradients.
 
-use crate::check::Rng;
+use crate::rng::Rng;
 use crate::ops::batchnorm::BatchNormShape;
 use crate::ops::conv2d::Conv2dShape;
 use crate::ops::linear::LinearShape;

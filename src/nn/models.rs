@@ -1,14 +1,18 @@
 //! The models, written once against `GraphBuilder`:
 //! - `resnet20/32/56`: CIFAR ResNets (He et al. 2016): a 3×3 stem, three stages of 16/32/64
 //!   channels with n = (depth − 2)/6 basic blocks each, global average pool, linear classifier.
-//!   Downsampling shortcuts are a 1×1 stride-2 conv + BN (GluonCV's CIFAR ResNet v1).
+//!   Downsampling shortcuts are a 1×1 stride-2 conv + BN (GluonCV's CIFAR ResNet v1). They take
+//!   any input size, so a narrow ResNet-56 on MNIST is the deep network of the zero-γ lesson.
 //! - `mnist_resnet`: the same blocks sized for 28×28×1 digits: a 16-channel stem at 28×28, then
 //!   three downsampling basic blocks, to 24 channels at 14×14, 48 at 7×7 and 96 at 4×4. Halving
 //!   the resolution at every block and doubling channels puts capacity where it is cheap: 11 MFLOP
 //!   per image (a little less than the two blocks of 32 and 64 it replaced), yet it reaches 99% on
 //!   MNIST within two epochs with every trick off but linear scaling (see DESIGN.md).
 //! - `mobilenetv2`: MobileNetV2-style inverted residuals (1×1 expand, 3×3 depthwise, 1×1 project,
-//!   ReLU6) for 32×32 inputs, with a width multiplier.
+//!   ReLU6) for 32×32 inputs.
+//!
+//! `width_mult` scales every width of every model (rounded to a multiple of 4); at 1 each model has
+//! its published widths.
 //!
 //! Model tweaks from the paper, as they apply to a basic-block CIFAR ResNet:
 //! - ResNet-C replaces the stem with three 3×3 convs (3→16→16→16), each with BN + ReLU.
@@ -17,10 +21,41 @@
 //!
 //! Zero-γ (`last_gamma`) starts the last BN of every residual block (basic and inverted) at γ = 0.
 
+use serde::{Deserialize, Serialize};
+
 use super::graph::{ActId, Graph, GraphBuilder};
+use crate::names::Named;
 use crate::{Error, Result};
 
-pub const MODELS: [&str; 5] = ["resnet20", "resnet32", "resnet56", "mnist_resnet", "mobilenetv2"];
+/// The networks this crate builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
+pub enum ModelKind {
+    Resnet20,
+    Resnet32,
+    Resnet56,
+    MnistResnet,
+    Mobilenetv2,
+}
+
+impl Named for ModelKind {
+    const FIELD: &'static str = "model";
+    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
+        (ModelKind::MnistResnet, "mnist_resnet", "MNIST ResNet"),
+        (ModelKind::Resnet20, "resnet20", "ResNet-20"),
+        (ModelKind::Resnet32, "resnet32", "ResNet-32"),
+        (ModelKind::Resnet56, "resnet56", "ResNet-56"),
+        (ModelKind::Mobilenetv2, "mobilenetv2", "MobileNetV2"),
+    ];
+}
+crate::named_serde!(ModelKind);
+
+impl ModelKind {
+    /// True for the models made of ResNet basic blocks (the ones ResNet-C and ResNet-D apply to).
+    pub fn is_resnet(self) -> bool {
+        !matches!(self, ModelKind::Mobilenetv2)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelOptions {
@@ -31,7 +66,7 @@ pub struct ModelOptions {
     pub last_gamma: bool,
     pub resnet_c: bool,
     pub resnet_d: bool,
-    /// Width multiplier of mnist_resnet and mobilenetv2 (channels scaled, rounded to a multiple of 4).
+    /// Width multiplier of every model (channels scaled, rounded to a multiple of 4).
     pub width_mult: f32,
 }
 
@@ -41,21 +76,18 @@ impl ModelOptions {
     }
 }
 
-/// Builds the named model.
-pub fn build(name: &str, o: &ModelOptions) -> Result<Graph> {
+/// Builds a model of `kind`.
+pub fn build(kind: ModelKind, o: &ModelOptions) -> Result<Graph> {
     if !(o.width_mult > 0.0) {
         return Err(Error::config("width_mult", "must be greater than 0"));
     }
-    match name {
-        "resnet20" => cifar_resnet(20, o),
-        "resnet32" => cifar_resnet(32, o),
-        "resnet56" => cifar_resnet(56, o),
-        "mnist_resnet" => {
-            let w = |c| scaled(c, o.width_mult);
-            resnet(o, w(16), &[(w(24), 2), (w(48), 2), (w(96), 2)])
-        }
-        "mobilenetv2" => mobilenet_v2(o),
-        other => Err(Error::config("model", format!("unknown model `{other}`; choose one of {}", MODELS.join(", ")))),
+    let w = |c| scaled(c, o.width_mult);
+    match kind {
+        ModelKind::Resnet20 => cifar_resnet(20, o),
+        ModelKind::Resnet32 => cifar_resnet(32, o),
+        ModelKind::Resnet56 => cifar_resnet(56, o),
+        ModelKind::MnistResnet => resnet(o, w(16), &[(w(24), 2), (w(48), 2), (w(96), 2)]),
+        ModelKind::Mobilenetv2 => mobilenet_v2(o),
     }
 }
 
@@ -64,10 +96,10 @@ fn cifar_resnet(depth: usize, o: &ModelOptions) -> Result<Graph> {
     let mut stages = Vec::new();
     for (i, c) in [16, 32, 64].into_iter().enumerate() {
         for b in 0..n {
-            stages.push((c, if i > 0 && b == 0 { 2 } else { 1 }));
+            stages.push((scaled(c, o.width_mult), if i > 0 && b == 0 { 2 } else { 1 }));
         }
     }
-    resnet(o, 16, &stages)
+    resnet(o, scaled(16, o.width_mult), &stages)
 }
 
 fn conv_bn(g: &mut GraphBuilder, name: &str, x: ActId, c: usize, k: usize, stride: usize, zero_gamma: bool) -> Result<ActId> {
@@ -79,6 +111,7 @@ fn conv_bn(g: &mut GraphBuilder, name: &str, x: ActId, c: usize, k: usize, strid
 fn resnet(o: &ModelOptions, stem: usize, blocks: &[(usize, usize)]) -> Result<Graph> {
     let mut g = GraphBuilder::new(o.batch, o.channels, o.size, o.size)?;
     let mut x = 0;
+    // ResNet-C's three stem convs keep the stem's width.
     let stem_convs = if o.resnet_c { 3 } else { 1 };
     for i in 0..stem_convs {
         let y = conv_bn(&mut g, &format!("stem{i}"), x, stem, 3, 1, false)?;
@@ -159,15 +192,15 @@ mod tests {
 
     #[test]
     fn cifar_resnets_have_the_papers_depth_and_widths() {
-        for (name, depth) in [("resnet20", 20), ("resnet32", 32), ("resnet56", 56)] {
-            let g = build(name, &opts(3, 32)).unwrap();
+        for (kind, depth) in [(ModelKind::Resnet20, 20), (ModelKind::Resnet32, 32), (ModelKind::Resnet56, 56)] {
+            let g = build(kind, &opts(3, 32)).unwrap();
             // Weighted layers on the main path: the stem, two convs per block, and the classifier.
             let convs_3x3 = g.nodes.iter().filter(|n| matches!(&n.layer, Layer::Conv { s, .. } if s.kernel_h == 3)).count();
-            assert_eq!(convs_3x3 + 1, depth, "{name}");
+            assert_eq!(convs_3x3 + 1, depth, "{kind}");
             assert_eq!(g.acts[g.output()], vec![2, 10]);
         }
         // ResNet-20 has about 0.27M parameters (He et al. 2016, Table 6).
-        let p = build("resnet20", &opts(3, 32)).unwrap().param_count();
+        let p = build(ModelKind::Resnet20, &opts(3, 32)).unwrap().param_count();
         assert!((260_000..280_000).contains(&p), "{p}");
     }
 
@@ -175,13 +208,13 @@ mod tests {
     fn zero_gamma_zeroes_exactly_the_last_bn_of_each_block() {
         let mut o = opts(3, 32);
         o.last_gamma = true;
-        let g = build("resnet20", &o).unwrap();
+        let g = build(ModelKind::Resnet20, &o).unwrap();
         let zeroed: Vec<&str> = g.params.iter().filter(|p| p.init == Init::Zeros && p.name.ends_with(".weight")).map(|p| p.name.as_str()).collect();
         assert_eq!(zeroed.len(), 9);
         assert!(zeroed.iter().all(|n| n.ends_with(".1.bn.weight")), "{zeroed:?}");
         let mut o = opts(3, 32);
         o.last_gamma = true;
-        let m = build("mobilenetv2", &o).unwrap();
+        let m = build(ModelKind::Mobilenetv2, &o).unwrap();
         assert!(m.params.iter().any(|p| p.init == Init::Zeros && p.name.ends_with("project.bn.weight")));
     }
 
@@ -190,24 +223,48 @@ mod tests {
         let mut o = opts(3, 32);
         o.resnet_c = true;
         o.resnet_d = true;
-        let g = build("resnet20", &o).unwrap();
+        let g = build(ModelKind::Resnet20, &o).unwrap();
         assert_eq!(g.nodes.iter().filter(|n| n.name.starts_with("stem") && matches!(n.layer, Layer::Conv { .. })).count(), 3);
         assert_eq!(g.nodes.iter().filter(|n| matches!(n.layer, Layer::AvgPool2 { .. })).count(), 2);
     }
 
     #[test]
     fn mnist_and_mobilenet_build_with_expected_outputs() {
-        let g = build("mnist_resnet", &opts(1, 28)).unwrap();
+        let g = build(ModelKind::MnistResnet, &opts(1, 28)).unwrap();
         assert_eq!(g.acts[g.output()], vec![2, 10]);
         // 28 → 14 → 7 → 4; ResNet-D's ceil-mode shortcut pool also takes 7×7 to 4×4.
         let mut o = opts(1, 28);
         o.resnet_d = true;
-        let d = build("mnist_resnet", &o).unwrap();
+        let d = build(ModelKind::MnistResnet, &o).unwrap();
         assert_eq!(d.nodes.iter().filter(|n| matches!(n.layer, Layer::AvgPool2 { .. })).count(), 3);
         assert_eq!(d.acts[d.output()], vec![2, 10]);
         assert_eq!(g.forward_flops(), d.forward_flops(), "the pooled 1×1 shortcut costs what the strided one did");
-        let m = build("mobilenetv2", &opts(3, 32)).unwrap();
+        let m = build(ModelKind::Mobilenetv2, &opts(3, 32)).unwrap();
         assert!(m.nodes.iter().any(|n| matches!(&n.layer, Layer::Conv { s, .. } if s.groups > 1 && s.groups == s.in_channels)));
-        assert!(build("resnet18", &opts(3, 32)).is_err());
+        assert!(ModelKind::parse("resnet18").is_err());
+    }
+
+    #[test]
+    fn names_round_trip_and_unknown_names_are_config_errors() {
+        for kind in ModelKind::all() {
+            assert_eq!(ModelKind::parse(kind.name()).unwrap(), kind);
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{}\"", kind.name()));
+        }
+        let err = ModelKind::parse("resnet18").unwrap_err();
+        assert!(matches!(&err, Error::Config { field: "model", .. }), "{err}");
+        assert!(err.to_string().contains("mobilenetv2"), "lists the choices: {err}");
+    }
+
+    #[test]
+    fn width_mult_scales_the_cifar_resnets_too() {
+        let mut o = opts(1, 28);
+        o.width_mult = 0.25;
+        let g = build(ModelKind::Resnet56, &o).unwrap();
+        let widths: Vec<usize> = g.nodes.iter().filter_map(|n| match &n.layer {
+            Layer::Conv { s, .. } => Some(s.out_channels),
+            _ => None,
+        }).collect();
+        assert_eq!((widths.iter().min(), widths.iter().max()), (Some(&4), Some(&16)));
+        assert_eq!(build(ModelKind::Resnet20, &opts(3, 32)).unwrap().param_count(), build(ModelKind::Resnet20, &ModelOptions { width_mult: 1.0, ..opts(3, 32) }).unwrap().param_count());
     }
 }

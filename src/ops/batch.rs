@@ -15,8 +15,7 @@
 //! - labels[i] = the class index of sample i as f32 (for accuracy), −1 for padding entries.
 
 use super::expect_nonzero;
-use crate::check::Rng;
-use crate::data::DatasetKind;
+use crate::rng::Rng;
 use crate::{Error, Result};
 
 /// Channels whose mean and std the kernels can hold (grey and RGB).
@@ -40,12 +39,30 @@ impl Normalization {
         Normalization { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.2010] };
     /// Pixels scaled to [0, 1] and nothing else.
     pub const UNIT: Normalization = Normalization { mean: [0.0; 3], std: [1.0; 3] };
+}
 
-    pub fn for_dataset(kind: DatasetKind) -> Normalization {
-        match kind {
-            DatasetKind::Mnist => Normalization::MNIST,
-            DatasetKind::Cifar10 => Normalization::CIFAR10,
-        }
+/// A split's bytes as the batch kernels read them: `count` planar u8 images of
+/// `channels × height × width` and one label (below `classes`) each.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImageSet<'a> {
+    pub images: &'a [u8],
+    pub labels: &'a [u8],
+    pub count: usize,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub classes: usize,
+}
+
+impl ImageSet<'_> {
+    /// Bytes per image.
+    pub fn image_len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// Checks the arrays against the image shape (see `validate_dataset`).
+    pub fn validate(&self) -> Result<()> {
+        validate_dataset(self.images, self.labels, self.count, self.image_len(), self.classes)
     }
 }
 

@@ -9,7 +9,7 @@
 //!   unbiased batch variance (times n/(n−1));
 //! - evaluation normalizes with the running statistics.
 
-use super::expect_nonzero;
+use super::{expect_all, expect_nonzero, Operand};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,13 +81,16 @@ impl BatchNormShape {
         Ok(())
     }
 
-    /// Checks an activation-sized slice or buffer.
-    pub fn expect_activation(&self, name: &str, got: usize) -> Result<()> {
-        super::expect_len("batchnorm", name, got, self.len())
-    }
-
-    /// Checks a per-channel slice or buffer.
-    pub fn expect_channel(&self, name: &str, got: usize) -> Result<()> {
-        super::expect_len("batchnorm", name, got, self.channels)
+    /// Checks the shape (with the training rule when `train`), then the operands: those of the
+    /// activation's size (x, y, dy, dx) and the per-channel ones (γ, β, running and batch
+    /// statistics, dγ, dβ).
+    pub fn check(&self, train: bool, activations: &[(&str, &dyn Operand)], per_channel: &[(&str, &dyn Operand)]) -> Result<()> {
+        if train {
+            self.validate_training()?;
+        } else {
+            self.validate()?;
+        }
+        expect_all("batchnorm", activations, self.len())?;
+        expect_all("batchnorm", per_channel, self.channels)
     }
 }

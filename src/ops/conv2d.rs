@@ -3,7 +3,7 @@
 //! same on all four sides; `groups == in_channels == out_channels` is a depthwise convolution.
 //! There is no bias: every convolution in these models is followed by batch norm.
 
-use super::expect_nonzero;
+use super::{expect, expect_nonzero, Operand};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -80,6 +80,34 @@ impl Conv2dShape {
             if n > i32::MAX as usize {
                 return Err(Error::shape(OP, format!("`{name}` would have {n} elements, more than a kernel can index")));
             }
+        }
+        Ok(())
+    }
+
+    /// Checks the shape, then the forward's operands: x, w and, when the caller already has it, y.
+    pub fn check_forward(&self, x: &dyn Operand, w: &dyn Operand, y: Option<&dyn Operand>) -> Result<()> {
+        self.check("conv2d forward", [("x", Some(x)), ("w", Some(w)), ("y", y)])
+    }
+
+    /// Checks the shape and the input-gradient pass's operands: dy, w and (if given) dx.
+    pub fn check_backward_input(&self, dy: &dyn Operand, w: &dyn Operand, dx: Option<&dyn Operand>) -> Result<()> {
+        self.check("conv2d backward_input", [("dy", Some(dy)), ("w", Some(w)), ("dx", dx)])
+    }
+
+    /// Checks the shape and the weight-gradient pass's operands: x, dy and (if given) dw.
+    pub fn check_backward_weight(&self, x: &dyn Operand, dy: &dyn Operand, dw: Option<&dyn Operand>) -> Result<()> {
+        self.check("conv2d backward_weight", [("x", Some(x)), ("dy", Some(dy)), ("dw", dw)])
+    }
+
+    fn check(&self, op: &'static str, operands: [(&str, Option<&dyn Operand>); 3]) -> Result<()> {
+        self.validate()?;
+        for (role, t) in operands {
+            let want = match role {
+                "x" | "dx" => self.input_len(),
+                "w" | "dw" => self.weight_len(),
+                _ => self.output_len(),
+            };
+            t.map_or(Ok(()), |t| expect(op, role, t, want))?;
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! The fully connected layer's shape: y = x·Wᵀ + b with x `[batch, in]`, W `[out, in]` (PyTorch's
 //! layout) and b `[out]`. Shared by the WGSL kernels and the CPU reference.
 
-use super::expect_nonzero;
+use super::{expect, expect_nonzero, Operand};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,6 +19,22 @@ impl LinearShape {
             if n > u32::MAX as usize {
                 return Err(Error::shape("linear", format!("`{name}` would have {n} elements, more than a kernel can index")));
             }
+        }
+        Ok(())
+    }
+
+    /// Checks the shape, then each (role, operand) pair: x and dx `[batch, in]`, w and dw
+    /// `[out, in]`, b and db `[out]`, y and dy `[batch, out]`.
+    pub fn check(&self, op: &'static str, operands: &[(&str, &dyn Operand)]) -> Result<()> {
+        self.validate()?;
+        for &(role, t) in operands {
+            let want = match role {
+                "x" | "dx" => self.x_len(),
+                "w" | "dw" => self.w_len(),
+                "b" | "db" => self.out_features,
+                _ => self.y_len(),
+            };
+            expect(op, role, t, want)?;
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! gradient are `[batch, classes]`; labels `[batch]` hold class indices as f32 and are used only
 //! for accuracy; the running `metrics [3]` are (loss sum, correct count, sample count).
 
-use super::expect_nonzero;
+use super::{expect, expect_all, expect_nonzero, Operand};
 use crate::{Error, Result};
 
 /// Length of the metrics tensor: [Σ per-sample loss, Σ correct, Σ samples].
@@ -27,6 +27,15 @@ impl LossShape {
     /// Elements of the logits, the targets and the logits' gradient.
     pub fn logits_len(&self) -> usize {
         self.batch * self.classes
+    }
+
+    /// Checks the shape, the `[batch, classes]` operands (logits, targets, gradient), the labels
+    /// and, when given, the metrics tensor.
+    pub fn check(&self, per_logit: &[(&str, &dyn Operand)], labels: &dyn Operand, metrics: Option<&dyn Operand>) -> Result<()> {
+        self.validate()?;
+        expect_all("loss", per_logit, self.logits_len())?;
+        expect("loss", "labels", labels, self.batch)?;
+        metrics.map_or(Ok(()), |m| expect("loss", "metrics", m, METRICS))
     }
 }
 

@@ -4,8 +4,29 @@
 //! up (`ceil_mode=True, count_include_pad=False`, as GluonCV's ResNet-D shortcut): the clipped edge
 //! window averages the elements it has, so a 7×7 input pools to 4×4 like the stride-2 conv beside it.
 
-use super::expect_nonzero;
+use super::{expect_all, expect_nonzero, Operand};
 use crate::{Error, Result};
+
+/// The three pools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pool {
+    /// (N,C,H,W) → (N,C).
+    GlobalAvg,
+    /// 2×2 stride 2, floored.
+    Max2,
+    /// 2×2 stride 2, ceil mode.
+    Avg2,
+}
+
+impl Pool {
+    pub fn op(self) -> &'static str {
+        match self {
+            Pool::GlobalAvg => "global_avg_pool",
+            Pool::Max2 => "max_pool2",
+            Pool::Avg2 => "avg_pool2",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolShape {
@@ -62,6 +83,26 @@ impl PoolShape {
     /// Elements of the 2×2 stride-2 average pool's output.
     pub fn avg_pooled2_len(&self) -> usize {
         self.planes() * self.avg_out_height() * self.avg_out_width()
+    }
+
+    /// Elements of `pool`'s output.
+    pub fn pooled_len(&self, pool: Pool) -> usize {
+        match pool {
+            Pool::GlobalAvg => self.planes(),
+            Pool::Max2 => self.pooled2_len(),
+            Pool::Avg2 => self.avg_pooled2_len(),
+        }
+    }
+
+    /// Checks the shape for `pool`, then the operands of the input's size (x, dx) and of the
+    /// output's size (y, dy) that the caller has.
+    pub fn check(&self, pool: Pool, full: &[(&str, &dyn Operand)], pooled: &[(&str, &dyn Operand)]) -> Result<()> {
+        match pool {
+            Pool::GlobalAvg => self.validate()?,
+            Pool::Max2 | Pool::Avg2 => self.validate_pool2()?,
+        }
+        expect_all(pool.op(), full, self.len())?;
+        expect_all(pool.op(), pooled, self.pooled_len(pool))
     }
 
     /// Checks that every dimension is non-zero and indices fit the GPU's 32 bits; enough for the

@@ -4,7 +4,7 @@
 //! Weight decay is per tensor (0 for biases and BN parameters under "no bias decay"). The learning
 //! rate is not part of the parameters: it changes every step and is passed separately.
 
-use super::expect_nonzero;
+use super::{expect_all, expect_nonzero, Operand};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,5 +32,11 @@ impl SgdParams {
             return Err(Error::shape("sgd", "Nesterov momentum needs a momentum above 0"));
         }
         Ok(())
+    }
+
+    /// Checks the parameters, then the weight, gradient and velocity operands.
+    pub fn check(&self, w: &dyn Operand, grad: &dyn Operand, velocity: &dyn Operand) -> Result<()> {
+        self.validate()?;
+        expect_all("sgd", &[("w", w), ("grad", grad), ("velocity", velocity)], self.len)
     }
 }

@@ -1,10 +1,10 @@
 //! Batch assembly on the CPU: gather, crop with zero padding, flip, normalize, smoothed targets
 //! and mixup from the dataset's u8 arrays and one step's inputs, exactly as `ops::batch` defines
-//! them. Targets and the mixup blend reuse the trainer's own `smoothed_targets` and
+//! them. Targets and the mixup blend are `ops::targets`' own `smoothed_targets` and
 //! `mix_with_reversed`, so the GPU is checked against the seed's formulas themselves.
 
 use crate::ops::batch::{validate_dataset, validate_step, AugParams, BatchShape};
-use crate::train::tricks::{mix_with_reversed, smoothed_targets};
+use crate::ops::targets::{mix_with_reversed, smoothed_targets};
 use crate::Result;
 
 /// One assembled batch: `x [batch, C, H, W]`, `targets [batch, classes]`, `labels [batch]`.

@@ -22,12 +22,8 @@ fn channel_sum(s: &BatchNormShape, c: usize, mut g: impl FnMut(usize) -> f64) ->
     sum
 }
 
-fn check_forward(s: &BatchNormShape, x: &[f32], gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32]) -> Result<()> {
-    s.expect_activation("x", x.len())?;
-    s.expect_channel("gamma", gamma.len())?;
-    s.expect_channel("beta", beta.len())?;
-    s.expect_channel("running_mean", mean.len())?;
-    s.expect_channel("running_var", var.len())
+fn check_forward(s: &BatchNormShape, train: bool, x: &[f32], gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32]) -> Result<()> {
+    s.check(train, &[("x", &x)], &[("gamma", &gamma), ("beta", &beta), ("running_mean", &mean), ("running_var", &var)])
 }
 
 /// y = gamma·(x − mean)·inv_std + beta with the given per-channel statistics.
@@ -49,8 +45,7 @@ pub fn forward_train(
     running_mean: &mut [f32],
     running_var: &mut [f32],
 ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
-    s.validate_training()?;
-    check_forward(s, x, gamma, beta, running_mean, running_var)?;
+    check_forward(s, true, x, gamma, beta, running_mean, running_var)?;
     let n = s.count() as f64;
     let m = s.momentum;
     let mut mean = vec![0.0; s.channels];
@@ -75,8 +70,7 @@ pub fn forward_eval(
     running_mean: &[f32],
     running_var: &[f32],
 ) -> Result<Vec<f32>> {
-    s.validate()?;
-    check_forward(s, x, gamma, beta, running_mean, running_var)?;
+    check_forward(s, false, x, gamma, beta, running_mean, running_var)?;
     let inv_std: Vec<f32> = running_var.iter().map(|&v| 1.0 / (v + s.eps).sqrt()).collect();
     Ok(normalize(s, x, gamma, beta, running_mean, &inv_std))
 }
@@ -92,12 +86,7 @@ pub fn backward(
     mean: &[f32],
     inv_std: &[f32],
 ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
-    s.validate_training()?;
-    s.expect_activation("x", x.len())?;
-    s.expect_activation("dy", dy.len())?;
-    s.expect_channel("gamma", gamma.len())?;
-    s.expect_channel("mean", mean.len())?;
-    s.expect_channel("inv_std", inv_std.len())?;
+    s.check(true, &[("x", &x), ("dy", &dy)], &[("gamma", &gamma), ("mean", &mean), ("inv_std", &inv_std)])?;
     let n = s.count() as f64;
     let mut dx = vec![0.0; x.len()];
     let mut dgamma = vec![0.0; s.channels];
@@ -139,7 +128,6 @@ pub fn backward_relu(
     mean: &[f32],
     inv_std: &[f32],
 ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
-    s.expect_activation("y", y.len())?;
-    s.expect_activation("dy", dy.len())?;
+    s.check(true, &[("y", &y), ("dy", &dy)], &[])?;
     backward(s, x, &super::elementwise::relu_backward(y, dy), gamma, mean, inv_std)
 }

@@ -5,7 +5,6 @@
 //! only the accumulator they write differs.
 
 use crate::ops::conv2d::Conv2dShape;
-use crate::ops::expect_len;
 use crate::Result;
 
 /// The input pixel read by output (oh, ow) through tap (kh, kw), or `None` where it is padding.
@@ -45,9 +44,7 @@ fn for_each_tap(s: &Conv2dShape, mut f: impl FnMut(usize, usize, usize)) {
 
 /// y[n, co, oh, ow] = Σ_{ci, kh, kw} x[n, g·cin_g + ci, oh·s − p + kh, ow·s − p + kw] · w[co, ci, kh, kw]
 pub fn forward(s: &Conv2dShape, x: &[f32], w: &[f32]) -> Result<Vec<f32>> {
-    s.validate()?;
-    expect_len("conv2d forward", "x", x.len(), s.input_len())?;
-    expect_len("conv2d forward", "w", w.len(), s.weight_len())?;
+    s.check_forward(&x, &w, None)?;
     let mut y = vec![0f32; s.output_len()];
     for_each_tap(s, |xi, wi, yi| y[yi] += x[xi] * w[wi]);
     Ok(y)
@@ -55,9 +52,7 @@ pub fn forward(s: &Conv2dShape, x: &[f32], w: &[f32]) -> Result<Vec<f32>> {
 
 /// dx = Σ over every tap that read x, of dy at that output times the tap's weight.
 pub fn backward_input(s: &Conv2dShape, dy: &[f32], w: &[f32]) -> Result<Vec<f32>> {
-    s.validate()?;
-    expect_len("conv2d backward_input", "dy", dy.len(), s.output_len())?;
-    expect_len("conv2d backward_input", "w", w.len(), s.weight_len())?;
+    s.check_backward_input(&dy, &w, None)?;
     let mut dx = vec![0f32; s.input_len()];
     for_each_tap(s, |xi, wi, yi| dx[xi] += dy[yi] * w[wi]);
     Ok(dx)
@@ -66,9 +61,7 @@ pub fn backward_input(s: &Conv2dShape, dy: &[f32], w: &[f32]) -> Result<Vec<f32>
 /// dw = Σ over every use of the weight (all images and output pixels), of dy there times the input
 /// pixel it read.
 pub fn backward_weight(s: &Conv2dShape, x: &[f32], dy: &[f32]) -> Result<Vec<f32>> {
-    s.validate()?;
-    expect_len("conv2d backward_weight", "x", x.len(), s.input_len())?;
-    expect_len("conv2d backward_weight", "dy", dy.len(), s.output_len())?;
+    s.check_backward_weight(&x, &dy, None)?;
     let mut dw = vec![0f32; s.weight_len()];
     for_each_tap(s, |xi, wi, yi| dw[wi] += dy[yi] * x[xi]);
     Ok(dw)

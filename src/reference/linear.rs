@@ -1,16 +1,12 @@
 //! The fully connected layer on the CPU: y = x·Wᵀ + b, with its two backward passes side by side.
 //! x `[batch, in]`, W `[out, in]`, b `[out]`, y `[batch, out]`; sums run in f32 in index order.
 
-use crate::ops::expect_len;
 use crate::ops::linear::LinearShape;
 use crate::Result;
 
 /// y[n, o] = b[o] + Σ_i x[n, i] · W[o, i]
 pub fn forward(s: &LinearShape, x: &[f32], w: &[f32], b: &[f32]) -> Result<Vec<f32>> {
-    s.validate()?;
-    expect_len("linear", "x", x.len(), s.x_len())?;
-    expect_len("linear", "w", w.len(), s.w_len())?;
-    expect_len("linear", "b", b.len(), s.out_features)?;
+    s.check("linear forward", &[("x", &x), ("w", &w), ("b", &b)])?;
     let (k, m) = (s.in_features, s.out_features);
     let mut y = vec![0.0; s.y_len()];
     for n in 0..s.batch {
@@ -25,9 +21,7 @@ pub fn forward(s: &LinearShape, x: &[f32], w: &[f32], b: &[f32]) -> Result<Vec<f
 
 /// dx[n, i] = Σ_o dy[n, o] · W[o, i]
 pub fn backward_input(s: &LinearShape, dy: &[f32], w: &[f32]) -> Result<Vec<f32>> {
-    s.validate()?;
-    expect_len("linear", "dy", dy.len(), s.y_len())?;
-    expect_len("linear", "w", w.len(), s.w_len())?;
+    s.check("linear backward_input", &[("dy", &dy), ("w", &w)])?;
     let (k, m) = (s.in_features, s.out_features);
     let mut dx = vec![0.0; s.x_len()];
     for n in 0..s.batch {
@@ -40,9 +34,7 @@ pub fn backward_input(s: &LinearShape, dy: &[f32], w: &[f32]) -> Result<Vec<f32>
 
 /// dW[o, i] = Σ_n dy[n, o] · x[n, i] and db[o] = Σ_n dy[n, o]; returns (dW, db).
 pub fn backward_params(s: &LinearShape, x: &[f32], dy: &[f32]) -> Result<(Vec<f32>, Vec<f32>)> {
-    s.validate()?;
-    expect_len("linear", "x", x.len(), s.x_len())?;
-    expect_len("linear", "dy", dy.len(), s.y_len())?;
+    s.check("linear backward_params", &[("x", &x), ("dy", &dy)])?;
     let (k, m) = (s.in_features, s.out_features);
     let mut dw = vec![0.0; s.w_len()];
     for o in 0..m {

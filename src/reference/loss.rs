@@ -2,14 +2,14 @@
 //! equals the label, gradient of the mean loss with respect to the logits). Each row is done in
 //! f64 with the row maximum subtracted, so logits of any size are safe.
 
-use crate::ops::expect_len;
+use crate::ops::Operand;
 use crate::ops::loss::{DistillShape, LossShape};
 use crate::{Error, Result};
 
 /// Softmax cross-entropy against soft targets: per sample −Σ_j t_j · log softmax(z)_j. The
 /// gradient is (softmax(z) · Σ_j t_j − t) / N, which is (softmax − t) / N when targets sum to 1.
 pub fn softmax_cross_entropy(s: &LossShape, logits: &[f32], targets: &[f32], labels: &[f32]) -> Result<(f32, usize, Vec<f32>)> {
-    check(s, &[("logits", logits), ("targets", targets)], labels)?;
+    check(s, &[("logits", &logits), ("targets", &targets)], labels)?;
     let k = s.classes;
     let inv_n = 1.0 / s.batch as f64;
     let mut total = 0.0;
@@ -32,7 +32,7 @@ pub fn softmax_cross_entropy(s: &LossShape, logits: &[f32], targets: &[f32], lab
 /// respect to the student logits is T · (q − p); accuracy is the student's.
 pub fn distillation(s: &DistillShape, student: &[f32], teacher: &[f32], targets: &[f32], labels: &[f32]) -> Result<(f32, usize, Vec<f32>)> {
     s.validate()?;
-    check(&s.loss_shape(), &[("student_logits", student), ("teacher_logits", teacher), ("targets", targets)], labels)?;
+    check(&s.loss_shape(), &[("student_logits", &student), ("teacher_logits", &teacher), ("targets", &targets)], labels)?;
     let (k, t, a) = (s.classes, s.temperature as f64, s.hard_weight as f64);
     let inv_n = 1.0 / s.batch as f64;
     let mut total = 0.0;
@@ -84,12 +84,8 @@ fn argmax(z: &[f32]) -> usize {
 }
 
 /// Shape, lengths, and labels that are whole class indices.
-fn check(s: &LossShape, tensors: &[(&str, &[f32])], labels: &[f32]) -> Result<()> {
-    s.validate()?;
-    for (name, t) in tensors {
-        expect_len("loss", name, t.len(), s.logits_len())?;
-    }
-    expect_len("loss", "labels", labels.len(), s.batch)?;
+fn check(s: &LossShape, tensors: &[(&str, &dyn Operand)], labels: &[f32]) -> Result<()> {
+    s.check(tensors, &labels, None)?;
     if let Some((n, l)) = labels.iter().enumerate().find(|(_, &l)| !(l >= 0.0 && l < s.classes as f32 && l.fract() == 0.0)) {
         return Err(Error::shape("loss", format!("label {l} of sample {n} is not a class index in 0..{}", s.classes)));
     }

@@ -3,21 +3,19 @@
 //! rounds up and averages clipped edge windows (see `ops::pool`). Max pool ties
 //! go to the first maximum in row-major order within the window, as on the GPU.
 
-use crate::ops::pool::PoolShape;
+use crate::ops::pool::{Pool, PoolShape};
 use crate::Result;
 
 /// (N,C,H,W) → (N,C): the mean of each plane.
 pub fn global_avg_pool_forward(s: &PoolShape, x: &[f32]) -> Result<Vec<f32>> {
-    s.validate()?;
-    crate::ops::expect_len("global_avg_pool", "x", x.len(), s.len())?;
+    s.check(Pool::GlobalAvg, &[("x", &x)], &[])?;
     let plane = s.height * s.width;
     Ok(x.chunks(plane).map(|p| p.iter().sum::<f32>() / plane as f32).collect())
 }
 
 /// dx = dy / (H·W), spread over each plane.
 pub fn global_avg_pool_backward(s: &PoolShape, dy: &[f32]) -> Result<Vec<f32>> {
-    s.validate()?;
-    crate::ops::expect_len("global_avg_pool", "dy", dy.len(), s.planes())?;
+    s.check(Pool::GlobalAvg, &[], &[("dy", &dy)])?;
     let plane = s.height * s.width;
     Ok(dy.iter().flat_map(|&g| std::iter::repeat_n(g / plane as f32, plane)).collect())
 }
@@ -37,21 +35,15 @@ fn argmax(s: &PoolShape, x: &[f32], o: usize) -> usize {
     w.into_iter().skip(1).fold(w[0], |best, i| if x[i] > x[best] { i } else { best })
 }
 
-fn check_pool2(op: &'static str, s: &PoolShape, x_len: usize, x_name: &str, y_len: usize, y_name: &str) -> Result<()> {
-    s.validate_pool2()?;
-    crate::ops::expect_len(op, x_name, x_len, s.len())?;
-    crate::ops::expect_len(op, y_name, y_len, s.pooled2_len())
-}
-
 /// 2×2 stride-2 max pool.
 pub fn max_pool2_forward(s: &PoolShape, x: &[f32]) -> Result<Vec<f32>> {
-    check_pool2("max_pool2", s, x.len(), "x", s.pooled2_len(), "y")?;
+    s.check(Pool::Max2, &[("x", &x)], &[])?;
     Ok((0..s.pooled2_len()).map(|o| x[argmax(s, x, o)]).collect())
 }
 
 /// Routes each output gradient to its window's (first) maximum; everything else gets 0.
 pub fn max_pool2_backward(s: &PoolShape, x: &[f32], dy: &[f32]) -> Result<Vec<f32>> {
-    check_pool2("max_pool2", s, x.len(), "x", dy.len(), "dy")?;
+    s.check(Pool::Max2, &[("x", &x)], &[("dy", &dy)])?;
     let mut dx = vec![0.0; s.len()];
     for (o, &g) in dy.iter().enumerate() {
         dx[argmax(s, x, o)] = g;
@@ -75,8 +67,7 @@ fn avg_window(s: &PoolShape, o: usize) -> Vec<usize> {
 
 /// 2×2 stride-2 average pool, ceil mode: a window clipped by an odd size averages what it has.
 pub fn avg_pool2_forward(s: &PoolShape, x: &[f32]) -> Result<Vec<f32>> {
-    s.validate_pool2()?;
-    crate::ops::expect_len("avg_pool2", "x", x.len(), s.len())?;
+    s.check(Pool::Avg2, &[("x", &x)], &[])?;
     Ok((0..s.avg_pooled2_len())
         .map(|o| {
             let w = avg_window(s, o);
@@ -87,8 +78,7 @@ pub fn avg_pool2_forward(s: &PoolShape, x: &[f32]) -> Result<Vec<f32>> {
 
 /// Spreads each output gradient evenly over its (clipped) window.
 pub fn avg_pool2_backward(s: &PoolShape, dy: &[f32]) -> Result<Vec<f32>> {
-    s.validate_pool2()?;
-    crate::ops::expect_len("avg_pool2", "dy", dy.len(), s.avg_pooled2_len())?;
+    s.check(Pool::Avg2, &[], &[("dy", &dy)])?;
     let mut dx = vec![0.0; s.len()];
     for (o, &g) in dy.iter().enumerate() {
         let w = avg_window(s, o);

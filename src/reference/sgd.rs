@@ -1,14 +1,10 @@
 //! One SGD-with-momentum update on the CPU, in place (see `ops::sgd` for the formula).
 
-use crate::ops::expect_len;
 use crate::ops::sgd::SgdParams;
 use crate::Result;
 
 pub fn step(p: &SgdParams, lr: f32, w: &mut [f32], grad: &[f32], velocity: &mut [f32]) -> Result<()> {
-    p.validate()?;
-    expect_len("sgd", "w", w.len(), p.len)?;
-    expect_len("sgd", "grad", grad.len(), p.len)?;
-    expect_len("sgd", "velocity", velocity.len(), p.len)?;
+    p.check(&&*w, &grad, &&*velocity)?;
     for ((w, &grad), v) in w.iter_mut().zip(grad).zip(velocity.iter_mut()) {
         let g = grad + p.weight_decay * *w;
         *v = p.momentum * *v + g;

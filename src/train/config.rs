@@ -9,25 +9,9 @@ use serde_json::{Map, Value};
 
 use super::schedule::{non_negative, positive, LrMode, LrSchedule, ScheduleSpec};
 use crate::data::DatasetKind;
+use crate::nn::graph::Graph;
+use crate::nn::models::{build, ModelKind, ModelOptions};
 use crate::{Error, Result};
-
-/// The networks the trainer can build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ModelKind {
-    Resnet20,
-    Resnet32,
-    Resnet56,
-    #[serde(rename = "mnist_resnet")]
-    MnistResnet,
-    Mobilenetv2,
-}
-
-impl ModelKind {
-    pub fn is_resnet(self) -> bool {
-        !matches!(self, ModelKind::Mobilenetv2)
-    }
-}
 
 /// Every knob of a run. Build one with `default_for`, `from_json` or struct update syntax, then
 /// call `validate` once the number of steps per epoch is known.
@@ -82,8 +66,7 @@ pub struct TrainConfig {
     pub resnet_c: bool,
     /// ResNet-D: downsampling shortcuts average-pool before their 1×1 conv.
     pub resnet_d: bool,
-    /// Channel width multiplier of mnist_resnet and mobilenetv2 (the CIFAR ResNets keep the
-    /// paper's 16/32/64).
+    /// Channel width multiplier of the model (1: its published widths, e.g. ResNet-20's 16/32/64).
     pub width_mult: f64,
 }
 
@@ -224,6 +207,23 @@ impl TrainConfig {
         }
     }
 
+    /// The model's build options for `batch` images per step.
+    pub fn model_options(&self, batch: usize) -> ModelOptions {
+        let (c, h, _) = self.dataset.image_shape();
+        ModelOptions {
+            last_gamma: self.last_gamma,
+            resnet_c: self.resnet_c,
+            resnet_d: self.resnet_d,
+            width_mult: self.width_mult as f32,
+            ..ModelOptions::new(batch, c, h, self.dataset.classes())
+        }
+    }
+
+    /// The graph this config trains, at `batch` images per step.
+    pub fn graph(&self, batch: usize) -> Result<Graph> {
+        build(self.model, &self.model_options(batch))
+    }
+
     /// The learning rate after linear scaling: `base_lr * batch_size / base_batch_size`.
     pub fn lr(&self) -> f64 {
         if self.linear_scaling && self.base_batch_size > 0 {
@@ -259,7 +259,44 @@ impl TrainConfig {
     /// The learning-rate schedule in global steps; validates the config first.
     pub fn schedule(&self, steps_per_epoch: u64) -> Result<LrSchedule> {
         self.validate(steps_per_epoch)?;
-        LrSchedule::new(self.schedule_spec(steps_per_epoch))
+        self.checked_schedule(steps_per_epoch)
+    }
+
+    /// `LrSchedule::new` of this config's spec, its errors named by the config field that causes
+    /// them (the schedule speaks in global steps and scaled rates, the config in epochs and flags).
+    fn checked_schedule(&self, steps_per_epoch: u64) -> Result<LrSchedule> {
+        LrSchedule::new(self.schedule_spec(steps_per_epoch)).map_err(|e| match e {
+            Error::Config { field, msg } => {
+                let field = match field {
+                    "warmup_steps" => self.warmup_field(),
+                    "total_steps" if self.hold_steps_for(steps_per_epoch) > 0 => self.hold_field(),
+                    "total_steps" => self.warmup_field(),
+                    "decay" => "lr_decay",
+                    "decay_steps" => "lr_decay_epochs",
+                    other => other,
+                };
+                Error::Config { field, msg }
+            }
+            other => other,
+        })
+    }
+
+    /// The field that sets the warmup length: `warmup_steps` when given, else `warmup_epochs`.
+    fn warmup_field(&self) -> &'static str {
+        if self.warmup_steps.is_some() {
+            "warmup_steps"
+        } else {
+            "warmup_epochs"
+        }
+    }
+
+    /// The field that sets the cosine hold: `hold_steps` when given, else `hold_epochs`.
+    fn hold_field(&self) -> &'static str {
+        if self.hold_steps.is_some() {
+            "hold_steps"
+        } else {
+            "hold_epochs"
+        }
     }
 
     fn schedule_spec(&self, steps_per_epoch: u64) -> ScheduleSpec {
@@ -300,20 +337,12 @@ impl TrainConfig {
         Ok(())
     }
 
+    /// The optimizer's numbers; the rates themselves are the schedule's to check.
     fn validate_rates(&self) -> Result<()> {
         if !positive(self.base_lr) {
             return Err(Error::config("base_lr", format!("must be a positive number, got {}", self.base_lr)));
         }
-        if !positive(self.lr()) {
-            return Err(Error::config("base_lr", format!("scales to {}, which is not a usable rate", self.lr())));
-        }
-        if !non_negative(self.warmup_lr) {
-            return Err(Error::config("warmup_lr", format!("must be zero or positive, got {}", self.warmup_lr)));
-        }
-        if self.lr_decay.is_nan() || self.lr_decay <= 0.0 || self.lr_decay > 1.0 {
-            return Err(Error::config("lr_decay", format!("must be in (0, 1], got {}", self.lr_decay)));
-        }
-        if self.lr_decay_epochs.contains(&0) || self.lr_decay_epochs.windows(2).any(|w| w[0] >= w[1]) {
+        if self.lr_decay_epochs.contains(&0) {
             return Err(Error::config(
                 "lr_decay_epochs",
                 format!("must be positive and strictly increasing, got {:?}", self.lr_decay_epochs),
@@ -328,35 +357,17 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// The seed's schedule errors, named by the config field that causes them.
+    /// The seed's schedule errors (from `LrSchedule::new`), named by the config field that causes
+    /// them, plus one rule of the config's own: a cosine run must have decay steps left after warmup
+    /// and hold (the seed would hold at the base rate to the end and call that cosine).
     fn validate_schedule(&self, steps_per_epoch: u64) -> Result<()> {
+        self.checked_schedule(steps_per_epoch)?;
         let total = self.total_steps(steps_per_epoch);
         let warmup = self.warmup_steps_for(steps_per_epoch);
-        let warmup_field = if self.warmup_steps.is_some() { "warmup_steps" } else { "warmup_epochs" };
-        if warmup > total {
-            return Err(Error::config(
-                warmup_field,
-                format!("warmup ({warmup} steps) is longer than training ({total} steps)"),
-            ));
-        }
-        if warmup > 0 && self.warmup_lr > self.lr() {
-            return Err(Error::config(
-                "warmup_lr",
-                format!(
-                    "warmup starts at {} which is above the learning rate {} it warms up to",
-                    self.warmup_lr,
-                    self.lr()
-                ),
-            ));
-        }
         if self.lr_mode == LrMode::Cosine {
             let hold = self.hold_steps_for(steps_per_epoch);
             if warmup + hold >= total {
-                let field = match (hold > 0, self.hold_steps.is_some()) {
-                    (false, _) => warmup_field,
-                    (true, true) => "hold_steps",
-                    (true, false) => "hold_epochs",
-                };
+                let field = if hold > 0 { self.hold_field() } else { self.warmup_field() };
                 return Err(Error::config(
                     field,
                     format!(

@@ -5,7 +5,7 @@ pub mod config;
 pub mod schedule;
 pub mod tricks;
 
-pub use config::{ModelKind, TrainConfig};
+pub use config::TrainConfig;
 pub use schedule::{LrMode, LrSchedule, ScheduleSpec};
 pub mod step;
 pub mod checkpoint;

@@ -221,9 +221,8 @@ impl LrSchedule {
             }
             LrMode::Step | LrMode::Constant => check_warmup(&spec)?,
         }
-        if spec.mode == LrMode::Step {
-            check_decay(spec.decay, &spec.decay_steps)?;
-        }
+        // Checked in every mode (only step mode uses them), so a spec is valid or not whatever its mode.
+        check_decay(spec.decay, &spec.decay_steps)?;
         Ok(LrSchedule { spec })
     }
 

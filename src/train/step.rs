@@ -10,6 +10,7 @@ use crate::nn::graph::{Graph, ParamSpec};
 use crate::ops::loss::{DistillShape, LossShape};
 use crate::ops::sgd::SgdParams;
 use crate::reference;
+use crate::train::TrainConfig;
 use crate::Result;
 
 /// The optimizer and loss settings a step needs (taken from the config).
@@ -26,6 +27,18 @@ pub struct StepOptions {
 }
 
 impl StepOptions {
+    /// The settings `config` trains with.
+    pub fn from_config(config: &TrainConfig) -> Self {
+        StepOptions {
+            momentum: config.momentum as f32,
+            nesterov: config.nesterov,
+            weight_decay: config.weight_decay as f32,
+            no_wd: config.no_wd,
+            temperature: config.temperature as f32,
+            hard_weight: config.hard_weight as f32,
+        }
+    }
+
     /// The SGD settings of one parameter tensor: no_wd is simply a second parameter group.
     pub fn sgd_for(&self, spec: &ParamSpec) -> SgdParams {
         let decay = if self.no_wd && !spec.is_weight { 0.0 } else { self.weight_decay };

@@ -7,18 +7,17 @@
 use serde::Serialize;
 
 use super::checkpoint::Checkpoint;
-use super::config::{ModelKind, TrainConfig};
+use super::config::TrainConfig;
 use super::schedule::LrSchedule;
 use super::step::{GpuStep, StepOptions};
 use super::tricks::mixup_lambda;
-use crate::check::Rng;
+use crate::rng::Rng;
 use crate::data::{Dataset, DatasetKind};
 use crate::gpu::batch::{BatchAssembler, GpuDataset};
 use crate::gpu::{elementwise, loss, Dispatch, GpuContext, Tensor};
 use crate::nn::gpu::GpuNet;
 use crate::nn::graph::Graph;
-use crate::nn::models::{build, ModelOptions};
-use crate::ops::batch::{AugParams, BatchShape, Normalization};
+use crate::ops::batch::{AugParams, BatchShape};
 use crate::ops::loss::LossShape;
 use crate::{Error, Result};
 
@@ -47,29 +46,6 @@ pub struct Progress {
     pub lr: f32,
     pub loss: f32,
     pub acc: f32,
-}
-
-pub fn model_name(kind: ModelKind) -> &'static str {
-    match kind {
-        ModelKind::Resnet20 => "resnet20",
-        ModelKind::Resnet32 => "resnet32",
-        ModelKind::Resnet56 => "resnet56",
-        ModelKind::MnistResnet => "mnist_resnet",
-        ModelKind::Mobilenetv2 => "mobilenetv2",
-    }
-}
-
-/// The graph a config trains, at `batch` images per step.
-pub fn model_graph(config: &TrainConfig, batch: usize) -> Result<Graph> {
-    let (c, h, _) = config.dataset.image_shape();
-    let o = ModelOptions {
-        last_gamma: config.last_gamma,
-        resnet_c: config.resnet_c,
-        resnet_d: config.resnet_d,
-        width_mult: config.width_mult as f32,
-        ..ModelOptions::new(batch, c, h, config.dataset.classes())
-    };
-    build(model_name(config.model), &o)
 }
 
 pub struct Trainer {
@@ -120,39 +96,31 @@ impl Trainer {
         if batch > train.count {
             return Err(Error::config("batch_size", format!("{batch} is larger than the training set ({} images)", train.count)));
         }
-        let graph = model_graph(&config, batch)?;
+        let graph = config.graph(batch)?;
         let params = graph.init_params(config.seed);
         let net = GpuNet::new(&ctx, graph, &params)?;
         let teacher = match teacher {
             None => None,
             Some(t) => {
                 if t.config.dataset != config.dataset {
-                    return Err(Error::config("teacher", format!("the teacher was trained on {:?}, this run uses {:?}", t.config.dataset, config.dataset)));
+                    return Err(Error::config("teacher", format!("the teacher was trained on {}, this run uses {}", t.config.dataset, config.dataset)));
                 }
-                let g = model_graph(&t.config, batch)?;
+                let g = t.config.graph(batch)?;
                 let net = GpuNet::new(&ctx, g, &t.params)?;
                 net.set_running(&ctx, &t.running)?;
                 Some(net)
             }
         };
-        let options = StepOptions {
-            momentum: config.momentum as f32,
-            nesterov: config.nesterov,
-            weight_decay: config.weight_decay as f32,
-            no_wd: config.no_wd,
-            temperature: config.temperature as f32,
-            hard_weight: config.hard_weight as f32,
-        };
-        let step = GpuStep::new(&ctx, net, teacher, &options)?;
+        let step = GpuStep::new(&ctx, net, teacher, &StepOptions::from_config(&config))?;
 
         let (c, h, w) = config.dataset.image_shape();
         let classes = config.dataset.classes();
-        let norm = Normalization::for_dataset(config.dataset);
+        let norm = config.dataset.normalization();
         let pad = if config.augmentation { CROP_PAD } else { 0 };
         let train_shape = BatchShape { batch, channels: c, height: h, width: w, classes, pad, norm, smoothing: config.label_smoothing };
         let test_shape = BatchShape { pad: 0, smoothing: 0.0, ..train_shape };
-        let train_data = GpuDataset::upload(&ctx, "training set", train, None)?;
-        let test_data = GpuDataset::upload(&ctx, "test set", test, None)?;
+        let train_data = GpuDataset::upload(&ctx, "training set", &train.view(), None)?;
+        let test_data = GpuDataset::upload(&ctx, "test set", &test.view(), None)?;
         let train_batch = BatchAssembler::new(&ctx, "train batch", &train_data, &train_shape)?;
         let test_batch = BatchAssembler::new(&ctx, "test batch", &test_data, &test_shape)?;
         let feed = |a: &BatchAssembler| -> Result<Vec<Dispatch>> {

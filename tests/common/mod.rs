@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use tricklab::check::Rng;
+use tricklab::rng::Rng;
 use tricklab::gpu::{block_on, GpuContext, Tensor};
 use tricklab::nn::cpu::CpuNet;
 use tricklab::nn::gpu::GpuNet;

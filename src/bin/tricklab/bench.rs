@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use tricklab::check::Rng;
+use tricklab::rng::Rng;
 use tricklab::gpu::{block_on, conv2d, linear, Dispatch, GpuContext, Tensor};
 use tricklab::ops::conv2d::Conv2dShape;
 use tricklab::ops::linear::LinearShape;

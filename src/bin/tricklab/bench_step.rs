@@ -1,6 +1,6 @@
-//! `tricklab bench-step`: milliseconds per whole training step (forward, loss, backward and SGD
-//! with momentum, recorded as one submit and waited for) of ResNet-20 on 32×32×3 inputs and of the
-//! default MNIST model, on random data, natively. It reports the time from building the model to
+//! `tricklab bench-step`: milliseconds per whole training step (`tricklab::bench::StepBench`, the
+//! same step the page's bench-web times: forward, loss, backward and SGD, recorded as one submit and
+//! waited for) of ResNet-20 on 32×32×3 inputs and of the default MNIST model, natively. It reports the time from building the model to
 //! the first finished step (pipeline creation included), the median over the timed steps, images/s
 //! and GFLOP/s, and with `--profile` where one step's time goes, per kernel family. With
 //! `--pytorch PYTHON` it runs `bench/pytorch_resnet20.py` under that interpreter on the same model,
@@ -16,18 +16,16 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Instant;
 
-use tricklab::check::Rng;
+use tricklab::bench::StepBench;
 use tricklab::gpu::{block_on, Dispatch, GpuContext};
-use tricklab::nn::gpu::GpuNet;
-use tricklab::nn::graph::Graph;
-use tricklab::nn::models::{build, ModelOptions};
-use tricklab::train::step::{GpuStep, StepOptions};
+use tricklab::names::Named;
+use tricklab::nn::models::ModelKind;
 
 const HELP: &str = "usage: tricklab bench-step [--model M] [--batch B] [--steps S] [--profile] [--pytorch PYTHON] [--threads T]
 
 Times whole training steps (forward, loss, backward, SGD with momentum; one submit, then wait) on
-random data. M is resnet20 (32x32x3 inputs), mnist_resnet (28x28x1) or all (default: both, at
-batch 8 and 32 unless B is given). S timed steps after one warm-up step (default 10). Prints one
+random data. M is a model name (resnet20 and the CIFAR models on 32x32x3 inputs, mnist_resnet on
+28x28x1) or all (default: resnet20 and mnist_resnet, at batch 8 and 32 unless B is given). S timed steps after one warm-up step (default 10). Prints one
 JSON line per model and a table.
 
   --profile         also time every dispatch of one step on its own (repeated in one submit) and
@@ -36,7 +34,7 @@ JSON line per model and a table.
                     T threads, default: the number of CPUs) and print both and their ratio";
 
 struct Options {
-    models: Vec<&'static str>,
+    models: Vec<ModelKind>,
     batch: Option<usize>,
     steps: usize,
     profile: bool,
@@ -46,7 +44,7 @@ struct Options {
 
 /// One model's numbers.
 struct Measured {
-    model: &'static str,
+    model: ModelKind,
     batch: usize,
     first_step_ms: f64,
     median_ms: f64,
@@ -71,7 +69,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let opts = parse(args)?;
     let mut results = Vec::new();
     for &model in &opts.models {
-        let batch = opts.batch.unwrap_or(if model == "resnet20" { 8 } else { 32 });
+        let batch = opts.batch.unwrap_or(if model == ModelKind::MnistResnet { 32 } else { 8 });
         let m = measure(model, batch, &opts).map_err(|e| e.to_string())?;
         println!(
             "{{\"model\":\"{}\",\"batch\":{},\"tricklab_ms_per_step\":{:.2},\"tricklab_first_step_ms\":{:.1},\"images_per_s\":{:.1},\"gflop_per_step\":{:.4},\"gflop_per_s\":{:.3},\"dispatches_per_step\":{}}}",
@@ -102,7 +100,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     println!("GFLOP/step = 3 x forward FLOPs (2 per multiply-add, conv and linear layers only).");
     if let Some(python) = &opts.pytorch {
-        let Some(ours) = results.iter().find(|m| m.model == "resnet20") else {
+        let Some(ours) = results.iter().find(|m| m.model == ModelKind::Resnet20) else {
             return Err("--pytorch compares ResNet-20: include --model resnet20".into());
         };
         pytorch(python, ours, &opts)?;
@@ -112,7 +110,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut opts = Options { models: vec!["resnet20", "mnist_resnet"], batch: None, steps: 10, profile: false, pytorch: None, threads: cpus };
+    let mut opts = Options { models: vec![ModelKind::Resnet20, ModelKind::MnistResnet], batch: None, steps: 10, profile: false, pytorch: None, threads: cpus };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         if flag == "--profile" {
@@ -123,10 +121,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
         match flag.as_str() {
             "--model" => {
                 opts.models = match value.as_str() {
-                    "resnet20" => vec!["resnet20"],
-                    "mnist_resnet" => vec!["mnist_resnet"],
-                    "all" => vec!["resnet20", "mnist_resnet"],
-                    other => return Err(format!("unknown model `{other}`: use resnet20, mnist_resnet or all")),
+                    "all" => vec![ModelKind::Resnet20, ModelKind::MnistResnet],
+                    name => vec![ModelKind::parse(name).map_err(|e| format!("{e}, or all"))?],
                 }
             }
             "--batch" => opts.batch = Some(number(flag, value)?),
@@ -146,34 +142,13 @@ fn number(flag: &str, value: &str) -> Result<usize, String> {
     value.parse().map_err(|_| format!("`{flag}` needs a positive whole number, not `{value}`"))
 }
 
-/// The benchmarked graph: ResNet-20 on CIFAR-shaped inputs or the MNIST model, 10 classes.
-pub fn graph(model: &str, batch: usize) -> tricklab::Result<Graph> {
-    let (channels, size) = if model == "resnet20" { (3, 32) } else { (1, 28) };
-    build(model, &ModelOptions::new(batch, channels, size, 10))
-}
-
-fn measure(model: &'static str, batch: usize, opts: &Options) -> tricklab::Result<Measured> {
+fn measure(model: ModelKind, batch: usize, opts: &Options) -> tricklab::Result<Measured> {
     // A fresh context per model, so the first step pays for every pipeline it uses.
     let ctx = block_on(GpuContext::new())?;
     eprintln!("{model} batch {batch} on {}", ctx.describe());
     let started = Instant::now();
-    let graph = graph(model, batch)?;
-    let gflop = 3.0 * graph.forward_flops() / 1e9;
-    let params = graph.init_params(7);
-    let options = StepOptions { momentum: 0.9, nesterov: false, weight_decay: 1e-4, no_wd: false, temperature: 1.0, hard_weight: 1.0 };
-    let step = GpuStep::new(&ctx, GpuNet::new(&ctx, graph.clone(), &params)?, None, &options)?;
-    let mut rng = Rng::new(11);
-    let x = rng.vec(graph.act_len(0), -1.0, 1.0);
-    let labels: Vec<f32> = (0..batch).map(|_| rng.below(graph.classes) as f32).collect();
-    let mut targets = vec![0.0; batch * graph.classes];
-    for (i, &l) in labels.iter().enumerate() {
-        targets[i * graph.classes + l as usize] = 1.0;
-    }
-    ctx.write(step.net.input(), &x)?;
-    ctx.write(&step.targets, &targets)?;
-    ctx.write(&step.labels, &labels)?;
-    step.set_lr(&ctx, 0.01)?;
-    let dispatches = step.dispatches();
+    let bench = StepBench::new(&ctx, model, batch)?;
+    let dispatches = bench.dispatches();
     ctx.submit(&dispatches)?;
     ctx.wait()?;
     let first_step_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -184,7 +159,7 @@ fn measure(model: &'static str, batch: usize, opts: &Options) -> tricklab::Resul
         ctx.wait()?;
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    let loss = block_on(ctx.read_bytes(&step.metrics.buffer, 4))?;
+    let loss = block_on(ctx.read_bytes(&bench.step.metrics.buffer, 4))?;
     let loss = f32::from_le_bytes(loss[..4].try_into().unwrap());
     if !loss.is_finite() {
         return Err(tricklab::Error::Gpu(format!("{model}: the summed loss is {loss} after the timed steps")));
@@ -193,7 +168,7 @@ fn measure(model: &'static str, batch: usize, opts: &Options) -> tricklab::Resul
     if opts.profile {
         profile(&ctx, &dispatches, median_ms)?;
     }
-    Ok(Measured { model, batch, first_step_ms, median_ms, dispatches: dispatches.len(), gflop })
+    Ok(Measured { model, batch, first_step_ms, median_ms, dispatches: dispatches.len(), gflop: bench.gflop })
 }
 
 /// The kernel family of a dispatch: its label up to " -> " (e.g. "conv2d forward",

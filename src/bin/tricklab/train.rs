@@ -8,7 +8,7 @@ use tricklab::clock::now_s;
 use tricklab::data::{cifar, mnist, DatasetKind, Splits};
 use tricklab::gpu::{block_on, GpuContext};
 use tricklab::train::checkpoint;
-use tricklab::train::trainer::{model_graph, Trainer};
+use tricklab::train::trainer::Trainer;
 use tricklab::train::TrainConfig;
 
 const HELP: &str = "usage: tricklab train [--config cfg.json] [--dataset mnist|cifar10] [--model NAME] [--epochs N]
@@ -100,7 +100,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|e| format!("cannot read the teacher {path}: {e}"))?;
             let batch = config.batch_size as usize;
-            Some(checkpoint::load(path, &bytes, |c| model_graph(c, batch)).map_err(|e| e.to_string())?.1)
+            Some(checkpoint::load(path, &bytes, |c| c.graph(batch)).map_err(|e| e.to_string())?.1)
         }
     };
     let ctx = block_on(GpuContext::new()).map_err(|e| e.to_string())?;
@@ -108,8 +108,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let started = now_s();
     let mut trainer = Trainer::new(ctx, config, &train, &test, teacher).map_err(|e| e.to_string())?;
     eprintln!(
-        "{} on {:?}: {} training images, {} test images, {} steps per epoch (set-up {:.1}s)",
-        tricklab::train::trainer::model_name(trainer.config.model),
+        "{} on {}: {} training images, {} test images, {} steps per epoch (set-up {:.1}s)",
+        trainer.config.model,
         trainer.config.dataset,
         trainer.train_count,
         trainer.test_count,
