@@ -12,7 +12,7 @@ use crate::nn::graph::{Graph, Layer};
 use crate::{Error, Result};
 
 /// The largest checkpoint `load` accepts. The largest model here, mobilenetv2 at width_mult 4
-/// (the config's limit), saves about 130 MB; 256 MiB leaves room and keeps a teacher file from
+/// (the config's limit), saves about 58 MB; 256 MiB leaves room and keeps a teacher file from
 /// filling memory (the CLI reads no further than this).
 pub const MAX_CHECKPOINT_BYTES: u64 = 256 << 20;
 /// The largest JSON header `load` parses; tricklab's own are under 100 KB.
