@@ -344,3 +344,19 @@ fn the_checkpoint_limit_holds_the_largest_model() {
     let bytes = 4 * graph.param_count() as u64;
     assert!(bytes * 2 < MAX_CHECKPOINT_BYTES, "mobilenetv2 at width 4 saves {bytes} bytes of parameters");
 }
+
+/// Inputs found by the fuzz test (tests/fuzz), kept as they were found.
+#[test]
+fn fuzz_findings_stay_fixed() {
+    // A config that validated but could not build its model: 1e-300 is 0 as the models' f32.
+    let overrides: serde_json::Map<String, serde_json::Value> =
+        ["epochs=1", "width_mult=1e-300"].iter().map(|a| tricklab::train::overrides::parse_set(a).unwrap()).collect();
+    let c = tricklab::train::overrides::config_with(&serde_json::Map::new(), &overrides).unwrap();
+    assert_eq!(field_of(c.validate(937)), "width_mult");
+    // A number that did not survive to_json and back (serde_json's fast float parsing was off by
+    // one unit in the last place), so a saved config could come back changed.
+    let json = r#"{"dataset":"mnist","model":"mnist_resnet","epochs":2,"batch_size":64,"base_lr":0.4,"base_batch_size":256,"linear_scaling":true,"lr_mode":"cosine","lr_decay":0.1,"lr_decay_epochs":[1],"warmup_epochs":1,"warmup_steps":null,"warmup_lr":9007199254740991,"hold_epochs":1,"hold_steps":null,"momentum":0.9,"nesterov":false,"weight_decay":0.0001,"no_wd":false,"last_gamma":false,"label_smoothing":0.1,"mixup_alpha":0.0,"mixup_off_epochs":0,"teacher":null,"temperature":20.0,"hard_weight":0.5,"augmentation":false,"seed":42,"resnet_c":false,"resnet_d":false,"width_mult":1.0}"#;
+    let c = TrainConfig::from_json(json).unwrap();
+    assert_eq!(c.warmup_lr, 9007199254740991.0);
+    assert_eq!(TrainConfig::from_json(&c.to_json()).unwrap(), c);
+}

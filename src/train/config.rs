@@ -464,7 +464,8 @@ impl TrainConfig {
     }
 
     fn validate_model(&self) -> Result<()> {
-        if !(self.width_mult > 0.0 && self.width_mult <= 4.0) {
+        // The models take it as f32, where a tiny positive f64 is 0.
+        if !(self.width_mult > 0.0 && self.width_mult <= 4.0 && self.width_mult as f32 > 0.0) {
             return Err(Error::config("width_mult", format!("must be above 0 and at most 4, got {}", self.width_mult)));
         }
         if self.model == ModelKind::MnistResnet && self.dataset != DatasetKind::Mnist {
