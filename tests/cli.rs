@@ -122,4 +122,5 @@ fn bench_kernels_checks_the_batch_before_allocating() {
     // Used to abort allocating 3 × 10^12 random floats.
     let out = tricklab(&["bench-kernels", "--batch", "1000000000"]);
     fails_with(&out, &["--batch", "at most 4096"]);
+    fails_with(&tricklab(&["bench-step", "--batch", "1000000000"]), &["--batch", "at most 4096"]);
 }
