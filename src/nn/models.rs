@@ -113,8 +113,7 @@ const MAX_SCALED_CHANNELS: usize = 1 << 16;
 /// huge `mult` would give more than `MAX_SCALED_CHANNELS`.
 fn scaled(c: usize, mult: f32) -> Result<usize> {
     let quarters = ((c as f32 * mult) / 4.0).round();
-    // Also false for NaN and infinity.
-    if !(quarters <= (MAX_SCALED_CHANNELS / 4) as f32) {
+    if quarters.is_nan() || quarters > (MAX_SCALED_CHANNELS / 4) as f32 {
         return Err(Error::config(
             "width_mult",
             format!("{mult} would give a {c}-channel layer {} channels; a layer has at most {MAX_SCALED_CHANNELS}", c as f32 * mult),
