@@ -100,15 +100,15 @@ fn data_error(result: tricklab::Result<impl std::fmt::Debug>, file_part: &str, m
 }
 
 fn check_mnist(d: &Dataset) {
-    assert_eq!((d.count, d.channels, d.height, d.width, d.classes), (3, 1, 4, 5, 10));
+    assert_eq!((d.count, d.channels, d.height, d.width, d.classes), (3, 1, 28, 28, 10));
     assert_eq!(d.labels, [5, 0, 4]);
-    assert_eq!(d.images, idx_images(3, 4, 5)[16..]);
-    assert_eq!(d.image(1), &d.images[20..40]);
+    assert_eq!(d.images, idx_images(3, 28, 28)[16..]);
+    assert_eq!(d.image(1), &d.images[784..2 * 784]);
 }
 
 #[test]
 fn mnist_reads_raw_and_gzipped_idx() {
-    let (images, labels) = (idx_images(3, 4, 5), idx_labels(&[5, 0, 4]));
+    let (images, labels) = (idx_images(3, 28, 28), idx_labels(&[5, 0, 4]));
     check_mnist(&mnist::from_idx_bytes("i", &images, "l", &labels).unwrap());
     check_mnist(&mnist::from_idx_bytes("i", &gzip(&images), "l", &gzip(&labels)).unwrap());
     let dir = TempDir::new("mnist-files");
@@ -121,9 +121,9 @@ fn mnist_reads_raw_and_gzipped_idx() {
 #[test]
 fn mnist_reads_a_directory_of_the_four_files() {
     let dir = TempDir::new("mnist-dir");
-    dir.write(mnist::TRAIN_IMAGES, &idx_images(3, 4, 5));
+    dir.write(mnist::TRAIN_IMAGES, &idx_images(3, 28, 28));
     dir.write(&format!("{}.gz", mnist::TRAIN_LABELS), &gzip(&idx_labels(&[5, 0, 4])));
-    dir.write(mnist::TEST_IMAGES, &idx_images(2, 4, 5));
+    dir.write(mnist::TEST_IMAGES, &idx_images(2, 28, 28));
     let missing = mnist::read_dir(&dir.0);
     data_error(missing, "tricklab-data", mnist::TEST_LABELS);
     dir.write(mnist::TEST_LABELS, &idx_labels(&[1, 2]));
@@ -134,7 +134,7 @@ fn mnist_reads_a_directory_of_the_four_files() {
 
 #[test]
 fn mnist_rejects_malformed_files() {
-    let (images, labels) = (idx_images(3, 4, 5), idx_labels(&[5, 0, 4]));
+    let (images, labels) = (idx_images(3, 28, 28), idx_labels(&[5, 0, 4]));
     let read = |i: &[u8], l: &[u8]| mnist::from_idx_bytes("imgs", i, "lbls", l);
     // Wrong magic: a labels file given as images, and random bytes.
     data_error(read(&labels, &labels), "imgs", "wrong magic");
@@ -154,7 +154,7 @@ fn mnist_rejects_malformed_files() {
     // Counts disagree, label out of range, empty dimension.
     data_error(read(&images, &idx_labels(&[5, 0])), "lbls", "has 2 labels but imgs has 3 images");
     data_error(read(&images, &idx_labels(&[5, 10, 4])), "lbls", "label 10");
-    data_error(read(&idx_images(0, 4, 5), &idx_labels(&[])), "imgs", "empty dimension");
+    data_error(read(&idx_images(0, 28, 28), &idx_labels(&[])), "imgs", "empty dimension");
     // A file that is not there.
     data_error(
         mnist::read_pair(Path::new("/nonexistent/i"), Path::new("/nonexistent/l")),
@@ -231,4 +231,156 @@ fn cifar_names_a_missing_or_bad_member() {
     data_error(cifar::from_tar_gz_bytes(&archive[..archive.len() / 2]), "cifar-10-binary.tar.gz", "not a readable");
     let raw = dir.write("raw.bin", &files[0].1);
     data_error(cifar::read(&raw), "raw.bin", "neither a directory");
+}
+
+/// An IDX images header with any dimensions, followed by `data` zero bytes.
+fn idx_header(dims: [u32; 3], data: usize) -> Vec<u8> {
+    let mut b = vec![0, 0, 8, 3];
+    for d in dims {
+        b.extend_from_slice(&d.to_be_bytes());
+    }
+    b.resize(b.len() + data, 0);
+    b
+}
+
+#[test]
+fn mnist_header_sizes_are_bounded_and_checked() {
+    let labels = idx_labels(&[0; 256]);
+    let read = |i: &[u8], l: &[u8]| mnist::from_idx_bytes("imgs", i, "lbls", l);
+    // 256 × 3218270617 × 22390160 wraps to 200,704 in 64 bits: it used to pass the length check
+    // and then panic when the images were indexed.
+    data_error(read(&idx_header([256, 3_218_270_617, 22_390_160], 200_704), &labels), "imgs", "MNIST images are 28×28");
+    data_error(read(&idx_header([256, 1 << 30, 1 << 30], 0), &labels), "imgs", "MNIST images are 28×28");
+    data_error(read(&idx_header([256, 28, 29], 256 * 28 * 29), &labels), "imgs", "28×29");
+    // Counts beyond any MNIST: stopped by the header, before any data is looked for.
+    data_error(read(&idx_header([u32::MAX, 28, 28], 0), &labels), "imgs", "at most 100000");
+    data_error(read(&idx_header([100_001, 28, 28], 0), &labels), "imgs", "at most 100000");
+    let mut many_labels = vec![0, 0, 8, 1];
+    many_labels.extend_from_slice(&u32::MAX.to_be_bytes());
+    data_error(read(&idx_images(3, 28, 28), &many_labels), "lbls", "at most 100000");
+}
+
+#[test]
+fn mnist_reads_stop_at_the_largest_mnist_file() {
+    let labels = idx_labels(&[0, 1, 2]);
+    // A gzip bomb: 80 MB of zeros in about 80 KB.
+    let bomb = gzip(&vec![0; mnist::MAX_IMAGES_BYTES as usize + 1]);
+    assert!(bomb.len() < 1 << 20);
+    data_error(mnist::from_idx_bytes("imgs.gz", &bomb, "l", &labels), "imgs.gz", "inflates to more than 78400016 bytes");
+    let long = vec![0; mnist::MAX_LABELS_BYTES as usize + 1];
+    data_error(mnist::from_idx_bytes("i", &idx_images(3, 28, 28), "lbls", &long), "lbls", "larger than 100008 bytes");
+    // An endless file ends in an error naming it and the limit.
+    let zero = Path::new("/dev/zero");
+    data_error(mnist::read_pair(zero, zero), "/dev/zero", "the most an MNIST images file");
+    // The largest allowed file is read.
+    let most = idx_header([mnist::MAX_IMAGES as u32, 28, 28], mnist::MAX_IMAGES * 784);
+    let most_labels = idx_labels(&vec![3; mnist::MAX_IMAGES]);
+    assert_eq!(mnist::from_idx_bytes("i", &gzip(&most), "l", &most_labels).unwrap().count, mnist::MAX_IMAGES);
+}
+
+/// A raw tar stream (not gzipped) of `(path, header size, data)` members; the header may claim
+/// more than the data holds. PAX members have the type `x`.
+fn raw_tar(members: &[(&str, u64, Vec<u8>, tar::EntryType)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (path, size, data, kind) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_path(path).unwrap();
+        header.set_size(*size);
+        header.set_mode(0o644);
+        header.set_entry_type(*kind);
+        header.set_cksum();
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.resize(out.len() + 1024, 0);
+    out
+}
+
+fn regular(path: &str, data: Vec<u8>) -> (&str, u64, Vec<u8>, tar::EntryType) {
+    (path, data.len() as u64, data, tar::EntryType::Regular)
+}
+
+/// A PAX extended header setting `key=value` for the member after it.
+fn pax(key: &str, value: &str) -> (&'static str, u64, Vec<u8>, tar::EntryType) {
+    let body = format!(" {key}={value}\n");
+    let mut len = body.len() + 1;
+    len += format!("{len}").len() - 1;
+    let record = format!("{len}{body}").into_bytes();
+    assert_eq!(record.len(), len);
+    ("PaxHeaders/x", record.len() as u64, record, tar::EntryType::XHeader)
+}
+
+#[test]
+fn cifar_member_sizes_never_size_an_allocation() {
+    let name = "cifar-10-batches-bin/data_batch_1.bin";
+    for size in [1u64 << 63, 1 << 40, 1 << 30, cifar::MAX_BATCH_BYTES + 1] {
+        // GNU headers write sizes this large in base-256.
+        let archive = gzip(&raw_tar(&[(name, size, Vec::new(), tar::EntryType::Regular)]));
+        data_error(cifar::from_tar_gz_bytes(&archive), "data_batch_1.bin", "a CIFAR-10 batch is at most 30730000");
+        let archive = gzip(&raw_tar(&[pax("size", &size.to_string()), regular(name, Vec::new())]));
+        data_error(cifar::from_tar_gz_bytes(&archive), "data_batch_1.bin", &format!("is {size} bytes"));
+    }
+    // A batch may hold at most 10,000 records.
+    let records = cifar_records(&vec![0; cifar::MAX_RECORDS + 1], 0);
+    data_error(cifar::from_bin_bytes("big.bin", &records), "big.bin", "at most 10000");
+}
+
+#[test]
+fn cifar_archives_inflate_no_further_than_cifar_can_be() {
+    // 200 MB of zeros in a member the reader skips, then past the tar end marker.
+    let junk = 200 << 20;
+    let mut members = vec![regular("junk.bin", vec![0; junk])];
+    members.extend(cifar_batches().into_iter().map(|(n, d)| regular(n, d)));
+    let archive = gzip(&raw_tar(&members));
+    drop(members);
+    data_error(cifar::from_tar_gz_bytes(&archive), "cifar-10-binary.tar.gz", "inflates to more than 185428576 bytes");
+    let mut padded = tar_body(&cifar_batches());
+    padded.resize(padded.len() + junk, 0);
+    data_error(cifar::from_tar_gz_bytes(&gzip(&padded)), "cifar-10-binary.tar.gz", "inflates to more than");
+    // Files on disk are read no further than the limits.
+    for read in [cifar::read, cifar::read_tar_gz] {
+        data_error(read(Path::new("/dev/zero")), "/dev/zero", "the most the CIFAR-10 archive");
+    }
+    data_error(cifar::read_bin(Path::new("/dev/zero")), "/dev/zero", "larger than 30730000 bytes");
+}
+
+/// The six batches as an uncompressed tar, end marker included.
+fn tar_body(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let members: Vec<_> = files.iter().map(|(n, d)| regular(n, d.clone())).collect();
+    raw_tar(&members)
+}
+
+#[test]
+fn cifar_checks_the_gzip_trailer() {
+    let archive = tar_gz(&cifar_batches());
+    assert!(cifar::from_tar_gz_bytes(&archive).is_ok());
+    // The last 8 bytes are the CRC-32 and the length of the tar; the end marker comes before.
+    for at in [archive.len() - 8, archive.len() - 1] {
+        let mut bad = archive.clone();
+        bad[at] ^= 0x01;
+        data_error(cifar::from_tar_gz_bytes(&bad), "cifar-10-binary.tar.gz", "not a readable .tar.gz");
+    }
+    // A flipped byte in the compressed data of the first batch: caught by inflate or the CRC.
+    let stored = gzip_stored(&tar_body(&cifar_batches()));
+    let mut bad = stored.clone();
+    bad[2000] ^= 0x40;
+    assert!(cifar::from_tar_gz_bytes(&stored).is_ok());
+    data_error(cifar::from_tar_gz_bytes(&bad), "cifar-10-binary.tar.gz", "not a readable .tar.gz");
+    // Cut inside the trailer.
+    data_error(cifar::from_tar_gz_bytes(&archive[..archive.len() - 3]), "cifar-10-binary.tar.gz", "not a readable");
+}
+
+/// Gzip without compression, so a flipped byte lands in the data as it is.
+fn gzip_stored(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::none());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn cifar_rejects_a_duplicated_member() {
+    let mut files = cifar_batches();
+    files.push(("data_batch_1.bin", cifar_records(&[3], 0)));
+    data_error(cifar::from_tar_gz_bytes(&tar_gz(&files)), "cifar-10-binary.tar.gz", "holds `data_batch_1.bin` twice");
 }

@@ -384,3 +384,60 @@ fn cli_rejects_bad_arguments_with_a_message() {
         assert!(err.starts_with("tricklab schedule: ") && err.len() > 30, "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_hold_past_the_end_holds_until_the_end_for_any_length() {
+    // warmup + hold used to wrap for holds near 2^64, giving a cosine decay instead of the hold.
+    for hold in [96, 1000, u64::MAX / 2, u64::MAX - 5, u64::MAX] {
+        let spec = ScheduleSpec { warmup_steps: 5, hold_steps: hold, ..ScheduleSpec::new(LrMode::Cosine, 0.1, 100) };
+        let s = LrSchedule::new(spec).unwrap();
+        assert_eq!(s.lr_f64(0), 0.0, "warmup from 0");
+        for step in 5..=100 {
+            assert_eq!(s.lr_f64(step), 0.1, "hold {hold}, step {step}");
+            assert_eq!(cosine(step, 0.1, 100, 0.0, 5, hold), 0.1);
+        }
+        assert_eq!((s.lr_f64(101), s.lr_f64(u64::MAX)), (0.0, 0.0));
+    }
+}
+
+#[test]
+fn cli_holds_for_any_hold_length() {
+    let out = cli(&["--mode", "cosine", "--base-lr", "0.1", "--total-steps", "20", "--warmup-steps", "5", "--hold-steps", "18446744073709551615"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 31);
+    assert_eq!(lines[..5], ["0.0", "0.02", "0.04", "0.06", "0.08"]);
+    assert!(lines[5..=20].iter().all(|l| *l == "0.1"), "{lines:?}");
+    assert!(lines[21..].iter().all(|l| *l == "0.0"), "{lines:?}");
+}
+
+#[test]
+fn cli_bounds_total_steps_and_states_the_limit() {
+    // u64::MAX used to overflow total + 10 (10 lines printed); 10^10 buffered every line and aborted.
+    for total in ["18446744073709551615", "10000000000", "10000001"] {
+        let out = cli(&["--mode", "constant", "--base-lr", "0.1", "--total-steps", total]);
+        assert_eq!(out.status.code(), Some(2), "{total}");
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--total-steps") && err.contains("at most 10000000"), "{err}");
+    }
+}
+
+#[test]
+fn cli_streams_its_output_and_stops_quietly_when_the_reader_does() {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tricklab"))
+        .args(["schedule", "--mode", "constant", "--base-lr", "0.1", "--total-steps", "10000000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert_eq!(first, "0.1\n", "the first line comes before the rest is computed");
+    // The reader is gone (like `| head -1`): the writer stops without an error or a panic.
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -11,19 +11,42 @@ export const SPLIT_SIZES = { mnist: { train: 60000, test: 10000 }, cifar10: { tr
 // Fields whose default is null or a list, so their type cannot be read off the default value.
 const SPECIAL_KINDS = { warmup_steps: 'count?', hold_steps: 'count?', teacher: 'text?', lr_decay_epochs: 'counts' };
 
+// The largest value of each whole-number field, so a link cannot ask for a run that never ends or
+// a schedule preview too large to allocate. The same limits as the Rust core's TrainConfig
+// (MAX_EPOCHS, MAX_BATCH_SIZE, MAX_TOTAL_STEPS, the seed's 2^53 - 1), which validates the rest.
+export const MAX_EPOCHS = 1000;
+export const MAX_BATCH_SIZE = 4096;
+export const MAX_TOTAL_STEPS = 10_000_000;
+const COUNT_LIMITS = {
+  epochs: MAX_EPOCHS,
+  batch_size: MAX_BATCH_SIZE,
+  base_batch_size: 2 ** 32 - 1,
+  warmup_epochs: MAX_EPOCHS,
+  hold_epochs: MAX_EPOCHS,
+  mixup_off_epochs: MAX_EPOCHS,
+  lr_decay_epochs: MAX_EPOCHS,
+  warmup_steps: MAX_TOTAL_STEPS,
+  hold_steps: MAX_TOTAL_STEPS,
+  seed: Number.MAX_SAFE_INTEGER,
+};
+
 export class BadLink extends Error {}
 
 function kindOf(field, defaults) {
-  if (SPECIAL_KINDS[field]) return SPECIAL_KINDS[field];
+  if (Object.hasOwn(SPECIAL_KINDS, field)) return SPECIAL_KINDS[field];
+  if (Object.hasOwn(COUNT_LIMITS, field)) return 'count';
   const value = defaults[field];
   if (typeof value === 'boolean') return 'bool';
   if (typeof value === 'number') return 'number';
   return 'text';
 }
 
-function parseCount(field, text) {
+// A whole number from 0 to `max` (the field's limit when not given).
+function parseCount(field, text, max = COUNT_LIMITS[field]) {
   if (!/^\d+$/.test(text)) throw new BadLink(`${field} must be a whole number, got "${text}"`);
-  return Number(text);
+  const n = Number(text);
+  if (!(n <= max)) throw new BadLink(`${field} must be at most ${max}, got ${text}`);
+  return n;
 }
 
 function parseValue(field, kind, text) {
@@ -34,8 +57,10 @@ function parseValue(field, kind, text) {
     case 'number': {
       const n = Number(text);
       if (text.trim() === '' || !Number.isFinite(n)) throw new BadLink(`${field} must be a number, got "${text}"`);
-      return n;
+      return n === 0 ? 0 : n; // -0 would be written back as 0
     }
+    case 'count':
+      return parseCount(field, text);
     case 'count?':
       return text === '' ? null : parseCount(field, text);
     case 'text?':
@@ -62,17 +87,25 @@ export function toHash(config, page) {
 }
 
 // Parses a hash against the defaults of the dataset it names. Throws BadLink naming the field for
-// an unknown field or a value of the wrong type; range checks are the Rust core's `validate`.
+// an unknown or repeated field (only the page's own keys: not `toString` or `constructor`), a
+// value of the wrong type or a whole number past its limit; the other range checks are the Rust
+// core's `validate`.
 export function fromHash(hash, defaultsByDataset) {
   const params = new URLSearchParams(hash.replace(/^#/, ''));
   const dataset = params.get('dataset') ?? 'mnist';
-  const defaults = defaultsByDataset[dataset];
-  if (!defaults) throw new BadLink(`dataset must be mnist or cifar10, got "${dataset}"`);
+  const defaults = Object.hasOwn(defaultsByDataset, dataset) ? defaultsByDataset[dataset] : undefined;
+  const sizes = Object.hasOwn(SPLIT_SIZES, dataset) ? SPLIT_SIZES[dataset] : undefined;
+  if (!defaults || !sizes) throw new BadLink(`dataset must be mnist or cifar10, got "${dataset}"`);
   const config = { ...defaults };
   const page = { ...PAGE_DEFAULTS };
+  const pageMax = { train_limit: sizes.train, test_limit: sizes.test };
+  const seen = new Set();
   for (const [key, text] of params) {
-    if (key in page) page[key] = parseCount(key, text);
-    else if (key in config) config[key] = parseValue(key, kindOf(key, defaults), text);
+    // A second `dataset` would change the dataset after its defaults were chosen.
+    if (seen.has(key)) throw new BadLink(`setting "${key}" is given twice`);
+    seen.add(key);
+    if (Object.hasOwn(page, key)) page[key] = parseCount(key, text, pageMax[key]);
+    else if (Object.hasOwn(config, key)) config[key] = parseValue(key, kindOf(key, defaults), text);
     else throw new BadLink(`unknown setting "${key}"`);
   }
   return { config, page };

@@ -1,18 +1,31 @@
 //! CIFAR-10 in the official binary layout: records of 1 label byte and 3072 bytes of planar R, G,
 //! B (32×32). Reads one `.bin` batch, a directory with `data_batch_{1..5}.bin` and
 //! `test_batch.bin`, or the official `cifar-10-binary.tar.gz`, from disk or from bytes in memory
-//! (the browser passes the downloaded archive to `from_tar_gz_bytes`).
+//! (the browser passes the downloaded archive to `from_tar_gz_bytes`). Sizes in tar headers come
+//! from outside: nothing is allocated from them, each member and the whole archive are read only
+//! up to what CIFAR-10 can be, and the gzip stream is read to its end so its CRC is checked.
 
+use std::cell::Cell;
 use std::io::Read;
 use std::path::Path;
 
-use super::{is_gzip, read_file, Dataset, Splits};
+use super::bounded::{self, gzip_limit, Capped};
+use super::{is_gzip, Dataset, Splits};
 use crate::{Error, Result};
 
 const CLASSES: usize = 10;
 const IMAGE_BYTES: usize = 3 * 32 * 32;
 /// One record: the label byte and the image.
 pub const RECORD_BYTES: usize = 1 + IMAGE_BYTES;
+/// Every official batch holds 10,000 records, so a batch file is at most 30,730,000 bytes.
+pub const MAX_RECORDS: usize = 10_000;
+pub const MAX_BATCH_BYTES: u64 = (MAX_RECORDS * RECORD_BYTES) as u64;
+/// The most an archive may inflate to: the six batches (184,380,000 bytes) plus 1 MiB for tar
+/// headers and the small files beside them (the official archive inflates to about 184.4 MB).
+pub const MAX_ARCHIVE_BYTES: u64 = 6 * MAX_BATCH_BYTES + (1 << 20);
+
+const BATCH_WHAT: &str = "a CIFAR-10 batch (10,000 records of 3073 bytes)";
+const ARCHIVE_WHAT: &str = "the CIFAR-10 archive (six batches of 30,730,000 bytes)";
 
 /// The five training batches, in order, then the test batch.
 pub const TRAIN_FILES: [&str; 5] =
@@ -37,6 +50,12 @@ pub fn from_bin_bytes(name: &str, bytes: &[u8]) -> Result<Dataset> {
         ));
     }
     let count = bytes.len() / RECORD_BYTES;
+    if count > MAX_RECORDS {
+        return Err(Error::data(
+            name,
+            format!("holds {count} records; a CIFAR-10 batch holds at most {MAX_RECORDS}"),
+        ));
+    }
     let mut images = Vec::with_capacity(count * IMAGE_BYTES);
     let mut labels = Vec::with_capacity(count);
     for (i, record) in bytes.chunks_exact(RECORD_BYTES).enumerate() {
@@ -54,7 +73,7 @@ pub fn from_bin_bytes(name: &str, bytes: &[u8]) -> Result<Dataset> {
 
 /// Reads one `.bin` batch file.
 pub fn read_bin(path: &Path) -> Result<Dataset> {
-    from_bin_bytes(&path.display().to_string(), &read_file(path)?)
+    from_bin_bytes(&path.display().to_string(), &bounded::read_file(path, BATCH_WHAT, MAX_BATCH_BYTES)?)
 }
 
 /// Reads a directory holding the five training batches and the test batch.
@@ -70,7 +89,7 @@ pub fn read_dir(dir: &Path) -> Result<Splits> {
 
 /// Reads the official `cifar-10-binary.tar.gz` from disk (all in memory, no unpacking to disk).
 pub fn read_tar_gz(path: &Path) -> Result<Splits> {
-    from_tar_gz_bytes_named(&path.display().to_string(), &read_file(path)?)
+    from_tar_gz_bytes_named(&path.display().to_string(), &read_archive(path)?)
 }
 
 /// Reads the splits from a `.tar.gz` archive held in memory. Members are found by file name in
@@ -85,7 +104,7 @@ pub fn read(path: &Path) -> Result<Splits> {
     if path.is_dir() {
         return read_dir(path);
     }
-    let bytes = read_file(path)?;
+    let bytes = read_archive(path)?;
     if !is_gzip(&bytes) {
         return Err(Error::data(
             path.display().to_string(),
@@ -95,27 +114,51 @@ pub fn read(path: &Path) -> Result<Splits> {
     from_tar_gz_bytes_named(&path.display().to_string(), &bytes)
 }
 
+/// The bytes of a `.tar.gz` file on disk, read no further than a CIFAR-10 archive can be.
+fn read_archive(path: &Path) -> Result<Vec<u8>> {
+    bounded::read_file(path, ARCHIVE_WHAT, gzip_limit(MAX_ARCHIVE_BYTES))
+}
+
 fn from_tar_gz_bytes_named(archive: &str, bytes: &[u8]) -> Result<Splits> {
     if !is_gzip(bytes) {
         return Err(Error::data(archive, "is not gzip-compressed (wrong magic number)"));
     }
     let wanted: Vec<&str> = TRAIN_FILES.iter().copied().chain([TEST_FILE]).collect();
-    let mut found: Vec<Option<Vec<u8>>> = vec![None; wanted.len()];
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
-    let bad = |e: std::io::Error| Error::data(archive, format!("is not a readable .tar.gz archive: {e}"));
+    let mut found: Vec<Option<(String, Dataset)>> = vec![None; wanted.len()];
+    let hit = Cell::new(false);
+    let mut tar = tar::Archive::new(Capped::new(flate2::read::GzDecoder::new(bytes), MAX_ARCHIVE_BYTES, &hit));
+    let bad = |e: std::io::Error| {
+        if hit.get() {
+            Error::data(archive, format!("inflates to more than {MAX_ARCHIVE_BYTES} bytes, the most {ARCHIVE_WHAT} can be"))
+        } else {
+            Error::data(archive, format!("is not a readable .tar.gz archive: {e}"))
+        }
+    };
     for entry in tar.entries().map_err(bad)? {
-        let mut entry = entry.map_err(bad)?;
+        let entry = entry.map_err(bad)?;
         let path = entry.path().map_err(bad)?.into_owned();
         let Some(file) = path.file_name().and_then(|f| f.to_str()) else { continue };
         let Some(slot) = wanted.iter().position(|w| *w == file) else { continue };
-        let mut data = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut data).map_err(bad)?;
-        found[slot] = Some(data);
+        let member = format!("{archive}:{}", path.display());
+        if let Some((first, _)) = &found[slot] {
+            return Err(Error::data(archive, format!("holds `{file}` twice ({first} and {member})")));
+        }
+        if entry.size() > MAX_BATCH_BYTES {
+            return Err(Error::data(
+                &member,
+                format!("is {} bytes; a CIFAR-10 batch is at most {MAX_BATCH_BYTES}", entry.size()),
+            ));
+        }
+        let mut data = Vec::new();
+        entry.take(MAX_BATCH_BYTES + 1).read_to_end(&mut data).map_err(bad)?;
+        found[slot] = Some((member, from_bin_bytes(&format!("{archive}:{file}"), &data)?));
     }
+    // Past the tar end marker: read the gzip stream to its end, so its CRC and length are checked.
+    tar.into_inner().drain().map_err(bad)?;
     assemble(|file| {
         let slot = wanted.iter().position(|w| *w == file).expect("file is one of the wanted names");
         match found[slot].take() {
-            Some(data) => from_bin_bytes(&format!("{archive}:{file}"), &data),
+            Some((_, data)) => Ok(data),
             None => Err(Error::data(archive, format!("has no `{file}`"))),
         }
     })

@@ -1,16 +1,28 @@
 //! MNIST in the IDX format (LeCun's `train-images-idx3-ubyte` etc., raw or gzipped; gzip is
 //! detected by its magic number, not the file name). An images file and a labels file are read
-//! together into one `Dataset` of 1×28×28 u8 images.
+//! together into one `Dataset` of 1×28×28 u8 images. Every size comes from a header written by
+//! someone else, so each is bounded and multiplied with checks, and no file is read past the
+//! largest size an MNIST file can have.
 
 use std::path::Path;
 
-use super::{maybe_gunzip, read_file, Dataset, Splits};
+use super::bounded::{self, gzip_limit};
+use super::{maybe_gunzip, Dataset, Splits};
 use crate::{Error, Result};
 
 /// IDX magic for unsigned bytes with 3 dimensions (images) and 1 dimension (labels).
 const IMAGES_MAGIC: u32 = 0x0000_0803;
 const LABELS_MAGIC: u32 = 0x0000_0801;
 const CLASSES: usize = 10;
+/// MNIST's images are 28×28.
+pub const SIDE: usize = 28;
+/// The most images (and labels) a file may hold. MNIST has 60,000 training and 10,000 test
+/// images (as do Fashion-MNIST and KMNIST, which share its format); 100,000 leaves room for
+/// variants while keeping an images file under 80 MB, in a browser tab as well.
+pub const MAX_IMAGES: usize = 100_000;
+/// The largest images file, and the largest labels file: a header and `MAX_IMAGES` items.
+pub const MAX_IMAGES_BYTES: u64 = (16 + MAX_IMAGES * SIDE * SIDE) as u64;
+pub const MAX_LABELS_BYTES: u64 = (8 + MAX_IMAGES) as u64;
 
 /// The four files of the official release, without the optional `.gz`.
 pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
@@ -21,8 +33,8 @@ pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
 /// Parses an IDX images file and an IDX labels file (each raw or gzipped) held in memory.
 /// The names only label error messages.
 pub fn from_idx_bytes(images_name: &str, images: &[u8], labels_name: &str, labels: &[u8]) -> Result<Dataset> {
-    let images = maybe_gunzip(images_name, images.to_vec())?;
-    let labels = maybe_gunzip(labels_name, labels.to_vec())?;
+    let images = maybe_gunzip(images_name, IMAGES_WHAT, images, MAX_IMAGES_BYTES)?;
+    let labels = maybe_gunzip(labels_name, LABELS_WHAT, labels, MAX_LABELS_BYTES)?;
     let (dims, pixels) = parse_idx(images_name, &images, IMAGES_MAGIC, 3)?;
     let (label_dims, label_bytes) = parse_idx(labels_name, &labels, LABELS_MAGIC, 1)?;
     let (count, height, width) = (dims[0], dims[1], dims[2]);
@@ -51,8 +63,8 @@ pub fn from_idx_bytes(images_name: &str, images: &[u8], labels_name: &str, label
 
 /// Reads an images file and a labels file from disk.
 pub fn read_pair(images: &Path, labels: &Path) -> Result<Dataset> {
-    let image_bytes = read_file(images)?;
-    let label_bytes = read_file(labels)?;
+    let image_bytes = bounded::read_file(images, IMAGES_WHAT, gzip_limit(MAX_IMAGES_BYTES))?;
+    let label_bytes = bounded::read_file(labels, LABELS_WHAT, gzip_limit(MAX_LABELS_BYTES))?;
     from_idx_bytes(&images.display().to_string(), &image_bytes, &labels.display().to_string(), &label_bytes)
 }
 
@@ -76,8 +88,11 @@ pub fn read_dir(dir: &Path) -> Result<Splits> {
     })
 }
 
-/// Checks an IDX header (magic, dimension sizes) and the exact data length; returns the
-/// dimensions and the data bytes.
+const IMAGES_WHAT: &str = "an MNIST images file (100,000 images of 28×28)";
+const LABELS_WHAT: &str = "an MNIST labels file (100,000 labels)";
+
+/// Checks an IDX header (magic, dimension sizes: at most `MAX_IMAGES` items, images of 28×28)
+/// and the exact data length; returns the dimensions and the data bytes.
 fn parse_idx<'a>(name: &str, bytes: &'a [u8], magic: u32, ndims: usize) -> Result<(Vec<usize>, &'a [u8])> {
     let header = 4 + 4 * ndims;
     if bytes.len() < 4 {
@@ -103,7 +118,20 @@ fn parse_idx<'a>(name: &str, bytes: &'a [u8], magic: u32, ndims: usize) -> Resul
     if dims.contains(&0) {
         return Err(Error::data(name, format!("has an empty dimension in its header {dims:?}")));
     }
-    let want = dims.iter().product::<usize>();
+    if dims[0] > MAX_IMAGES {
+        return Err(Error::data(
+            name,
+            format!("says it holds {} items; an MNIST file holds at most {MAX_IMAGES} (MNIST itself has 60,000)", dims[0]),
+        ));
+    }
+    if ndims == 3 && dims[1..] != [SIDE, SIDE] {
+        return Err(Error::data(
+            name,
+            format!("has images of {}×{}; MNIST images are {SIDE}×{SIDE}", dims[1], dims[2]),
+        ));
+    }
+    let want = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    let want = want.ok_or_else(|| Error::data(name, format!("has a header {dims:?} whose size overflows")))?;
     let data = &bytes[header..];
     if data.len() < want {
         return Err(Error::data(

@@ -2,10 +2,11 @@
 //! bytes for the browser) that produce one `Dataset` layout, pixels kept as u8 so a whole set can be
 //! uploaded to the GPU as it is and normalized there.
 
+pub mod bounded;
 pub mod cifar;
 pub mod mnist;
 
-use std::io::Read;
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
@@ -134,19 +135,15 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.len() >= 2 && bytes[..2] == GZIP_MAGIC
 }
 
-/// `bytes`, gunzipped if they start with the gzip magic; `name` is used in error messages.
-pub fn maybe_gunzip(name: &str, bytes: Vec<u8>) -> Result<Vec<u8>> {
-    if !is_gzip(&bytes) {
-        return Ok(bytes);
+/// `bytes`, gunzipped (to at most `limit` bytes) if they start with the gzip magic, else as they
+/// are if they are at most `limit` bytes; `name` is used in error messages and `what` says what
+/// the bytes should be.
+pub fn maybe_gunzip<'a>(name: &str, what: &str, bytes: &'a [u8], limit: u64) -> Result<Cow<'a, [u8]>> {
+    if is_gzip(bytes) {
+        return Ok(Cow::Owned(bounded::gunzip(name, what, bytes, limit)?));
     }
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(&bytes[..])
-        .read_to_end(&mut out)
-        .map_err(|e| Error::data(name, format!("is not a valid gzip file: {e}")))?;
-    Ok(out)
-}
-
-/// Reads a whole file, with the path in the error.
-pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::data(path.display().to_string(), format!("cannot be read: {e}")))
+    if bytes.len() as u64 > limit {
+        return Err(bounded::too_large(name, what, limit));
+    }
+    Ok(Cow::Borrowed(bytes))
 }

@@ -86,7 +86,7 @@ pub fn build(kind: ModelKind, o: &ModelOptions) -> Result<Graph> {
         ModelKind::Resnet20 => cifar_resnet(20, o),
         ModelKind::Resnet32 => cifar_resnet(32, o),
         ModelKind::Resnet56 => cifar_resnet(56, o),
-        ModelKind::MnistResnet => resnet(o, w(16), &[(w(24), 2), (w(48), 2), (w(96), 2)]),
+        ModelKind::MnistResnet => resnet(o, w(16)?, &[(w(24)?, 2), (w(48)?, 2), (w(96)?, 2)]),
         ModelKind::Mobilenetv2 => mobilenet_v2(o),
     }
 }
@@ -96,10 +96,10 @@ fn cifar_resnet(depth: usize, o: &ModelOptions) -> Result<Graph> {
     let mut stages = Vec::new();
     for (i, c) in [16, 32, 64].into_iter().enumerate() {
         for b in 0..n {
-            stages.push((scaled(c, o.width_mult), if i > 0 && b == 0 { 2 } else { 1 }));
+            stages.push((scaled(c, o.width_mult)?, if i > 0 && b == 0 { 2 } else { 1 }));
         }
     }
-    resnet(o, scaled(16, o.width_mult), &stages)
+    resnet(o, scaled(16, o.width_mult)?, &stages)
 }
 
 fn conv_bn(g: &mut GraphBuilder, name: &str, x: ActId, c: usize, k: usize, stride: usize, zero_gamma: bool) -> Result<ActId> {
@@ -139,9 +139,20 @@ fn resnet(o: &ModelOptions, stem: usize, blocks: &[(usize, usize)]) -> Result<Gr
     g.finish()
 }
 
-/// `c · mult` rounded to a multiple of 4 (at least 4).
-fn scaled(c: usize, mult: f32) -> usize {
-    (((c as f32 * mult) / 4.0).round() as usize * 4).max(4)
+/// The most channels a scaled layer may have (width_mult 4, the config's limit, gives 2560).
+const MAX_SCALED_CHANNELS: usize = 1 << 16;
+
+/// `c · mult` rounded to a multiple of 4 (at least 4); an error rather than an overflow when a
+/// huge `mult` would give more than `MAX_SCALED_CHANNELS`.
+fn scaled(c: usize, mult: f32) -> Result<usize> {
+    let quarters = ((c as f32 * mult) / 4.0).round();
+    if quarters.is_nan() || quarters > (MAX_SCALED_CHANNELS / 4) as f32 {
+        return Err(Error::config(
+            "width_mult",
+            format!("{mult} would give a {c}-channel layer {} channels; a layer has at most {MAX_SCALED_CHANNELS}", c as f32 * mult),
+        ));
+    }
+    Ok((quarters as usize * 4).max(4))
 }
 
 /// MobileNetV2 for 32×32 inputs: stride 1 in the stem and the first stages (as CIFAR ports do),
@@ -150,11 +161,11 @@ fn mobilenet_v2(o: &ModelOptions) -> Result<Graph> {
     // (expansion t, output channels c, repeats n, first stride s), as in the paper's Table 2.
     const STAGES: [(usize, usize, usize, usize); 6] = [(1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 3, 2), (6, 96, 2, 1), (6, 160, 2, 2)];
     let mut g = GraphBuilder::new(o.batch, o.channels, o.size, o.size)?;
-    let stem = conv_bn(&mut g, "stem", 0, scaled(32, o.width_mult), 3, 1, false)?;
+    let stem = conv_bn(&mut g, "stem", 0, scaled(32, o.width_mult)?, 3, 1, false)?;
     let mut x = g.relu6("stem.relu6", stem);
     let mut b = 0;
     for (t, c, n, s) in STAGES {
-        let c = scaled(c, o.width_mult);
+        let c = scaled(c, o.width_mult)?;
         for i in 0..n {
             let name = format!("block{b}");
             let stride = if i == 0 { s } else { 1 };
@@ -174,7 +185,7 @@ fn mobilenet_v2(o: &ModelOptions) -> Result<Graph> {
             b += 1;
         }
     }
-    let head = conv_bn(&mut g, "head", x, scaled(640, o.width_mult), 1, 1, false)?;
+    let head = conv_bn(&mut g, "head", x, scaled(640, o.width_mult)?, 1, 1, false)?;
     let head = g.relu6("head.relu6", head);
     let pooled = g.global_avg_pool("pool", head)?;
     g.linear("fc", pooled, o.classes)?;

@@ -11,6 +11,13 @@ use super::config::TrainConfig;
 use crate::nn::graph::{Graph, Layer};
 use crate::{Error, Result};
 
+/// The largest checkpoint `load` accepts. The largest model here, mobilenetv2 at width_mult 4
+/// (the config's limit), saves about 58 MB; 256 MiB leaves room and keeps a teacher file from
+/// filling memory (the CLI reads no further than this).
+pub const MAX_CHECKPOINT_BYTES: u64 = 256 << 20;
+/// The largest JSON header `load` parses; tricklab's own are under 100 KB.
+const MAX_HEADER_BYTES: usize = 1 << 20;
+
 /// A model's weights as saved: parameters in graph order and per-BN (mean, var).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checkpoint {
@@ -63,10 +70,16 @@ pub fn save(graph: &Graph, c: &Checkpoint) -> Vec<u8> {
 /// tensor can be checked against the shape it must have. `file` names the file in errors.
 pub fn load(file: &str, bytes: &[u8], build: impl FnOnce(&TrainConfig) -> Result<Graph>) -> Result<(Graph, Checkpoint)> {
     let bad = |msg: String| Error::data(file, msg);
+    if bytes.len() as u64 > MAX_CHECKPOINT_BYTES {
+        return Err(bad(format!("is {} bytes; a tricklab checkpoint is at most {MAX_CHECKPOINT_BYTES}", bytes.len())));
+    }
     if bytes.len() < 8 {
         return Err(bad("too short to be a safetensors file".into()));
     }
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap());
+    let n = usize::try_from(n).ok().filter(|&n| n <= MAX_HEADER_BYTES).ok_or_else(|| {
+        bad(format!("the header claims {n} bytes; a tricklab checkpoint's header is at most {MAX_HEADER_BYTES}"))
+    })?;
     let body = bytes.get(8..8usize.saturating_add(n)).ok_or_else(|| bad(format!("the header claims {n} bytes but the file is shorter")))?;
     let header: Map<String, Value> = serde_json::from_slice(body).map_err(|e| bad(format!("the header is not valid JSON: {e}")))?;
     let data = &bytes[8 + n..];
@@ -75,7 +88,9 @@ pub fn load(file: &str, bytes: &[u8], build: impl FnOnce(&TrainConfig) -> Result
         .and_then(|m| m.get("tricklab_config"))
         .and_then(Value::as_str)
         .ok_or_else(|| bad("no tricklab config in the metadata: was it saved by tricklab?".into()))?;
-    let config = TrainConfig::from_json(config_json)?;
+    let config = TrainConfig::from_json(config_json)
+        .and_then(|c| c.validate_saved().map(|()| c))
+        .map_err(|e| bad(format!("the training config saved in this file is invalid: {e}")))?;
     let graph = build(&config)?;
     let read = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
         let entry = header.get(name).ok_or_else(|| bad(format!("tensor `{name}` is missing")))?;

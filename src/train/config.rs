@@ -80,6 +80,22 @@ impl Default for TrainConfig {
 /// JavaScript numbers are exact up to here, so the seed survives the page's URL and JSON.
 const MAX_SEED: u64 = (1 << 53) - 1;
 
+/// Upper bounds on the size of a run, so a typo or a hostile link ends in an error instead of a
+/// run that never ends or a schedule preview that cannot be allocated (the page mirrors them in
+/// www/state.js).
+/// - Epochs: the paper's longest recipe is 200 epochs (ResNet on CIFAR-10 with mixup); 1000 is
+///   far past any recipe here.
+pub const MAX_EPOCHS: u32 = 1000;
+/// - Batch size: the paper's largest is 1024; at 4096 one CIFAR activation (4096 × 16 × 32 × 32
+///   f32) is already 256 MiB, past what most devices bind as one storage buffer.
+pub const MAX_BATCH_SIZE: u32 = 4096;
+/// - Steps in all (epochs × steps per epoch): the page plots one rate per step (40 MB of f32 at
+///   this limit), and 10 million steps is months of training at the speeds this project reaches.
+pub const MAX_TOTAL_STEPS: u64 = 10_000_000;
+/// The longest config JSON `from_json` reads (and the CLI's --config file): a full config is
+/// under 1 KB.
+pub const MAX_JSON_BYTES: usize = 1 << 20;
+
 impl TrainConfig {
     /// The field names, in declaration order (also the JSON keys).
     pub const FIELDS: [&'static str; 31] = [
@@ -168,6 +184,9 @@ impl TrainConfig {
     /// names none); an unknown field, a wrong type or an unknown value (e.g. a model name) is an
     /// error naming the field. Does not `validate` (that needs the steps per epoch).
     pub fn from_json(json: &str) -> Result<Self> {
+        if json.len() > MAX_JSON_BYTES {
+            return Err(Error::config("config", format!("is {} bytes of JSON; a config is at most {MAX_JSON_BYTES}", json.len())));
+        }
         let value: Value =
             serde_json::from_str(json).map_err(|e| Error::config("config", format!("is not valid JSON: {e}")))?;
         let Value::Object(given) = value else {
@@ -233,18 +252,19 @@ impl TrainConfig {
         }
     }
 
+    /// `epochs × steps_per_epoch` (saturating at u64::MAX; `validate` bounds it).
     pub fn total_steps(&self, steps_per_epoch: u64) -> u64 {
-        self.epochs as u64 * steps_per_epoch
+        (self.epochs as u64).saturating_mul(steps_per_epoch)
     }
 
     /// `warmup_steps` if set, else `warmup_epochs` epochs of steps.
     pub fn warmup_steps_for(&self, steps_per_epoch: u64) -> u64 {
-        self.warmup_steps.unwrap_or(self.warmup_epochs as u64 * steps_per_epoch)
+        self.warmup_steps.unwrap_or((self.warmup_epochs as u64).saturating_mul(steps_per_epoch))
     }
 
     /// `hold_steps` if set, else `hold_epochs` epochs of steps.
     pub fn hold_steps_for(&self, steps_per_epoch: u64) -> u64 {
-        self.hold_steps.unwrap_or(self.hold_epochs as u64 * steps_per_epoch)
+        self.hold_steps.unwrap_or((self.hold_epochs as u64).saturating_mul(steps_per_epoch))
     }
 
     /// Checks every field; the error names the first bad one.
@@ -252,6 +272,16 @@ impl TrainConfig {
         self.validate_sizes(steps_per_epoch)?;
         self.validate_rates()?;
         self.validate_schedule(steps_per_epoch)?;
+        self.validate_tricks()?;
+        self.validate_model()
+    }
+
+    /// Checks every field that does not depend on the number of steps per epoch: what can be
+    /// checked of a config saved with a model (a distillation teacher's), whose training set is
+    /// not known here.
+    pub fn validate_saved(&self) -> Result<()> {
+        self.validate_sizes(1)?;
+        self.validate_rates()?;
         self.validate_tricks()?;
         self.validate_model()
     }
@@ -308,7 +338,7 @@ impl TrainConfig {
             warmup_lr: self.warmup_lr,
             hold_steps: if self.lr_mode == LrMode::Cosine { self.hold_steps_for(steps_per_epoch) } else { 0 },
             decay: self.lr_decay,
-            decay_steps: self.lr_decay_epochs.iter().map(|&e| e as u64 * steps_per_epoch).collect(),
+            decay_steps: self.lr_decay_epochs.iter().map(|&e| (e as u64).saturating_mul(steps_per_epoch)).collect(),
         }
     }
 
@@ -316,13 +346,33 @@ impl TrainConfig {
         if self.epochs == 0 {
             return Err(Error::config("epochs", "must be at least 1"));
         }
+        if self.epochs > MAX_EPOCHS {
+            return Err(Error::config("epochs", format!("is {}; a run has at most {MAX_EPOCHS} epochs", self.epochs)));
+        }
         if self.batch_size == 0 {
             return Err(Error::config("batch_size", "must be at least 1"));
+        }
+        if self.batch_size > MAX_BATCH_SIZE {
+            return Err(Error::config(
+                "batch_size",
+                format!("is {}; a batch holds at most {MAX_BATCH_SIZE} images", self.batch_size),
+            ));
         }
         if steps_per_epoch == 0 {
             return Err(Error::config(
                 "batch_size",
                 format!("{} gives 0 steps per epoch: is the batch larger than the training set?", self.batch_size),
+            ));
+        }
+        let total = self.total_steps(steps_per_epoch);
+        if total > MAX_TOTAL_STEPS {
+            return Err(Error::config(
+                "epochs",
+                format!(
+                    "{} epochs of {steps_per_epoch} steps make {total} steps; a run has at most {MAX_TOTAL_STEPS} \
+                     (fewer epochs or a larger batch)",
+                    self.epochs
+                ),
             ));
         }
         if self.linear_scaling && self.base_batch_size == 0 {
@@ -341,6 +391,22 @@ impl TrainConfig {
     fn validate_rates(&self) -> Result<()> {
         if !positive(self.base_lr) {
             return Err(Error::config("base_lr", format!("must be a positive number, got {}", self.base_lr)));
+        }
+        // The optimizer runs in f32: a rate that is 0, subnormal or infinite there would train
+        // silently at rate 0 (or diverge at once).
+        let lr32 = self.lr() as f32;
+        if !lr32.is_normal() {
+            return Err(Error::config(
+                "base_lr",
+                format!(
+                    "{} scales to {}, which is {:e} in f32, the precision training runs in (at least {:e}, at most {:e})",
+                    self.base_lr,
+                    self.lr(),
+                    lr32,
+                    f32::MIN_POSITIVE,
+                    f32::MAX
+                ),
+            ));
         }
         if self.lr_decay_epochs.contains(&0) {
             return Err(Error::config(
@@ -366,7 +432,7 @@ impl TrainConfig {
         let warmup = self.warmup_steps_for(steps_per_epoch);
         if self.lr_mode == LrMode::Cosine {
             let hold = self.hold_steps_for(steps_per_epoch);
-            if warmup + hold >= total {
+            if warmup.saturating_add(hold) >= total {
                 let field = if hold > 0 { self.hold_field() } else { self.warmup_field() };
                 return Err(Error::config(
                     field,
@@ -409,7 +475,8 @@ impl TrainConfig {
     }
 
     fn validate_model(&self) -> Result<()> {
-        if !(self.width_mult > 0.0 && self.width_mult <= 4.0) {
+        // The models take it as f32, where a tiny positive f64 is 0.
+        if !(self.width_mult > 0.0 && self.width_mult <= 4.0 && self.width_mult as f32 > 0.0) {
             return Err(Error::config("width_mult", format!("must be above 0 and at most 4, got {}", self.width_mult)));
         }
         if self.model == ModelKind::MnistResnet && self.dataset != DatasetKind::Mnist {

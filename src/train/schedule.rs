@@ -67,12 +67,14 @@ fn check_cosine_args(base: f64, total: u64, warmup_lr: f64, warmup: u64, hold: u
     Ok(())
 }
 
-/// The seed's formula without its checks (callers have run `check_cosine_args`).
+/// The seed's formula without its checks (callers have run `check_cosine_args`). Python's
+/// integers do not overflow, so the step arithmetic is done in i128 (exact for any u64, and the
+/// same f64 as the seed's for every step count it can run) and the end of the hold saturates.
 fn cosine_value(step: u64, base: f64, total: u64, warmup_lr: f64, warmup: u64, hold: u64) -> f64 {
-    let offset = step as i64 - warmup as i64 - hold as i64;
-    let span = (total as i64 - warmup as i64 - hold as i64) as f64;
+    let offset = step as i128 - warmup as i128 - hold as i128;
+    let span = (total as i128 - warmup as i128 - hold as i128) as f64;
     let mut lr = 0.5 * base * (1.0 + (std::f64::consts::PI * offset as f64 / span).cos());
-    if hold > 0 && step <= warmup + hold {
+    if hold > 0 && step <= warmup.saturating_add(hold) {
         // np.where(global_step > warmup_steps + hold_base_rate_steps, learning_rate, base)
         lr = base;
     }

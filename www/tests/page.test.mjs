@@ -226,7 +226,7 @@ test('a malformed link shows a message and falls back to the defaults', async ()
   page = await open('#epochs=lots&seed=7');
   const message = page.locator('#messages p.error');
   assert.equal(await message.count(), 1);
-  assert.match(await message.textContent(), /epochs must be a number.*default settings/);
+  assert.match(await message.textContent(), /epochs must be a whole number.*default settings/);
   assert.equal(await page.getByLabel('Epochs', { exact: true }).inputValue(), '2');
   assert.equal(await page.getByLabel('Seed', { exact: true }).inputValue(), '42');
   await shot(page, '08-bad-link');

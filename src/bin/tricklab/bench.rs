@@ -13,13 +13,14 @@ use tricklab::rng::Rng;
 use tricklab::gpu::{block_on, conv2d, linear, Dispatch, GpuContext, Tensor};
 use tricklab::ops::conv2d::Conv2dShape;
 use tricklab::ops::linear::LinearShape;
+use tricklab::train::config::MAX_BATCH_SIZE;
 
 const HELP: &str = "usage: tricklab bench-kernels [--batch B] [--reps R] [--target-ms T]
 
 Times the conv kernels at ResNet-20/CIFAR-10 shapes (batch B, default 64) and the linear kernel,
 and prints GFLOP/s: the median of R timed runs (default 5) after a warm-up. Each timed run submits
 n back-to-back dispatches and waits; n is chosen so that a run takes about T ms (default 100),
-between 1 and 64.";
+between 1 and 64. B is at most 4096 (the training limit) and must fit this device's buffers.";
 
 struct Options {
     batch: usize,
@@ -34,6 +35,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let opts = parse(args)?;
     let ctx = block_on(GpuContext::new()).map_err(|e| e.to_string())?;
+    check_sizes(&ctx, opts.batch)?;
     println!("adapter: {}", ctx.describe());
     println!(
         "batch {}, median of {} timed runs after a warm-up; a run = n back-to-back dispatches in one submit, then wait\n",
@@ -67,7 +69,46 @@ fn parse(args: &[String]) -> Result<Options, String> {
     if opts.batch == 0 || opts.reps == 0 || opts.target_ms.is_nan() || opts.target_ms <= 0.0 {
         return Err(format!("--batch, --reps and --target-ms must be positive\n{HELP}"));
     }
+    if opts.batch > MAX_BATCH_SIZE as usize {
+        return Err(format!("--batch is {}; at most {MAX_BATCH_SIZE} (the largest training batch)", opts.batch));
+    }
+    if opts.reps > MAX_REPS || opts.target_ms > MAX_TARGET_MS {
+        return Err(format!("--reps is at most {MAX_REPS} and --target-ms at most {MAX_TARGET_MS}"));
+    }
     Ok(opts)
+}
+
+/// Bounds on the timing options: a benchmark that finishes.
+const MAX_REPS: usize = 1000;
+const MAX_TARGET_MS: f64 = 10_000.0;
+
+/// Every tensor the benchmark will make, checked before any is: shapes the kernels can index, and
+/// sizes within this device's storage buffer limit (random data for a batch that cannot run is
+/// never allocated).
+fn check_sizes(ctx: &GpuContext, batch: usize) -> Result<(), String> {
+    let limit = ctx.limits.max_storage_buffer_binding_size.min(ctx.limits.max_buffer_size);
+    let fits = |what: String, elements: usize| -> Result<(), String> {
+        let bytes = elements as u64 * 4;
+        if bytes > limit {
+            return Err(format!(
+                "--batch {batch}: {what} needs {bytes} bytes, above this device's storage buffer limit of {limit}"
+            ));
+        }
+        Ok(())
+    };
+    for (name, s) in resnet20_convs(batch) {
+        s.validate().map_err(|e| format!("--batch {batch}: conv {name}: {e}"))?;
+        fits(format!("conv {name} input"), s.input_len())?;
+        fits(format!("conv {name} output"), s.output_len())?;
+        fits(format!("conv {name} weight"), s.weight_len())?;
+    }
+    for (name, s) in linear_shapes(batch) {
+        s.validate().map_err(|e| format!("--batch {batch}: linear {name}: {e}"))?;
+        fits(format!("linear {name} input"), s.x_len())?;
+        fits(format!("linear {name} output"), s.y_len())?;
+        fits(format!("linear {name} weight"), s.w_len())?;
+    }
+    Ok(())
 }
 
 fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
@@ -87,6 +128,14 @@ fn resnet20_convs(batch: usize) -> Vec<(&'static str, Conv2dShape)> {
         ("64->64 3x3 @8", c(64, 8, 64, 3, 1, 1)),
         ("16->32 1x1 s2 @32", c(16, 32, 32, 1, 2, 0)),
         ("32->64 1x1 s2 @16", c(32, 16, 64, 1, 2, 0)),
+    ]
+}
+
+/// The final FC layer of ResNet-20 at the benchmark's batch, and a square product.
+fn linear_shapes(batch: usize) -> [(&'static str, LinearShape); 2] {
+    [
+        ("final FC: batch x 64 -> 10", LinearShape { batch, in_features: 64, out_features: 10 }),
+        ("square 512 x 512 -> 512", LinearShape { batch: 512, in_features: 512, out_features: 512 }),
     ]
 }
 
@@ -218,11 +267,7 @@ fn conv_table(ctx: &GpuContext, opts: &Options) -> tricklab::Result<()> {
 fn linear_table(ctx: &GpuContext, opts: &Options) -> tricklab::Result<()> {
     println!("linear forward (GFLOP/s, ms per dispatch)   MFLOP   y = x·Wᵀ + b");
     let mut rng = Rng::new(2020);
-    let shapes = [
-        ("final FC: batch x 64 -> 10", LinearShape { batch: opts.batch, in_features: 64, out_features: 10 }),
-        ("square 512 x 512 -> 512", LinearShape { batch: 512, in_features: 512, out_features: 512 }),
-    ];
-    for (name, s) in shapes {
+    for (name, s) in linear_shapes(opts.batch) {
         let t = |role: &str| format!("bench linear {name} {role}");
         let x = random_tensor(ctx, &mut rng, t("x"), &[s.batch, s.in_features])?;
         let w = random_tensor(ctx, &mut rng, t("w"), &[s.out_features, s.in_features])?;

@@ -135,6 +135,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
     if opts.batch == Some(0) || opts.steps == 0 || opts.threads == 0 {
         return Err(format!("--batch, --steps and --threads must be positive\n{HELP}"));
     }
+    let max_batch = tricklab::train::config::MAX_BATCH_SIZE as usize;
+    if opts.batch.is_some_and(|b| b > max_batch) {
+        return Err(format!("--batch is at most {max_batch} (the largest training batch)"));
+    }
     Ok(opts)
 }
 

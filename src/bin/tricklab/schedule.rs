@@ -4,6 +4,9 @@
 //! same f64, the same digits as Python's `repr`; exponents are written `1e-5` where Python writes
 //! `1e-05`, so compare with `float()` rather than as text).
 
+use std::io::{BufWriter, ErrorKind, Write};
+
+use tricklab::train::config::MAX_TOTAL_STEPS;
 use tricklab::train::schedule::{LrMode, LrSchedule, ScheduleSpec};
 
 const HELP: &str = "usage: tricklab schedule --mode cosine|step|constant --base-lr L --total-steps T
@@ -13,7 +16,8 @@ const HELP: &str = "usage: tricklab schedule --mode cosine|step|constant --base-
 Prints the learning rate for global_step = 0..=T+10, one per line, in f64's shortest round-trip
 form. Cosine is the seed's cosine_decay_with_warmup; every mode warms up linearly from WL to L over
 W steps and is 0 after step T. --hold-steps is for cosine only; --decay (default 0.1) and
---decay-steps (absolute global steps) for step only.";
+--decay-steps (absolute global steps) for step only. T is at most 10,000,000 (a training run's
+limit).";
 
 /// How many steps past the end are printed, to show the rate dropping to zero.
 const TAIL: u64 = 10;
@@ -24,14 +28,22 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Ok(());
     }
     let spec = parse(args)?;
+    if spec.total_steps > MAX_TOTAL_STEPS {
+        return Err(format!(
+            "--total-steps is {}; at most {MAX_TOTAL_STEPS} steps are printed (a training run's limit)",
+            spec.total_steps
+        ));
+    }
     let schedule = LrSchedule::new(spec).map_err(|e| e.to_string())?;
     let last = schedule.spec().total_steps + TAIL;
-    let mut out = String::new();
-    for step in 0..=last {
-        out.push_str(&format!("{:?}\n", schedule.lr_f64(step)));
+    // Line by line through one buffer: the output can be long, and a reader that stops early
+    // (`| head`) ends the run quietly.
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let written = (0..=last).try_for_each(|step| writeln!(out, "{:?}", schedule.lr_f64(step))).and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != ErrorKind::BrokenPipe => Err(format!("cannot write to stdout: {e}")),
+        _ => Ok(()),
     }
-    print!("{out}");
-    Ok(())
 }
 
 fn parse(args: &[String]) -> Result<ScheduleSpec, String> {

