@@ -43,10 +43,6 @@ override WIDTH: u32;
 
 const WG: u32 = 256u;
 
-fn linear_index(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
-    return (wid.x + wid.y * nwg.x) * WG + lid;
-}
-
 // Pixel byte `b` of the shard.
 fn pixel(b: u32) -> u32 {
     return (pixels[b / 4u] >> (8u * (b % 4u))) & 0xffu;
@@ -56,7 +52,7 @@ fn pixel(b: u32) -> u32 {
 fn gather(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let plane = HEIGHT * WIDTH;
     let image_len = CHANNELS * plane;
-    let e = linear_index(wid, nwg, lid);
+    let e = thread_index(wid, nwg, lid, WG);
     if e >= p.batch * image_len { return; }
     let i = e / image_len;
     if i >= batch_step.valid { return; }
@@ -85,7 +81,7 @@ fn gather(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
 @compute @workgroup_size(256)
 fn mix_images(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let image_len = CHANNELS * HEIGHT * WIDTH;
-    let e = linear_index(wid, nwg, lid);
+    let e = thread_index(wid, nwg, lid, WG);
     if e >= p.batch * image_len { return; }
     let i = e / image_len;
     if i >= batch_step.valid {
@@ -104,7 +100,7 @@ fn smoothed(label: u32, k: u32) -> f32 {
 
 @compute @workgroup_size(256)
 fn make_targets(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let e = linear_index(wid, nwg, lid);
+    let e = thread_index(wid, nwg, lid, WG);
     if e >= p.batch * p.classes { return; }
     let i = e / p.classes;
     let k = e % p.classes;

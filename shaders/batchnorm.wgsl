@@ -95,13 +95,9 @@ fn reduce2(lid: u32, a: f32, b: f32) -> vec2f {
     return totals;
 }
 
-fn channel_of_workgroup(wid: vec3u, nwg: vec3u) -> u32 {
-    return wid.x + wid.y * nwg.x;
-}
-
 // The planes [first, end) of an elementwise pass's workgroup.
 fn plane_range(wid: vec3u, nwg: vec3u) -> vec2u {
-    let first = (wid.x + wid.y * nwg.x) * p.planes_per_group;
+    let first = workgroup_index(wid, nwg) * p.planes_per_group;
     return vec2u(first, min(first + p.planes_per_group, p.planes));
 }
 
@@ -111,7 +107,7 @@ fn plane_range(wid: vec3u, nwg: vec3u) -> vec2u {
 // running statistics update (unbiased variance).
 @compute @workgroup_size(REDUCE_WG)
 fn train_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let c = channel_of_workgroup(wid, nwg);
+    let c = workgroup_index(wid, nwg);
     if c >= p.channels { return; }  // uniform across the workgroup
     let n = f32(p.count);
 
@@ -186,7 +182,7 @@ fn upstream(i: u32) -> f32 {
 // One workgroup per channel: dbeta = Σ g, dgamma = Σ g·x̂; stages g in out (dx).
 @compute @workgroup_size(REDUCE_WG)
 fn backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let c = channel_of_workgroup(wid, nwg);
+    let c = workgroup_index(wid, nwg);
     if c >= p.channels { return; }  // uniform across the workgroup
     let mu = mean[c];
     let s = inv_std[c];

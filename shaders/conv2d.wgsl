@@ -42,10 +42,6 @@ struct Params {
 const WG: u32 = 64u;
 const LANES = vec4i(0, 1, 2, 3);
 
-fn thread_index(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
-    return (wid.x + wid.y * nwg.x) * WG + lid;
-}
-
 // a[idx + off] for the four lanes, zero where `ok` is false (idx is 0 there, so reads stay in range).
 fn load4_a(idx: vec4i, off: i32, ok: vec4<bool>) -> vec4f {
     let v = vec4f(a[idx.x + off], a[idx.y + off], a[idx.z + off], a[idx.w + off]);
@@ -64,7 +60,7 @@ fn store4(idx: vec4i, v: vec4f, ok: vec4<bool>) {
 // (ow0..ow0+3 of one row). Threads are ordered pixels fastest, so a workgroup shares its weights.
 @compute @workgroup_size(64)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let t = thread_index(wid, nwg, lid);
+    let t = thread_index(wid, nwg, lid, WG);
     let pix_blocks = p.batch * p.out_h * p.blocks_b;
     if t >= pix_blocks * p.groups * p.blocks_a { return; }
     let pb = t % pix_blocks;
@@ -127,7 +123,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 // taps reach all four and taps that reach none are skipped instead of masked.
 @compute @workgroup_size(64)
 fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let t = thread_index(wid, nwg, lid);
+    let t = thread_index(wid, nwg, lid, WG);
     let pix_blocks = p.batch * p.in_h * p.stride * p.blocks_b;
     if t >= pix_blocks * p.groups * p.blocks_a { return; }
     let pb = t % pix_blocks;
@@ -192,7 +188,7 @@ fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
 // rows_per_chunk (n, oh) rows of its chunk and every ow of those rows.
 @compute @workgroup_size(64)
 fn backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let t = thread_index(wid, nwg, lid);
+    let t = thread_index(wid, nwg, lid, WG);
     let per_split = p.groups * p.blocks_a * p.blocks_b;
     if t >= per_split * p.splits { return; }
     let tb = t % p.blocks_b;
@@ -261,7 +257,7 @@ fn backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 // reduce_splits: a = partial sums [splits, len], out = dw [len].
 @compute @workgroup_size(64)
 fn reduce_splits(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let i = thread_index(wid, nwg, lid);
+    let i = thread_index(wid, nwg, lid, WG);
     if i >= p.len { return; }
     var sum = 0.0;
     for (var c = 0u; c < p.splits; c++) {
@@ -277,7 +273,7 @@ fn reduce_splits(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
 // a = x, b = w, out = y
 @compute @workgroup_size(64)
 fn depthwise_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let t = thread_index(wid, nwg, lid);
+    let t = thread_index(wid, nwg, lid, WG);
     if t >= p.batch * p.out_c * p.out_h * p.out_w { return; }
     let ow = t % p.out_w;
     let oh = (t / p.out_w) % p.out_h;
@@ -302,7 +298,7 @@ fn depthwise_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
 // a = dy, b = w, out = dx
 @compute @workgroup_size(64)
 fn depthwise_backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let t = thread_index(wid, nwg, lid);
+    let t = thread_index(wid, nwg, lid, WG);
     if t >= p.batch * p.in_c * p.in_h * p.in_w { return; }
     let iw = t % p.in_w;
     let ih = (t / p.in_w) % p.in_h;
@@ -332,7 +328,7 @@ fn depthwise_backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_work
 // element × one chunk of (n, oh) rows.
 @compute @workgroup_size(64)
 fn depthwise_backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let t = thread_index(wid, nwg, lid);
+    let t = thread_index(wid, nwg, lid, WG);
     if t >= p.len * p.splits { return; }
     let wi = t % p.len;
     let chunk = t / p.len;
@@ -364,7 +360,7 @@ fn depthwise_backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_wor
 // blocks fastest so neighbouring threads write neighbouring outputs.
 @compute @workgroup_size(64)
 fn forward_nhwc(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let t = thread_index(wid, nwg, lid);
+    let t = thread_index(wid, nwg, lid, WG);
     let pix_blocks = p.batch * p.out_h * p.blocks_b;
     if t >= pix_blocks * p.blocks_a { return; }
     let c0 = (t % p.blocks_a) * 4u;

@@ -12,13 +12,9 @@ struct Params {
 
 const WG: u32 = 256u;
 
-fn linear_index(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
-    return (wid.x + wid.y * nwg.x) * WG + lid;
-}
-
 @compute @workgroup_size(256)
 fn relu_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let i = linear_index(wid, nwg, lid);
+    let i = thread_index(wid, nwg, lid, WG);
     if i >= p.n { return; }
     out[i] = max(a[i], 0.0);
 }
@@ -26,14 +22,14 @@ fn relu_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 // a = forward output y, b = dy
 @compute @workgroup_size(256)
 fn relu_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let i = linear_index(wid, nwg, lid);
+    let i = thread_index(wid, nwg, lid, WG);
     if i >= p.n { return; }
     out[i] = select(0.0, b[i], a[i] > 0.0);
 }
 
 @compute @workgroup_size(256)
 fn relu6_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let i = linear_index(wid, nwg, lid);
+    let i = thread_index(wid, nwg, lid, WG);
     if i >= p.n { return; }
     out[i] = clamp(a[i], 0.0, 6.0);
 }
@@ -41,28 +37,28 @@ fn relu6_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
 // a = forward output y, b = dy
 @compute @workgroup_size(256)
 fn relu6_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let i = linear_index(wid, nwg, lid);
+    let i = thread_index(wid, nwg, lid, WG);
     if i >= p.n { return; }
     out[i] = select(0.0, b[i], a[i] > 0.0 && a[i] < 6.0);
 }
 
 @compute @workgroup_size(256)
 fn add(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let i = linear_index(wid, nwg, lid);
+    let i = thread_index(wid, nwg, lid, WG);
     if i >= p.n { return; }
     out[i] = a[i] + b[i];
 }
 
 @compute @workgroup_size(256)
 fn add_assign(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let i = linear_index(wid, nwg, lid);
+    let i = thread_index(wid, nwg, lid, WG);
     if i >= p.n { return; }
     out[i] = out[i] + a[i];
 }
 
 @compute @workgroup_size(256)
 fn copy(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let i = linear_index(wid, nwg, lid);
+    let i = thread_index(wid, nwg, lid, WG);
     if i >= p.n { return; }
     out[i] = a[i];
 }

@@ -27,10 +27,6 @@ struct Params {
 
 const WG: u32 = 64u;
 
-fn global_index(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
-    return (wid.x + wid.y * nwg.x) * WG + lid;
-}
-
 // A 4×4 block of C: its top-left corner and one accumulator row per C row.
 struct Block {
     row: u32,
@@ -98,7 +94,7 @@ fn tile_count() -> u32 {
 // C = A·Bᵀ + bias (the forward pass).
 @compute @workgroup_size(64)
 fn product_bias(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let tile = global_index(wid, nwg, lid);
+    let tile = thread_index(wid, nwg, lid, WG);
     if tile >= tile_count() { return; }
     let blk = product_block(tile);
     let j = four(blk.col, p.cols);
@@ -108,7 +104,7 @@ fn product_bias(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 // C = A·Bᵀ (both backward passes).
 @compute @workgroup_size(64)
 fn product(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let tile = global_index(wid, nwg, lid);
+    let tile = thread_index(wid, nwg, lid, WG);
     if tile >= tile_count() { return; }
     store_block(product_block(tile), vec4f(0.0));
 }
@@ -116,7 +112,7 @@ fn product(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 // c[j] = Σ_r a[r * cols + j]: the bias gradient from dy [rows = batch, cols = out].
 @compute @workgroup_size(64)
 fn column_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let j = global_index(wid, nwg, lid);
+    let j = thread_index(wid, nwg, lid, WG);
     if j >= p.cols { return; }
     var sum = 0.0;
     for (var r = 0u; r < p.rows; r++) {

@@ -23,10 +23,6 @@ struct Params {
 
 const WG: u32 = 64u;
 
-fn global_index(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
-    return (wid.x + wid.y * nwg.x) * WG + lid;
-}
-
 // The student's row maximum and the index of its first occurrence.
 struct RowMax {
     value: f32,
@@ -59,7 +55,7 @@ fn record(i: u32, loss: f32, argmax: u32) {
 // Per sample: loss = −Σ t·log softmax(z); dlogits = (softmax(z)·Σt − t) / N.
 @compute @workgroup_size(64)
 fn cross_entropy(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let i = global_index(wid, nwg, lid);
+    let i = thread_index(wid, nwg, lid, WG);
     if i >= p.batch { return; }
     let base = i * p.classes;
     let top = logits_max(base);
@@ -85,7 +81,7 @@ fn cross_entropy(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
 // q = softmax(z/T); dlogits = (a·(softmax(z)·Σt − t) + (1 − a)·T·(q − p)) / N.
 @compute @workgroup_size(64)
 fn distillation(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let i = global_index(wid, nwg, lid);
+    let i = thread_index(wid, nwg, lid, WG);
     if i >= p.batch { return; }
     let base = i * p.classes;
     let a = p.hard_weight;

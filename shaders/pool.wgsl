@@ -21,10 +21,6 @@ struct Params {
 
 const WG: u32 = 256u;
 
-fn linear_index(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
-    return (wid.x + wid.y * nwg.x) * WG + lid;
-}
-
 // Index of the top-left input of 2×2 output `o`.
 fn window_top_left(o: u32) -> u32 {
     let plane = o / (p.out_h * p.out_w);
@@ -50,7 +46,7 @@ fn window_of(i: u32) -> u32 {
 
 @compute @workgroup_size(256)
 fn global_avg_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let o = linear_index(wid, nwg, lid);
+    let o = thread_index(wid, nwg, lid, WG);
     if o >= p.n { return; }
     let plane = p.height * p.width;
     var sum = 0.0;
@@ -63,7 +59,7 @@ fn global_avg_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
 // src = dy (N,C)
 @compute @workgroup_size(256)
 fn global_avg_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let i = linear_index(wid, nwg, lid);
+    let i = thread_index(wid, nwg, lid, WG);
     if i >= p.n { return; }
     let plane = p.height * p.width;
     dst[i] = src[i / plane] / f32(plane);
@@ -83,7 +79,7 @@ fn window_argmax(o: u32) -> u32 {
 
 @compute @workgroup_size(256)
 fn max2_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let o = linear_index(wid, nwg, lid);
+    let o = thread_index(wid, nwg, lid, WG);
     if o >= p.n { return; }
     dst[o] = src[window_argmax(o)];
 }
@@ -91,7 +87,7 @@ fn max2_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 // src = x, grad = dy
 @compute @workgroup_size(256)
 fn max2_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let i = linear_index(wid, nwg, lid);
+    let i = thread_index(wid, nwg, lid, WG);
     if i >= p.n { return; }
     let o = window_of(i);
     var g = 0.0;
@@ -110,7 +106,7 @@ fn avg_window_extent(rest: u32) -> vec2u {
 
 @compute @workgroup_size(256)
 fn avg2_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let o = linear_index(wid, nwg, lid);
+    let o = thread_index(wid, nwg, lid, WG);
     if o >= p.n { return; }
     let t = window_top_left(o);
     let e = avg_window_extent(o % (p.out_h * p.out_w));
@@ -126,7 +122,7 @@ fn avg2_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 // src = dy
 @compute @workgroup_size(256)
 fn avg2_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let i = linear_index(wid, nwg, lid);
+    let i = thread_index(wid, nwg, lid, WG);
     if i >= p.n { return; }
     let plane = i / (p.height * p.width);
     let rest = i % (p.height * p.width);

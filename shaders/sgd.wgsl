@@ -21,7 +21,7 @@ const WG: u32 = 256u;
 
 @compute @workgroup_size(256)
 fn step(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.x + wid.y * nwg.x) * WG + lid;
+    let i = thread_index(wid, nwg, lid, WG);
     if i >= p.len { return; }
     let g = grad[i] + p.weight_decay * w[i];
     let v = p.momentum * velocity[i] + g;

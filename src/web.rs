@@ -20,7 +20,7 @@ use crate::names::Named;
 use crate::nn::models::ModelKind;
 use crate::gpu::GpuContext;
 use crate::train::checkpoint::{self, Checkpoint};
-use crate::train::trainer::Trainer;
+use crate::train::trainer::{Progress, Trainer};
 use crate::train::TrainConfig;
 use crate::Error;
 
@@ -152,8 +152,8 @@ struct EvalReport {
 #[wasm_bindgen]
 pub struct WebTrainer {
     slot: Rc<RefCell<Option<Trainer>>>,
-    /// The epoch's summed loss as of the last report, to turn running means into a chunk's mean.
-    last_sum: Rc<RefCell<f64>>,
+    /// The last chunk's report, to turn the epoch's running sums into this chunk's mean.
+    last: Rc<RefCell<Option<Progress>>>,
 }
 
 fn busy() -> JsValue {
@@ -175,7 +175,7 @@ where
 }
 
 /// Up to `max_steps` steps of the current epoch, then the metrics readback.
-async fn run_chunk(t: &mut Trainer, max_steps: u32, last_sum: &RefCell<f64>) -> Result<JsValue, JsValue> {
+async fn run_chunk(t: &mut Trainer, max_steps: u32, last: &RefCell<Option<Progress>>) -> Result<JsValue, JsValue> {
     let epoch = t.epoch;
     let mut lrs = Vec::new();
     while lrs.len() < max_steps.max(1) as usize && !t.is_done() && t.epoch == epoch {
@@ -183,17 +183,11 @@ async fn run_chunk(t: &mut Trainer, max_steps: u32, last_sum: &RefCell<f64>) -> 
         t.step().map_err(js_error)?;
     }
     let p = t.progress().await.map_err(js_error)?;
-    let epoch_done = t.epoch != epoch;
-    let batch = t.config.batch_size as f64;
-    let steps_in_epoch = if epoch_done { t.steps_per_epoch } else { t.step_in_epoch };
-    // Metrics accumulate over the epoch: this chunk's mean is the growth of the sum.
-    let sum = p.loss as f64 * steps_in_epoch as f64 * batch;
-    let prev = if steps_in_epoch as usize == lrs.len() { 0.0 } else { *last_sum.borrow() };
-    let chunk_loss = ((sum - prev) / (lrs.len().max(1) as f64 * batch)) as f32;
-    *last_sum.borrow_mut() = if epoch_done { 0.0 } else { sum };
+    let chunk_loss = p.mean_loss_since(last.borrow().as_ref());
+    *last.borrow_mut() = Some(p);
     to_js(&ChunkReport {
         epoch,
-        step: steps_in_epoch,
+        step: p.steps,
         global_step: t.global_step,
         total_steps: t.total_steps(),
         steps: lrs.len() as u32,
@@ -201,7 +195,7 @@ async fn run_chunk(t: &mut Trainer, max_steps: u32, last_sum: &RefCell<f64>) -> 
         acc: p.acc,
         chunk_loss,
         lrs,
-        epoch_done,
+        epoch_done: t.epoch != epoch,
         done: t.is_done(),
     })
 }
@@ -242,9 +236,9 @@ impl WebTrainer {
         })();
         future_to_promise(async move {
             let (config, train, test, teacher) = prepared.map_err(js_error)?;
-            let ctx = GpuContext::new().await.map_err(js_error)?;
+            let ctx = Rc::new(GpuContext::new().await.map_err(js_error)?);
             let trainer = Trainer::new(ctx, config, &train, &test, teacher).map_err(js_error)?;
-            Ok(WebTrainer { slot: Rc::new(RefCell::new(Some(trainer))), last_sum: Rc::new(RefCell::new(0.0)) }.into())
+            Ok(WebTrainer { slot: Rc::new(RefCell::new(Some(trainer))), last: Rc::new(RefCell::new(None)) }.into())
         })
     }
 
@@ -290,9 +284,9 @@ impl WebTrainer {
     /// lrs, epoch_done, done}`; rejects with the crate's message when the run diverges or the GPU
     /// fails.
     pub fn run_steps(&self, max_steps: u32) -> Promise {
-        let last_sum = self.last_sum.clone();
+        let last = self.last.clone();
         with_trainer(self.slot.clone(), move |mut t| async move {
-            let r = run_chunk(&mut t, max_steps, &last_sum).await;
+            let r = run_chunk(&mut t, max_steps, &last).await;
             (t, r)
         })
     }

@@ -11,7 +11,8 @@ use tricklab::nn::cpu::CpuNet;
 use tricklab::nn::gpu::GpuNet;
 use tricklab::names::Named;
 use tricklab::nn::models::{build, ModelKind, ModelOptions};
-use tricklab::train::step::{CpuStep, GpuStep, StepOptions};
+use tricklab::gpu::block_on;
+use tricklab::train::step::{CpuStep, GpuStep, StepOptions, Sums};
 use tricklab::ops::targets::{mix_with_reversed, smoothed_targets};
 
 const OPTIONS: StepOptions = StepOptions { momentum: 0.9, nesterov: true, weight_decay: 5e-4, no_wd: true, temperature: 4.0, hard_weight: 0.4 };
@@ -48,7 +49,7 @@ fn compare(name: &str, o: &ModelOptions, teacher_name: Option<&str>, seed: u64) 
     let gpu_teacher = teacher_graph.as_ref().zip(teacher_params.as_ref()).map(|(g, p)| GpuNet::new(ctx(), g.clone(), p).unwrap());
     let step = GpuStep::new(ctx(), GpuNet::new(ctx(), graph.clone(), &params).unwrap(), gpu_teacher, &OPTIONS).unwrap();
     let (mut gpu_losses, mut cpu_losses) = (Vec::new(), Vec::new());
-    let mut before = 0.0;
+    let mut before = Sums::default();
     for (i, b) in batches.iter().enumerate() {
         let lr = 0.1 / (i + 1) as f32;
         ctx().write(step.net.input(), &b.x).unwrap();
@@ -56,10 +57,10 @@ fn compare(name: &str, o: &ModelOptions, teacher_name: Option<&str>, seed: u64) 
         ctx().write(&step.labels, &b.labels).unwrap();
         step.set_lr(ctx(), lr).unwrap();
         ctx().submit(&step.dispatches()).unwrap();
-        let m = read(&step.metrics);
-        gpu_losses.push((m[0] - before) / graph.batch as f32);
-        before = m[0];
-        assert_eq!(m[2], ((i + 1) * graph.batch) as f32, "{name}: metrics count");
+        let sums = block_on(Sums::read(ctx(), &step.metrics)).unwrap();
+        gpu_losses.push(sums.mean_loss_since(&before));
+        before = sums;
+        assert_eq!(sums.samples, ((i + 1) * graph.batch) as f64, "{name}: metrics count");
 
         // The CPU step runs its own forward (updating its running statistics), then continues from
         // the GPU's forward state (see `take_forward_state` in tests/common).

@@ -42,7 +42,7 @@ fn small_config() -> TrainConfig {
 
 fn trainer_on(config: TrainConfig, teacher: Option<Checkpoint>, train: usize) -> tricklab::Result<Trainer> {
     let ctx = block_on(GpuContext::new())?;
-    Trainer::new(ctx, config, &digits(train, 1), &digits(48, 2), teacher)
+    Trainer::new(std::rc::Rc::new(ctx), config, &digits(train, 1), &digits(48, 2), teacher)
 }
 
 fn trainer(config: TrainConfig, teacher: Option<Checkpoint>) -> tricklab::Result<Trainer> {
@@ -51,15 +51,14 @@ fn trainer(config: TrainConfig, teacher: Option<Checkpoint>) -> tricklab::Result
 
 /// Per-step mean losses of the first `n` steps.
 fn step_losses(t: &mut Trainer, n: usize) -> Vec<f32> {
-    let mut sum_before = 0.0;
+    let mut last = None;
     (0..n)
-        .map(|i| {
+        .map(|_| {
             t.step().unwrap();
             let p = block_on(t.progress()).unwrap();
-            let sum = p.loss * ((i + 1) * 16) as f32;
-            let loss = sum - sum_before;
-            sum_before = sum;
-            loss / 16.0
+            let loss = p.mean_loss_since(last.as_ref());
+            last = Some(p);
+            loss
         })
         .collect()
 }

@@ -1,7 +1,8 @@
 //! The GPU context: adapter and device acquisition (Mesa's llvmpipe counts natively; the browser's
 //! WebGPU on wasm32), pipelines compiled once and cached, prepared dispatches recorded into one
-//! compute pass per submit, and asynchronous readback. GPU validation errors and a lost device are
-//! captured and returned as `Error::Gpu` instead of panicking.
+//! command encoder per submit (each in its own compute pass, labelled with the dispatch's label),
+//! and asynchronous readback. GPU validation errors and a lost device are captured and returned as
+//! `Error::Gpu` instead of panicking.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -190,7 +191,7 @@ impl GpuContext {
     pub fn submit(&self, dispatches: &[&Dispatch]) -> Result<()> {
         let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("submit") });
         for d in dispatches {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("submit"), timestamp_writes: None });
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(&d.label), timestamp_writes: None });
             d.record(&mut pass);
         }
         self.queue.submit(Some(encoder.finish()));

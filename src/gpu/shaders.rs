@@ -1,4 +1,5 @@
-//! WGSL sources, one file per kernel family, compiled into the binary.
+//! WGSL sources, one file per kernel family, compiled into the binary, each after the common
+//! prelude (shaders/common.wgsl: the grid index helpers every family uses).
 
 /// A shader file: its name (used in labels and the pipeline cache) and its source.
 #[derive(Debug)]
@@ -10,7 +11,10 @@ pub struct Shader {
 macro_rules! shader {
     ($ident:ident, $name:literal) => {
         pub static $ident: Shader =
-            Shader { name: $name, source: include_str!(concat!("../../shaders/", $name, ".wgsl")) };
+            Shader {
+                name: $name,
+                source: concat!(include_str!("../../shaders/common.wgsl"), include_str!(concat!("../../shaders/", $name, ".wgsl"))),
+            };
     };
 }
 

@@ -63,53 +63,70 @@ impl CpuNet {
         Ok(&self.acts[self.graph.output()])
     }
 
-    /// Backpropagates `dlogits` through the last training forward, overwriting `grads`.
+    /// Backpropagates `dlogits` through the last training forward, overwriting `grads`: each
+    /// layer's own backward (`layer_backward`), its input gradient routed into the activation's
+    /// slot (the first one stored, a later one added on); a residual join passes dy to both inputs.
     pub fn backward(&mut self, dlogits: &[f32]) -> Result<()> {
-        let g = &self.graph;
-        crate::ops::expect_len("backward", "dlogits", dlogits.len(), g.act_len(g.output()))?;
-        let mut dacts: Vec<Option<Vec<f32>>> = vec![None; g.acts.len()];
-        dacts[g.output()] = Some(dlogits.to_vec());
-        let accumulate = |dacts: &mut Vec<Option<Vec<f32>>>, a: ActId, d: Vec<f32>| match &mut dacts[a] {
-            Some(acc) => elementwise::add_assign(acc, &d),
-            slot => *slot = Some(d),
-        };
-        for node in g.nodes.iter().rev() {
+        let out = self.graph.output();
+        crate::ops::expect_len("backward", "dlogits", dlogits.len(), self.graph.act_len(out))?;
+        let mut dacts: Vec<Option<Vec<f32>>> = vec![None; self.graph.acts.len()];
+        dacts[out] = Some(dlogits.to_vec());
+        for i in (0..self.graph.nodes.len()).rev() {
+            let node = &self.graph.nodes[i];
             let Some(dy) = dacts[node.output].take() else { continue };
+            if let Layer::Add = node.layer {
+                let inputs = node.inputs.clone();
+                for a in inputs {
+                    route(&mut dacts, a, dy.clone());
+                }
+                continue;
+            }
             let xi = node.inputs[0];
-            let x = &self.acts[xi];
-            let y = &self.acts[node.output];
-            let dx = match &node.layer {
-                Layer::Conv { s, w } => {
-                    self.grads[*w] = conv2d::backward_weight(s, x, &dy)?;
-                    (xi != 0).then(|| conv2d::backward_input(s, &dy, &self.params[*w])).transpose()?
-                }
-                Layer::BatchNorm { s, gamma, beta, bn } => {
-                    let (mean, inv_std) = &self.saved[*bn];
-                    let (dx, dg, db) = batchnorm::backward(s, x, &dy, &self.params[*gamma], mean, inv_std)?;
-                    self.grads[*gamma] = dg;
-                    self.grads[*beta] = db;
-                    Some(dx)
-                }
-                Layer::Relu => Some(elementwise::relu_backward(y, &dy)),
-                Layer::Relu6 => Some(elementwise::relu6_backward(y, &dy)),
-                Layer::Add => {
-                    accumulate(&mut dacts, node.inputs[1], dy.clone());
-                    Some(dy)
-                }
-                Layer::MaxPool2 { s } => Some(pool::max_pool2_backward(s, x, &dy)?),
-                Layer::AvgPool2 { s } => Some(pool::avg_pool2_backward(s, &dy)?),
-                Layer::GlobalAvgPool { s } => Some(pool::global_avg_pool_backward(s, &dy)?),
-                Layer::Linear { s, w, b } => {
-                    let (dw, db) = linear::backward_params(s, x, &dy)?;
-                    self.grads[*w] = dw;
-                    self.grads[*b] = db;
-                    Some(linear::backward_input(s, &dy, &self.params[*w])?)
-                }
-            };
-            if let Some(dx) = dx {
-                accumulate(&mut dacts, xi, dx);
+            if let Some(dx) = self.layer_backward(i, &dy)? {
+                route(&mut dacts, xi, dx);
             }
         }
         Ok(())
+    }
+
+    /// Node `i`'s backward (not a residual join): writes its parameter gradients and returns its
+    /// input gradient (none for a convolution that reads the input image).
+    fn layer_backward(&mut self, i: usize, dy: &[f32]) -> Result<Option<Vec<f32>>> {
+        let node = &self.graph.nodes[i];
+        let xi = node.inputs[0];
+        let (x, y) = (&self.acts[xi], &self.acts[node.output]);
+        Ok(match &node.layer {
+            Layer::Conv { s, w } => {
+                self.grads[*w] = conv2d::backward_weight(s, x, dy)?;
+                (xi != 0).then(|| conv2d::backward_input(s, dy, &self.params[*w])).transpose()?
+            }
+            Layer::BatchNorm { s, gamma, beta, bn } => {
+                let (mean, inv_std) = &self.saved[*bn];
+                let (dx, dg, db) = batchnorm::backward(s, x, dy, &self.params[*gamma], mean, inv_std)?;
+                self.grads[*gamma] = dg;
+                self.grads[*beta] = db;
+                Some(dx)
+            }
+            Layer::Relu => Some(elementwise::relu_backward(y, dy)),
+            Layer::Relu6 => Some(elementwise::relu6_backward(y, dy)),
+            Layer::MaxPool2 { s } => Some(pool::max_pool2_backward(s, x, dy)?),
+            Layer::AvgPool2 { s } => Some(pool::avg_pool2_backward(s, dy)?),
+            Layer::GlobalAvgPool { s } => Some(pool::global_avg_pool_backward(s, dy)?),
+            Layer::Linear { s, w, b } => {
+                let (dw, db) = linear::backward_params(s, x, dy)?;
+                self.grads[*w] = dw;
+                self.grads[*b] = db;
+                Some(linear::backward_input(s, dy, &self.params[*w])?)
+            }
+            Layer::Add => unreachable!("a residual join routes its gradient in backward"),
+        })
+    }
+}
+
+/// Puts gradient `d` of activation `a` in its slot: stored the first time, added on afterwards.
+fn route(dacts: &mut [Option<Vec<f32>>], a: ActId, d: Vec<f32>) {
+    match &mut dacts[a] {
+        Some(acc) => elementwise::add_assign(acc, &d),
+        slot => *slot = Some(d),
     }
 }

@@ -10,7 +10,7 @@
 
 use super::graph::{ActId, Graph, Layer};
 use crate::gpu::{batchnorm, conv2d, elementwise, linear, pool, Dispatch, GpuContext, Tensor};
-use crate::Result;
+use crate::{Error, Result};
 
 pub struct GpuNet {
     pub graph: Graph,
@@ -116,93 +116,94 @@ impl GpuNet {
         Ok(out)
     }
 
-    /// Backward in reverse node order. The first gradient that reaches an activation is written
-    /// straight into its buffer; a later one (a residual block's input) goes to a scratch tensor
-    /// and is added on.
+    /// Backward in reverse node order: each layer's own backward (`layer_backward`), with its input
+    /// gradient routed by `GradRoutes` (the first gradient that reaches an activation is written
+    /// into its buffer; a later one, at a residual block's input, goes to a scratch tensor that is
+    /// then added on). A residual join's backward copies (or adds) dy into both inputs.
     fn build_backward(&mut self, ctx: &GpuContext) -> Result<Vec<Dispatch>> {
         let mut out = Vec::new();
-        let mut written = vec![false; self.graph.acts.len()];
-        written[self.graph.output()] = true;
+        let mut routes = GradRoutes::new(self.graph.acts.len(), self.graph.output());
         let mut scratch = Vec::new();
         let fused_into = self.fused_into();
         for (i, node) in self.graph.nodes.iter().enumerate().rev() {
             if fused_into[i] {
                 // The fused BN below takes this ReLU's output gradient directly.
-                written[node.inputs[0]] = true;
+                routes.first_write(node.inputs[0]);
                 continue;
             }
-            let dy = self.dacts[node.output].as_ref().expect("every layer output has a gradient");
+            let dy = self.dact(node.output);
+            if let Layer::Add = node.layer {
+                for &a in &node.inputs {
+                    let da = self.dact(a);
+                    out.push(if routes.first_write(a) { elementwise::copy(ctx, dy, da)? } else { elementwise::add_assign(ctx, da, dy)? });
+                }
+                continue;
+            }
             let xi = node.inputs[0];
-            let x = &self.acts[xi];
-            let y = &self.acts[node.output];
-            // The tensor this node's input gradient goes to: the activation's own buffer the first
-            // time, else a fresh scratch tensor that is added on afterwards.
-            let target = |a: ActId, written: &mut Vec<bool>| -> Result<Option<(Tensor, ActId)>> {
-                if written[a] {
-                    let t = ctx.zeros(format!("{}.grad.partial", node.name), &self.graph.acts[a])?;
-                    Ok(Some((t, a)))
-                } else {
-                    written[a] = true;
-                    Ok(None)
-                }
+            let Some(dx_own) = self.dacts[xi].as_ref() else {
+                // Only a convolution reads the input image; it needs no input gradient there.
+                out.extend(self.layer_backward(ctx, i, None, &mut scratch)?);
+                continue;
             };
-            match &node.layer {
-                Layer::Add => {
-                    for &a in &node.inputs {
-                        let da = self.dacts[a].as_ref().unwrap();
-                        match target(a, &mut written)? {
-                            None => out.push(elementwise::copy(ctx, dy, da)?),
-                            Some(_) => out.push(elementwise::add_assign(ctx, da, dy)?),
-                        }
-                    }
-                    continue;
-                }
-                Layer::Conv { s, w } => {
-                    let bw = conv2d::backward_weight(ctx, s, x, dy, &self.grads[*w])?;
-                    out.extend(bw.passes);
-                    if let Some(t) = bw.scratch {
-                        scratch.push(t);
-                    }
-                    if xi == 0 {
-                        continue;
-                    }
-                }
-                _ => {}
-            }
-            let Some(dx_own) = self.dacts[xi].as_ref() else { continue };
-            let extra = target(xi, &mut written)?;
-            let dx = extra.as_ref().map_or(dx_own, |(t, _)| t);
-            match &node.layer {
-                Layer::Conv { s, w } => out.push(conv2d::backward_input(ctx, s, dy, &self.params[*w], dx)?),
-                Layer::BatchNorm { s, gamma, beta, bn } => {
-                    let (mean, inv_std) = &self.saved[*bn];
-                    let (g, dg, db) = (&self.params[*gamma], &self.grads[*gamma], &self.grads[*beta]);
-                    match self.fused_relu[i] {
-                        Some(r) => {
-                            let relu = &self.graph.nodes[r];
-                            let (ry, rdy) = (&self.acts[relu.output], self.dacts[relu.output].as_ref().unwrap());
-                            out.extend(batchnorm::backward_relu(ctx, s, x, ry, rdy, g, mean, inv_std, dx, dg, db)?);
-                        }
-                        None => out.extend(batchnorm::backward(ctx, s, x, dy, g, mean, inv_std, dx, dg, db)?),
-                    }
-                }
-                Layer::Relu => out.push(elementwise::relu_backward(ctx, y, dy, dx)?),
-                Layer::Relu6 => out.push(elementwise::relu6_backward(ctx, y, dy, dx)?),
-                Layer::MaxPool2 { s } => out.push(pool::max_pool2_backward(ctx, s, x, dy, dx)?),
-                Layer::AvgPool2 { s } => out.push(pool::avg_pool2_backward(ctx, s, dy, dx)?),
-                Layer::GlobalAvgPool { s } => out.push(pool::global_avg_pool_backward(ctx, s, dy, dx)?),
-                Layer::Linear { s, w, b } => {
-                    out.extend(linear::backward_params(ctx, s, x, dy, &self.grads[*w], &self.grads[*b])?);
-                    out.push(linear::backward_input(ctx, s, dy, &self.params[*w], dx)?);
-                }
-                Layer::Add => unreachable!("handled above"),
-            }
-            if let Some((partial, _)) = extra {
+            if routes.first_write(xi) {
+                out.extend(self.layer_backward(ctx, i, Some(dx_own), &mut scratch)?);
+            } else {
+                let partial = ctx.zeros(format!("{}.grad.partial", node.name), &self.graph.acts[xi])?;
+                out.extend(self.layer_backward(ctx, i, Some(&partial), &mut scratch)?);
                 out.push(elementwise::add_assign(ctx, dx_own, &partial)?);
                 scratch.push(partial);
             }
         }
         self._scratch = scratch;
+        Ok(out)
+    }
+
+    /// The gradient buffer of activation `a` (every layer output has one).
+    fn dact(&self, a: ActId) -> &Tensor {
+        self.dacts[a].as_ref().expect("every layer output has a gradient")
+    }
+
+    /// Node `i`'s backward (not a residual join): its parameter gradients, and its input gradient
+    /// written into `dx` when given. Tensors the passes need beyond the net's go to `scratch`.
+    fn layer_backward(&self, ctx: &GpuContext, i: usize, dx: Option<&Tensor>, scratch: &mut Vec<Tensor>) -> Result<Vec<Dispatch>> {
+        let node = &self.graph.nodes[i];
+        let (x, y, dy) = (&self.acts[node.inputs[0]], &self.acts[node.output], self.dact(node.output));
+        let need_dx = || {
+            dx.ok_or_else(|| Error::shape("backward", format!("{} reads the input image; only a convolution may", node.name)))
+        };
+        let mut out = Vec::new();
+        match &node.layer {
+            Layer::Conv { s, w } => {
+                let bw = conv2d::backward_weight(ctx, s, x, dy, &self.grads[*w])?;
+                out.extend(bw.passes);
+                scratch.extend(bw.scratch);
+                if let Some(dx) = dx {
+                    out.push(conv2d::backward_input(ctx, s, dy, &self.params[*w], dx)?);
+                }
+            }
+            Layer::BatchNorm { s, gamma, beta, bn } => {
+                let (mean, inv_std) = &self.saved[*bn];
+                let (g, dg, db) = (&self.params[*gamma], &self.grads[*gamma], &self.grads[*beta]);
+                match self.fused_relu[i] {
+                    Some(r) => {
+                        let relu = &self.graph.nodes[r];
+                        let (ry, rdy) = (&self.acts[relu.output], self.dact(relu.output));
+                        out.extend(batchnorm::backward_relu(ctx, s, x, ry, rdy, g, mean, inv_std, need_dx()?, dg, db)?);
+                    }
+                    None => out.extend(batchnorm::backward(ctx, s, x, dy, g, mean, inv_std, need_dx()?, dg, db)?),
+                }
+            }
+            Layer::Relu => out.push(elementwise::relu_backward(ctx, y, dy, need_dx()?)?),
+            Layer::Relu6 => out.push(elementwise::relu6_backward(ctx, y, dy, need_dx()?)?),
+            Layer::MaxPool2 { s } => out.push(pool::max_pool2_backward(ctx, s, x, dy, need_dx()?)?),
+            Layer::AvgPool2 { s } => out.push(pool::avg_pool2_backward(ctx, s, dy, need_dx()?)?),
+            Layer::GlobalAvgPool { s } => out.push(pool::global_avg_pool_backward(ctx, s, dy, need_dx()?)?),
+            Layer::Linear { s, w, b } => {
+                out.extend(linear::backward_params(ctx, s, x, dy, &self.grads[*w], &self.grads[*b])?);
+                out.push(linear::backward_input(ctx, s, dy, &self.params[*w], need_dx()?)?);
+            }
+            Layer::Add => unreachable!("a residual join routes its gradient in build_backward"),
+        }
         Ok(out)
     }
 
@@ -237,6 +238,25 @@ impl GpuNet {
     }
     pub fn input(&self) -> &Tensor {
         &self.acts[0]
+    }
+}
+
+/// Which activations already hold a gradient during backward (the logits' comes from the loss).
+struct GradRoutes {
+    written: Vec<bool>,
+}
+
+impl GradRoutes {
+    fn new(acts: usize, output: ActId) -> Self {
+        let mut written = vec![false; acts];
+        written[output] = true;
+        GradRoutes { written }
+    }
+
+    /// True the first time a gradient reaches activation `a` (write it into `a`'s buffer), false
+    /// afterwards (add it on).
+    fn first_write(&mut self, a: ActId) -> bool {
+        !std::mem::replace(&mut self.written[a], true)
     }
 }
 

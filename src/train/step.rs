@@ -46,6 +46,36 @@ impl StepOptions {
     }
 }
 
+/// The running sums a loss pass accumulates into its metrics tensor since they were last reset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Sums {
+    /// Σ per-sample loss.
+    pub loss: f64,
+    /// Σ samples counted correct.
+    pub correct: f64,
+    /// Σ samples.
+    pub samples: f64,
+}
+
+impl Sums {
+    /// Reads a `[3]` metrics tensor.
+    pub async fn read(ctx: &GpuContext, metrics: &Tensor) -> Result<Sums> {
+        let m = ctx.read(metrics).await?;
+        Ok(Sums { loss: m[0] as f64, correct: m[1] as f64, samples: m[2] as f64 })
+    }
+
+    /// Mean loss and accuracy over everything summed.
+    pub fn means(&self) -> (f32, f32) {
+        let n = self.samples.max(1.0);
+        ((self.loss / n) as f32, (self.correct / n) as f32)
+    }
+
+    /// The mean loss of what was added since `earlier` (an earlier reading of the same sums).
+    pub fn mean_loss_since(&self, earlier: &Sums) -> f32 {
+        ((self.loss - earlier.loss) / (self.samples - earlier.samples).max(1.0)) as f32
+    }
+}
+
 /// The GPU step. Write the batch into `net.input()`, `targets` and `labels`, the learning rate
 /// with `set_lr`, then submit `dispatches()`. `metrics` accumulates (Σ loss, Σ correct, count).
 pub struct GpuStep {

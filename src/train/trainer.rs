@@ -4,14 +4,15 @@
 //! Metrics accumulate on the GPU and are read back asynchronously when asked for, never per step.
 //! The same code drives the CLI (blocking natively) and the page's Web Worker (awaiting).
 
+use std::rc::Rc;
+
 use serde::Serialize;
 
 use super::checkpoint::Checkpoint;
 use super::config::TrainConfig;
 use super::schedule::LrSchedule;
-use super::step::{GpuStep, StepOptions};
+use super::step::{GpuStep, StepOptions, Sums};
 use super::tricks::mixup_lambda;
-use crate::rng::Rng;
 use crate::data::{Dataset, DatasetKind};
 use crate::gpu::batch::{BatchAssembler, GpuDataset};
 use crate::gpu::{elementwise, loss, Dispatch, GpuContext, Tensor};
@@ -19,6 +20,7 @@ use crate::nn::gpu::GpuNet;
 use crate::nn::graph::Graph;
 use crate::ops::batch::{AugParams, BatchShape};
 use crate::ops::loss::LossShape;
+use crate::rng::Rng;
 use crate::{Error, Result};
 
 /// CIFAR augmentation: random crops from the image zero-padded by 4 pixels, and horizontal flips.
@@ -37,29 +39,69 @@ pub struct EpochReport {
     pub elapsed_s: f32,
 }
 
-/// Loss and accuracy so far in the current epoch.
+/// Loss and accuracy of the steps run so far in one epoch, as the GPU's running sums hold them.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Progress {
+    /// The epoch (0-based) the sums belong to.
     pub epoch: u32,
-    pub step: u64,
+    /// Steps of that epoch the sums cover (all of them once the epoch is done).
+    pub steps: u64,
+    /// Steps run in the whole run so far.
     pub global_step: u64,
+    /// The rate of the next step.
     pub lr: f32,
+    /// Mean loss and accuracy over the covered steps.
     pub loss: f32,
     pub acc: f32,
+    /// The sums behind them.
+    pub sums: Sums,
+}
+
+impl Progress {
+    /// The mean loss of the steps run since `earlier` (an earlier report of the same run, or none
+    /// for the run's start).
+    pub fn mean_loss_since(&self, earlier: Option<&Progress>) -> f32 {
+        match earlier {
+            Some(e) if e.epoch == self.epoch => self.sums.mean_loss_since(&e.sums),
+            _ => self.sums.mean_loss_since(&Sums::default()),
+        }
+    }
+}
+
+/// One data stream of a run: the batch assembler over a split on the GPU and the copies of its
+/// batch into the step's input, target and label tensors.
+struct Stream {
+    batch: BatchAssembler,
+    feed: Vec<Dispatch>,
+}
+
+impl Stream {
+    fn new(ctx: &GpuContext, label: &str, data: &GpuDataset, shape: &BatchShape, step: &GpuStep) -> Result<Self> {
+        let batch = BatchAssembler::new(ctx, label, data, shape)?;
+        let feed = vec![
+            elementwise::copy(ctx, &batch.x, step.net.input())?,
+            elementwise::copy(ctx, &batch.targets, &step.targets)?,
+            elementwise::copy(ctx, &batch.labels, &step.labels)?,
+        ];
+        Ok(Stream { batch, feed })
+    }
+
+    /// The assembly and feed dispatches of one batch, in order.
+    fn dispatches(&self) -> impl Iterator<Item = &Dispatch> {
+        self.batch.dispatches().iter().chain(&self.feed)
+    }
 }
 
 pub struct Trainer {
-    pub ctx: GpuContext,
+    pub ctx: Rc<GpuContext>,
     pub config: TrainConfig,
     pub schedule: LrSchedule,
     pub steps_per_epoch: u64,
     pub train_count: usize,
     pub test_count: usize,
     step: GpuStep,
-    train_batch: BatchAssembler,
-    test_batch: BatchAssembler,
-    feed_train: Vec<Dispatch>,
-    feed_test: Vec<Dispatch>,
+    train: Stream,
+    test: Stream,
     eval_loss: Vec<Dispatch>,
     eval_metrics: Tensor,
     rng: Rng,
@@ -75,7 +117,7 @@ pub struct Trainer {
 fn check_dataset(kind: DatasetKind, what: &str, d: &Dataset) -> Result<()> {
     let (c, h, w) = kind.image_shape();
     if (d.channels, d.height, d.width) != (c, h, w) {
-        return Err(Error::data(what, format!("images are {}x{}x{}, but {kind:?} needs {c}x{h}x{w}", d.channels, d.height, d.width)));
+        return Err(Error::data(what, format!("images are {}x{}x{}, but {kind} needs {c}x{h}x{w}", d.channels, d.height, d.width)));
     }
     if d.count == 0 {
         return Err(Error::data(what, "holds no images"));
@@ -83,71 +125,84 @@ fn check_dataset(kind: DatasetKind, what: &str, d: &Dataset) -> Result<()> {
     Ok(())
 }
 
-impl Trainer {
-    /// Builds everything a run needs. `teacher` is a saved model (its graph rebuilt at this batch
-    /// size) to distill from; it must take the same images and predict the same classes.
-    pub fn new(ctx: GpuContext, config: TrainConfig, train: &Dataset, test: &Dataset, teacher: Option<Checkpoint>) -> Result<Self> {
-        check_dataset(config.dataset, "training set", train)?;
-        check_dataset(config.dataset, "test set", test)?;
-        let batch = (config.batch_size as usize).max(1);
-        let steps_per_epoch = (train.count / batch).max(1) as u64;
-        // Field-by-field validation first, so a bad value is reported before any data mismatch.
-        let schedule = config.schedule(steps_per_epoch)?;
-        if batch > train.count {
-            return Err(Error::config("batch_size", format!("{batch} is larger than the training set ({} images)", train.count)));
-        }
-        let graph = config.graph(batch)?;
-        let params = graph.init_params(config.seed);
-        let net = GpuNet::new(&ctx, graph, &params)?;
-        let teacher = match teacher {
-            None => None,
-            Some(t) => {
-                if t.config.dataset != config.dataset {
-                    return Err(Error::config("teacher", format!("the teacher was trained on {}, this run uses {}", t.config.dataset, config.dataset)));
-                }
-                let g = t.config.graph(batch)?;
-                let net = GpuNet::new(&ctx, g, &t.params)?;
-                net.set_running(&ctx, &t.running)?;
-                Some(net)
-            }
-        };
-        let step = GpuStep::new(&ctx, net, teacher, &StepOptions::from_config(&config))?;
+/// Checks the splits and the config against each other; returns the steps per epoch and the
+/// schedule.
+fn plan_run(config: &TrainConfig, train: &Dataset, test: &Dataset) -> Result<(u64, LrSchedule)> {
+    check_dataset(config.dataset, "training set", train)?;
+    check_dataset(config.dataset, "test set", test)?;
+    let batch = (config.batch_size as usize).max(1);
+    let steps_per_epoch = (train.count / batch).max(1) as u64;
+    // Field-by-field validation first, so a bad value is reported before any data mismatch.
+    let schedule = config.schedule(steps_per_epoch)?;
+    if batch > train.count {
+        return Err(Error::config("batch_size", format!("{batch} is larger than the training set ({} images)", train.count)));
+    }
+    Ok((steps_per_epoch, schedule))
+}
 
-        let (c, h, w) = config.dataset.image_shape();
-        let classes = config.dataset.classes();
-        let norm = config.dataset.normalization();
-        let pad = if config.augmentation { CROP_PAD } else { 0 };
-        let train_shape = BatchShape { batch, channels: c, height: h, width: w, classes, pad, norm, smoothing: config.label_smoothing };
-        let test_shape = BatchShape { pad: 0, smoothing: 0.0, ..train_shape };
+/// The student's step, with the teacher's eval-mode net when distilling.
+fn build_step(ctx: &GpuContext, config: &TrainConfig, teacher: Option<Checkpoint>) -> Result<GpuStep> {
+    let batch = config.batch_size as usize;
+    let graph = config.graph(batch)?;
+    let params = graph.init_params(config.seed);
+    let net = GpuNet::new(ctx, graph, &params)?;
+    let teacher = match teacher {
+        None => None,
+        Some(t) => {
+            if t.config.dataset != config.dataset {
+                return Err(Error::config("teacher", format!("the teacher was trained on {}, this run uses {}", t.config.dataset, config.dataset)));
+            }
+            let net = GpuNet::new(ctx, t.config.graph(batch)?, &t.params)?;
+            net.set_running(ctx, &t.running)?;
+            Some(net)
+        }
+    };
+    GpuStep::new(ctx, net, teacher, &StepOptions::from_config(config))
+}
+
+/// The batch shapes of the training stream (crop and flip when the config augments, smoothed
+/// targets) and of the evaluation streams (neither).
+fn batch_shapes(config: &TrainConfig) -> (BatchShape, BatchShape) {
+    let (channels, height, width) = config.dataset.image_shape();
+    let train = BatchShape {
+        batch: config.batch_size as usize,
+        channels,
+        height,
+        width,
+        classes: config.dataset.classes(),
+        pad: if config.augmentation { CROP_PAD } else { 0 },
+        norm: config.dataset.normalization(),
+        smoothing: config.label_smoothing,
+    };
+    (train, BatchShape { pad: 0, smoothing: 0.0, ..train })
+}
+
+impl Trainer {
+    /// Builds everything a run needs on `ctx` (which several runs may share). `teacher` is a saved
+    /// model (its graph rebuilt at this batch size) to distill from; it must take the same images
+    /// and predict the same classes.
+    pub fn new(ctx: Rc<GpuContext>, config: TrainConfig, train: &Dataset, test: &Dataset, teacher: Option<Checkpoint>) -> Result<Self> {
+        let (steps_per_epoch, schedule) = plan_run(&config, train, test)?;
+        let step = build_step(&ctx, &config, teacher)?;
+        let (train_shape, test_shape) = batch_shapes(&config);
         let train_data = GpuDataset::upload(&ctx, "training set", &train.view(), None)?;
         let test_data = GpuDataset::upload(&ctx, "test set", &test.view(), None)?;
-        let train_batch = BatchAssembler::new(&ctx, "train batch", &train_data, &train_shape)?;
-        let test_batch = BatchAssembler::new(&ctx, "test batch", &test_data, &test_shape)?;
-        let feed = |a: &BatchAssembler| -> Result<Vec<Dispatch>> {
-            Ok(vec![
-                elementwise::copy(&ctx, &a.x, step.net.input())?,
-                elementwise::copy(&ctx, &a.targets, &step.targets)?,
-                elementwise::copy(&ctx, &a.labels, &step.labels)?,
-            ])
-        };
-        let feed_train = feed(&train_batch)?;
-        let feed_test = feed(&test_batch)?;
+        let train_stream = Stream::new(&ctx, "train batch", &train_data, &train_shape, &step)?;
+        let test_stream = Stream::new(&ctx, "test batch", &test_data, &test_shape, &step)?;
         let eval_metrics = ctx.zeros("test metrics", &[3])?;
-        let eval_loss = loss::softmax_cross_entropy(&ctx, &LossShape { batch, classes }, step.net.logits(), &step.targets, &step.labels, step.net.dlogits(), &eval_metrics)?;
-        let rng = Rng::new(config.seed ^ 0x5EED);
+        let loss_shape = LossShape { batch: test_shape.batch, classes: test_shape.classes };
+        let eval_loss = loss::softmax_cross_entropy(&ctx, &loss_shape, step.net.logits(), &step.targets, &step.labels, step.net.dlogits(), &eval_metrics)?;
         Ok(Trainer {
             schedule,
             steps_per_epoch,
             train_count: train.count,
             test_count: test.count,
             step,
-            train_batch,
-            test_batch,
-            feed_train,
-            feed_test,
+            train: train_stream,
+            test: test_stream,
             eval_loss,
             eval_metrics,
-            rng,
+            rng: Rng::new(config.seed ^ 0x5EED),
             order: (0..train.count as u32).collect(),
             epoch: 0,
             step_in_epoch: 0,
@@ -185,14 +240,13 @@ impl Trainer {
         let b = self.config.batch_size as usize;
         let start = self.step_in_epoch as usize * b;
         let ids = &self.order[start..start + b];
-        let pad = self.train_batch.shape().pad;
+        let pad = self.train.batch.shape().pad;
         let flip = self.config.augmentation;
         let aug: Vec<AugParams> = (0..b).map(|_| if pad > 0 || flip { AugParams::random(&mut self.rng, pad, flip) } else { AugParams::identity(pad) }).collect();
         let lambda = mixup_lambda(&mut self.rng, self.config.mixup_alpha, self.epoch, self.config.epochs, self.config.mixup_off_epochs)?;
-        self.train_batch.write_step(&self.ctx, ids, &aug, lambda)?;
+        self.train.batch.write_step(&self.ctx, ids, &aug, lambda)?;
         self.step.set_lr(&self.ctx, self.lr())?;
-        let mut all: Vec<&Dispatch> = self.train_batch.dispatches().iter().collect();
-        all.extend(self.feed_train.iter());
+        let mut all: Vec<&Dispatch> = self.train.dispatches().collect();
         all.extend(self.step.dispatches());
         self.ctx.submit(&all)?;
         self.global_step += 1;
@@ -204,16 +258,21 @@ impl Trainer {
         Ok(())
     }
 
-    /// Mean loss and accuracy of the current epoch so far (waits for the submitted steps). A
-    /// non-finite loss stops the run with `Error::Diverged`.
+    /// Mean loss and accuracy of the current epoch so far, or of the epoch just finished when no
+    /// step of the next one has run (waits for the submitted steps). A non-finite loss stops the
+    /// run with `Error::Diverged`.
     pub async fn progress(&self) -> Result<Progress> {
-        let m = self.ctx.read(&self.step.metrics).await?;
-        let n = m[2].max(1.0);
-        let loss = m[0] / n;
+        let sums = Sums::read(&self.ctx, &self.step.metrics).await?;
+        let (loss, acc) = sums.means();
         if !loss.is_finite() {
             return Err(Error::Diverged { step: self.global_step, loss });
         }
-        Ok(Progress { epoch: self.epoch, step: self.step_in_epoch, global_step: self.global_step, lr: self.lr(), loss, acc: m[1] / n })
+        let (epoch, steps) = match (self.step_in_epoch, self.global_step) {
+            (0, 0) => (0, 0),
+            (0, _) => (self.epoch - 1, self.steps_per_epoch),
+            (k, _) => (self.epoch, k),
+        };
+        Ok(Progress { epoch, steps, global_step: self.global_step, lr: self.lr(), loss, acc, sums })
     }
 
     /// Test-set loss and accuracy with the running BN statistics, in fixed-size batches (the last
@@ -226,9 +285,8 @@ impl Trainer {
             let end = (start + b).min(self.test_count);
             let ids: Vec<u32> = (start as u32..end as u32).collect();
             let aug = vec![AugParams::identity(0); ids.len()];
-            self.test_batch.write_step(&self.ctx, &ids, &aug, 1.0)?;
-            let mut all: Vec<&Dispatch> = self.test_batch.dispatches().iter().collect();
-            all.extend(self.feed_test.iter());
+            self.test.batch.write_step(&self.ctx, &ids, &aug, 1.0)?;
+            let mut all: Vec<&Dispatch> = self.test.dispatches().collect();
             all.extend(self.step.net.forward_eval.iter());
             all.extend(self.eval_loss.iter());
             self.ctx.submit(&all)?;

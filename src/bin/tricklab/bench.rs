@@ -2,7 +2,7 @@
 //! for the input, backward for the weight) at the distinct conv shapes of ResNet-20 on CIFAR-10,
 //! and of the linear kernel at the final FC shape and at a square 512³ product.
 //!
-//! Each measurement submits n back-to-back copies of the kernel's dispatches in one compute pass and
+//! Each measurement submits n back-to-back copies of the kernel's dispatches in one submit and
 //! waits for the queue; n is picked after a warm-up so that one timed run lasts about --target-ms.
 //! The kernels of one shape are timed interleaved (A B C D A B C D ...), so a slow spell on the
 //! machine hits them all alike, and each is reported as the median of --reps runs.

@@ -134,7 +134,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let ctx = block_on(GpuContext::new()).map_err(|e| e.to_string())?;
     eprintln!("adapter: {}", ctx.describe());
     let started = now_s();
-    let mut trainer = Trainer::new(ctx, config, &train, &test, teacher).map_err(|e| e.to_string())?;
+    let mut trainer = Trainer::new(std::rc::Rc::new(ctx), config, &train, &test, teacher).map_err(|e| e.to_string())?;
     eprintln!(
         "{} on {}: {} training images, {} test images, {} steps per epoch (set-up {:.1}s)",
         trainer.config.model,
@@ -151,8 +151,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             let done = p.global_step as f64 / total as f64;
             let elapsed = now_s() - started;
             let eta = elapsed / done.max(1e-9) * (1.0 - done);
-            // After an epoch's last step the trainer has already moved on to the next epoch.
-            let (epoch, step) = if p.step == 0 { (p.epoch, spe) } else { (p.epoch + 1, p.step) };
+            let (epoch, step) = (p.epoch + 1, p.steps);
             eprintln!(
                 "epoch {epoch}/{epochs} step {step}/{spe} lr {:.5} loss {:.4} acc {:.4} | {elapsed:.0}s elapsed, ETA {eta:.0}s",
                 p.lr, p.loss, p.acc
