@@ -92,6 +92,19 @@ impl Stream {
     }
 }
 
+/// The batch of the last training step as the network received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastBatch {
+    /// `[batch, C, H, W]`: cropped, flipped, normalized and mixed images.
+    pub x: Vec<f32>,
+    /// `[batch, classes]`: smoothed and mixed target rows.
+    pub targets: Vec<f32>,
+    /// `[batch]`: each sample's label as f32 (−1 for a padding entry).
+    pub labels: Vec<f32>,
+    /// The mixup weight λ of the step (1 without mixup).
+    pub lambda: f32,
+}
+
 pub struct Trainer {
     pub ctx: Rc<GpuContext>,
     pub config: TrainConfig,
@@ -111,6 +124,7 @@ pub struct Trainer {
     pub step_in_epoch: u64,
     pub global_step: u64,
     epoch_started_s: f64,
+    last_lambda: f32,
     _data: (GpuDataset, GpuDataset),
 }
 
@@ -208,6 +222,7 @@ impl Trainer {
             step_in_epoch: 0,
             global_step: 0,
             epoch_started_s: crate::clock::now_s(),
+            last_lambda: 1.0,
             _data: (train_data, test_data),
             config,
             ctx,
@@ -245,6 +260,7 @@ impl Trainer {
         let aug: Vec<AugParams> = (0..b).map(|_| if pad > 0 || flip { AugParams::random(&mut self.rng, pad, flip) } else { AugParams::identity(pad) }).collect();
         let lambda = mixup_lambda(&mut self.rng, self.config.mixup_alpha, self.epoch, self.config.epochs, self.config.mixup_off_epochs)?;
         self.train.batch.write_step(&self.ctx, ids, &aug, lambda)?;
+        self.last_lambda = lambda;
         self.step.set_lr(&self.ctx, self.lr())?;
         let mut all: Vec<&Dispatch> = self.train.dispatches().collect();
         all.extend(self.step.dispatches());
@@ -325,6 +341,17 @@ impl Trainer {
                 }
             }
         }
+    }
+
+    /// The last training step's batch, read back (waits for the step).
+    pub async fn last_batch(&self) -> Result<LastBatch> {
+        let b = &self.train.batch;
+        Ok(LastBatch {
+            x: self.ctx.read(&b.x).await?,
+            targets: self.ctx.read(&b.targets).await?,
+            labels: self.ctx.read(&b.labels).await?,
+            lambda: self.last_lambda,
+        })
     }
 
     /// The trained weights and BN statistics, for saving or as a teacher.
