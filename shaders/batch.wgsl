@@ -112,5 +112,7 @@ fn make_targets(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     let label = dataset_labels[indices[i]];
     let other = dataset_labels[indices[batch_step.valid - 1u - i]];
     targets[e] = batch_step.lambda * smoothed(label, k) + (1.0 - batch_step.lambda) * smoothed(other, k);
-    if k == 0u { labels[i] = f32(label); }
+    // Accuracy is scored against the class the mixed target weighs most (the image's own label
+    // when λ ≥ 1/2, its partner's below), i.e. what the network is asked to predict.
+    if k == 0u { labels[i] = f32(select(other, label, batch_step.lambda >= 0.5)); }
 }

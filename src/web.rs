@@ -15,6 +15,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::bench::StepBench;
+use crate::lessons::run::{LessonRun, Size};
+use crate::lessons::{self, verdict};
+use crate::train::views;
 use crate::data::{cifar, mnist, Dataset, DatasetKind, Splits};
 use crate::names::Named;
 use crate::nn::models::ModelKind;
@@ -154,22 +157,26 @@ pub struct WebTrainer {
     slot: Rc<RefCell<Option<Trainer>>>,
     /// The last chunk's report, to turn the epoch's running sums into this chunk's mean.
     last: Rc<RefCell<Option<Progress>>>,
+    /// The run's test images (the prediction grid shows them).
+    test: Rc<Dataset>,
 }
 
 fn busy() -> JsValue {
     js_sys::Error::new("the trainer is busy with another command; await each call before the next").into()
 }
 
-/// Runs `work` on the trainer taken out of `slot`, and puts it back whatever the outcome.
-fn with_trainer<F, Fut>(slot: Rc<RefCell<Option<Trainer>>>, work: F) -> Promise
+/// Runs `work` on the value taken out of `slot` (a trainer, a lesson), and puts it back whatever
+/// the outcome.
+fn with_slot<T, F, Fut>(slot: Rc<RefCell<Option<T>>>, work: F) -> Promise
 where
-    F: FnOnce(Trainer) -> Fut + 'static,
-    Fut: std::future::Future<Output = (Trainer, Result<JsValue, JsValue>)> + 'static,
+    T: 'static,
+    F: FnOnce(T) -> Fut + 'static,
+    Fut: std::future::Future<Output = (T, Result<JsValue, JsValue>)> + 'static,
 {
     future_to_promise(async move {
-        let trainer = slot.borrow_mut().take().ok_or_else(busy)?;
-        let (trainer, result) = work(trainer).await;
-        *slot.borrow_mut() = Some(trainer);
+        let value = slot.borrow_mut().take().ok_or_else(busy)?;
+        let (value, result) = work(value).await;
+        *slot.borrow_mut() = Some(value);
         result
     })
 }
@@ -238,7 +245,7 @@ impl WebTrainer {
             let (config, train, test, teacher) = prepared.map_err(js_error)?;
             let ctx = Rc::new(GpuContext::new().await.map_err(js_error)?);
             let trainer = Trainer::new(ctx, config, &train, &test, teacher).map_err(js_error)?;
-            Ok(WebTrainer { slot: Rc::new(RefCell::new(Some(trainer))), last: Rc::new(RefCell::new(None)) }.into())
+            Ok(WebTrainer { slot: Rc::new(RefCell::new(Some(trainer))), last: Rc::new(RefCell::new(None)), test: Rc::new(test) }.into())
         })
     }
 
@@ -285,7 +292,7 @@ impl WebTrainer {
     /// fails.
     pub fn run_steps(&self, max_steps: u32) -> Promise {
         let last = self.last.clone();
-        with_trainer(self.slot.clone(), move |mut t| async move {
+        with_slot(self.slot.clone(), move |mut t| async move {
             let r = run_chunk(&mut t, max_steps, &last).await;
             (t, r)
         })
@@ -293,7 +300,7 @@ impl WebTrainer {
 
     /// Test-set loss and accuracy now. Resolves to `{test_loss, test_acc}`.
     pub fn evaluate(&self) -> Promise {
-        with_trainer(self.slot.clone(), |mut t| async move {
+        with_slot(self.slot.clone(), |mut t| async move {
             let r = evaluate(&mut t).await;
             (t, r)
         })
@@ -301,9 +308,144 @@ impl WebTrainer {
 
     /// The trained weights as a safetensors file (usable as a distillation teacher, or in PyTorch).
     pub fn export_checkpoint(&self) -> Promise {
-        with_trainer(self.slot.clone(), |t| async move {
+        with_slot(self.slot.clone(), |t| async move {
             let r = export(&t).await;
             (t, r)
+        })
+    }
+
+    /// The first images of the last training batch as the network received them (crop, flip,
+    /// mixup), with the classes their targets weigh. Resolves to a `BatchPreview`.
+    pub fn batch_preview(&self) -> Promise {
+        with_slot(self.slot.clone(), |t| async move {
+            let r = match t.last_batch().await {
+                Ok(b) => to_js(&views::batch_preview(&t.config, &b)),
+                Err(e) => Err(js_error(e)),
+            };
+            (t, r)
+        })
+    }
+
+    /// The trained network on the whole test set: loss, accuracy, confusion matrix, prediction
+    /// grid, calibration and logit gaps. Resolves to a `FinalViews`.
+    pub fn final_views(&self) -> Promise {
+        let test = self.test.clone();
+        with_slot(self.slot.clone(), move |mut t| async move {
+            let r = views::final_views(&mut t, &test, false).await.map_err(js_error).and_then(|v| to_js(&v));
+            (t, r)
+        })
+    }
+}
+
+/// The class probabilities of one image (raw bytes, channels × height × width of the run's
+/// dataset) under the network saved in `checkpoint` (a run's exported weights), computed on the
+/// CPU: it works for any run in the history, with or without a GPU.
+#[wasm_bindgen]
+pub fn classify(checkpoint: &[u8], image: &[u8]) -> Result<Float32Array, JsValue> {
+    let (_, ckpt) = checkpoint::load("the run's weights", checkpoint, |c| c.graph(1)).map_err(js_error)?;
+    let probs = views::classify(&ckpt, image).map_err(js_error)?;
+    Ok(Float32Array::from(&probs[..]))
+}
+
+/// Every lesson as JSON: id, title, question, what to look for, set-up, arms (name and complete
+/// config), metric, rule, views, the paper's result and source, and the images it trains on.
+#[wasm_bindgen]
+pub fn lessons() -> String {
+    let list: Vec<serde_json::Value> = lessons::catalog::all()
+        .into_iter()
+        .map(|l| {
+            let mut v = serde_json::to_value(&l).expect("a lesson serializes");
+            v["metric_name"] = l.metric.name().into();
+            v["training_images"] = l.training_images().into();
+            v
+        })
+        .collect();
+    serde_json::Value::Array(list).to_string()
+}
+
+/// A lesson running in the worker: its arms step in turn on one GPU context.
+#[wasm_bindgen]
+pub struct WebLesson {
+    slot: Rc<RefCell<Option<LessonRun>>>,
+}
+
+#[wasm_bindgen]
+impl WebLesson {
+    /// Opens the GPU and prepares lesson `id` with `seed` on `data` (MNIST); `tiny` runs the
+    /// two-steps-per-epoch version the page's tests use. Resolves to a `WebLesson`.
+    pub fn start(data: &WebDataset, id: &str, seed: u32, tiny: bool) -> Promise {
+        let prepared = lessons::catalog::find(id)
+            .ok_or_else(|| Error::config("lesson", format!("unknown lesson `{id}`")))
+            .and_then(|l| {
+                if data.kind != DatasetKind::Mnist {
+                    return Err(Error::config("dataset", "the lessons run on MNIST"));
+                }
+                Ok(lessons::run::sized(&l, if tiny { Size::Tiny } else { Size::Full }))
+            });
+        let (train, test) = (data.splits.train.clone(), data.splits.test.clone());
+        future_to_promise(async move {
+            let lesson = prepared.map_err(js_error)?;
+            let ctx = Rc::new(GpuContext::new().await.map_err(js_error)?);
+            let run = LessonRun::new(ctx, lesson, seed as u64, &train, &test).map_err(js_error)?;
+            Ok(WebLesson { slot: Rc::new(RefCell::new(Some(run))) }.into())
+        })
+    }
+
+    /// The lesson as it runs (after `tiny` scaling), as JSON.
+    #[wasm_bindgen(getter)]
+    pub fn lesson_json(&self) -> Result<String, JsValue> {
+        self.slot.borrow().as_ref().map(|r| serde_json::to_string(&r.lesson).expect("a lesson serializes")).ok_or_else(busy)
+    }
+
+    /// Up to `max_steps` steps (the arms in turn). Resolves to the steps' events (each arm step:
+    /// its loss and rate, and its epoch's evaluation when the step ended one).
+    pub fn run_steps(&self, max_steps: u32) -> Promise {
+        with_slot(self.slot.clone(), move |mut run| async move {
+            let mut events = Vec::new();
+            let mut result = Ok(());
+            while events.len() < max_steps.max(1) as usize {
+                match run.step().await {
+                    Ok(Some(e)) => events.push(e),
+                    Ok(None) => break,
+                    Err(e) => {
+                        result = Err(js_error(e));
+                        break;
+                    }
+                }
+            }
+            let r = result.and_then(|()| to_js(&events));
+            (run, r)
+        })
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn done(&self) -> Result<bool, JsValue> {
+        self.slot.borrow().as_ref().map(LessonRun::is_done).ok_or_else(busy)
+    }
+
+    /// Every arm's record so far (curves, epochs, batch preview, final views).
+    pub fn records(&self) -> Result<JsValue, JsValue> {
+        let slot = self.slot.borrow();
+        to_js(&slot.as_ref().ok_or_else(busy)?.records)
+    }
+
+    /// Each arm's value of the lesson's metric and the verdict, from this run's seed.
+    pub fn verdict(&self) -> Result<JsValue, JsValue> {
+        let slot = self.slot.borrow();
+        let run = slot.as_ref().ok_or_else(busy)?;
+        let summaries = verdict::summarize(&run.lesson, std::slice::from_ref(&run.records));
+        let v = verdict::verdict(&run.lesson, &summaries);
+        to_js(&serde_json::json!({ "arms": summaries, "verdict": v }))
+    }
+
+    /// Arm `arm`'s trained weights as a safetensors file (for the run history).
+    pub fn export_checkpoint(&self, arm: u32) -> Promise {
+        with_slot(self.slot.clone(), move |mut run| async move {
+            let r = match run.trainer(arm as usize) {
+                Some(t) => export(t).await,
+                None => Err(js_error(Error::config("lesson", format!("arm {arm} has no trained network (it diverged or has not run)")))),
+            };
+            (run, r)
         })
     }
 }

@@ -171,8 +171,9 @@ fn smoothing_matches_the_seed_example() {
 }
 
 /// Mixup pairs sample i with sample valid − 1 − i: with two 1×1×1 images of pixels 0 and 255 and
-/// labels 0 and 1, λ = 0.3 gives x = (0.7, 0.3) and targets (0.3, 0.7), (0.7, 0.3). A partial
-/// batch of 3 in a batch of 4 pairs 0 with 2 and pads the last entry.
+/// labels 0 and 1, λ = 0.3 gives x = (0.7, 0.3) and targets (0.3, 0.7), (0.7, 0.3), and the labels
+/// accuracy is scored against are the classes the targets weigh most. A partial batch of 3 in a
+/// batch of 4 pairs 0 with 2 and pads the last entry.
 #[test]
 fn mixup_pairs_the_batch_read_backwards() {
     let d = Dataset { images: vec![0, 255, 51], labels: vec![0, 1, 1], count: 3, channels: 1, height: 1, width: 1, classes: 2 };
@@ -183,14 +184,16 @@ fn mixup_pairs_the_batch_read_backwards() {
     let got = run(&asm, &[0, 1], &none[..2], 0.3);
     Tolerance::strict().assert("mixed x", &got.x, &[0.7, 0.3]);
     Tolerance::strict().assert("mixed targets", &got.targets, &[0.3, 0.7, 0.7, 0.3]);
-    assert_eq!(got.labels, vec![0.0, 1.0], "labels stay the samples' own");
+    assert_eq!(got.labels, vec![1.0, 0.0], "below λ = 1/2 each target weighs the partner's label most");
+    let half = run(&asm, &[0, 1], &none[..2], 0.5);
+    assert_eq!(half.labels, vec![0.0, 1.0], "from λ = 1/2 on, the sample's own label");
 
     let s = BatchShape { batch: 4, ..s };
     let asm = BatchAssembler::new(ctx(), "mixup partial", &data, &s).unwrap();
     let got = run(&asm, &[0, 2, 1], &none[..3], 0.3);
     Tolerance::strict().assert("partial mixed x", &got.x, &[0.7, 0.2, 0.3, 0.0]);
     Tolerance::strict().assert("partial mixed targets", &got.targets, &[0.3, 0.7, 0.0, 1.0, 0.7, 0.3, 0.0, 0.0]);
-    assert_eq!(got.labels, vec![0.0, 1.0, 1.0, -1.0], "the padding entry never counts as correct");
+    assert_eq!(got.labels, vec![1.0, 1.0, 0.0, -1.0], "the padding entry never counts as correct");
 }
 
 fn assert_shape_error<T: std::fmt::Debug>(what: &str, r: tricklab::Result<T>, part: &str) {

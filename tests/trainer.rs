@@ -196,7 +196,7 @@ fn cli_trains_prints_json_per_epoch_and_saves() {
     assert!(out.status.success(), "{stderr}");
     let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2, "{stdout}");
-    for key in ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "images_per_sec", "elapsed_s"] {
+    for key in ["epoch", "lr_first", "lr_last", "train_loss", "train_acc", "test_loss", "test_acc", "images_per_sec", "elapsed_s"] {
         assert!(lines[1].get(key).is_some_and(|v| v.is_number()), "missing {key}: {}", lines[1]);
     }
     assert!(stderr.contains("ETA"), "{stderr}");

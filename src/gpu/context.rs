@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
 
 use super::shaders::Shader;
+use super::Tensor;
 use crate::{Error, Result};
 
 /// Waits for a future on native targets (where every GPU future here completes after a poll).
@@ -194,6 +195,18 @@ impl GpuContext {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(&d.label), timestamp_writes: None });
             d.record(&mut pass);
         }
+        self.queue.submit(Some(encoder.finish()));
+        self.take_error()
+    }
+
+    /// Copies `size` bytes from the start of `src` into `dst` at byte `dst_offset` (queued after
+    /// everything submitted before).
+    pub fn copy(&self, src: &Tensor, dst: &Tensor, dst_offset: u64, size: u64) -> Result<()> {
+        if size > src.bytes() || dst_offset + size > dst.bytes() {
+            return Err(Error::shape("copy", format!("{size} bytes of `{}` do not fit `{}` at byte {dst_offset}", src.label, dst.label)));
+        }
+        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("copy") });
+        encoder.copy_buffer_to_buffer(&src.buffer, 0, &dst.buffer, dst_offset, size);
         self.queue.submit(Some(encoder.finish()));
         self.take_error()
     }

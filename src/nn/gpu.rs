@@ -9,6 +9,7 @@
 //! passes were about 2% of it).
 
 use super::graph::{ActId, Graph, Layer};
+use crate::ops::batchnorm::BatchNormShape;
 use crate::gpu::{batchnorm, conv2d, elementwise, linear, pool, Dispatch, GpuContext, Tensor};
 use crate::{Error, Result};
 
@@ -73,13 +74,21 @@ impl GpuNet {
             _scratch: vec![],
         };
         net.fused_relu = fused_relus(&net.graph);
-        net.forward_train = net.build_forward(ctx, true)?;
-        net.forward_eval = net.build_forward(ctx, false)?;
+        net.forward_train = net.build_forward(ctx, Forward::Train)?;
+        net.forward_eval = net.build_forward(ctx, Forward::Eval)?;
         net.backward = net.build_backward(ctx)?;
         Ok(net)
     }
 
-    fn build_forward(&self, ctx: &GpuContext, train: bool) -> Result<Vec<Dispatch>> {
+    /// A training forward whose batch norms update their running statistics with `momentum`
+    /// (1: replace them with the batch's). Run on clean batches with momenta 1, 1/2, 1/3, ..., it
+    /// sets each running statistic to the average over those batches (see `Trainer::evaluate`).
+    pub fn recalibration(&self, ctx: &GpuContext, momentum: f32) -> Result<Vec<Dispatch>> {
+        self.build_forward(ctx, Forward::Recalibrate(momentum))
+    }
+
+    fn build_forward(&self, ctx: &GpuContext, mode: Forward) -> Result<Vec<Dispatch>> {
+        let train = mode != Forward::Eval;
         let mut out = Vec::new();
         let fused_into = self.fused_into();
         for (i, node) in self.graph.nodes.iter().enumerate() {
@@ -91,6 +100,10 @@ impl GpuNet {
             match &node.layer {
                 Layer::Conv { s, w } => out.push(conv2d::forward(ctx, s, x, &self.params[*w], y)?),
                 Layer::BatchNorm { s, gamma, beta, bn } => {
+                    let s = &match mode {
+                        Forward::Recalibrate(momentum) => BatchNormShape { momentum, ..*s },
+                        _ => *s,
+                    };
                     let (g, b) = (&self.params[*gamma], &self.params[*beta]);
                     let (rm, rv) = &self.running[*bn];
                     if let (true, Some(r)) = (train, self.fused_relu[i]) {
@@ -239,6 +252,17 @@ impl GpuNet {
     pub fn input(&self) -> &Tensor {
         &self.acts[0]
     }
+}
+
+/// The forward passes a net prepares.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Forward {
+    /// Batch statistics; running statistics updated with the BN momentum.
+    Train,
+    /// Running statistics.
+    Eval,
+    /// Batch statistics; running statistics updated with this momentum.
+    Recalibrate(f32),
 }
 
 /// Which activations already hold a gradient during backward (the logits' comes from the loss).

@@ -12,7 +12,9 @@
 //! - targets: the seed's `smooth_labels` of the one-hot row: onehot · (1 − ε) + ε / K;
 //! - mixup with λ: x_i ← λ x_i + (1 − λ) x_j and t_i ← λ t_i + (1 − λ) t_j with the partner
 //!   j = valid − 1 − i (the valid part of the batch read backwards, GluonCV's pairing);
-//! - labels[i] = the class index of sample i as f32 (for accuracy), −1 for padding entries.
+//! - labels[i] = the class its target weighs most as f32 (for accuracy): sample i's own label when
+//!   λ ≥ 1/2, its partner's below (so mixup's training accuracy scores what the network is asked to
+//!   predict); −1 for padding entries.
 
 use super::expect_nonzero;
 use crate::rng::Rng;

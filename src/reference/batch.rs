@@ -35,7 +35,10 @@ pub fn assemble(s: &BatchShape, images: &[u8], labels: &[u8], indices: &[u32], a
 
     let mut x = mix_with_reversed(&raw, valid, lambda)?;
     let mut targets = mix_with_reversed(&onehot, valid, lambda)?;
-    let mut out_labels: Vec<f32> = batch_labels.iter().map(|&l| l as f32).collect();
+    // Accuracy is scored against the class each mixed target weighs most: the own label when
+    // λ ≥ 1/2, the partner's (the batch read backwards) below.
+    let mut out_labels: Vec<f32> =
+        (0..valid).map(|i| batch_labels[if lambda >= 0.5 { i } else { valid - 1 - i }] as f32).collect();
     x.resize(s.x_len(), 0.0);
     targets.resize(s.targets_len(), 0.0);
     out_labels.resize(s.batch, -1.0);

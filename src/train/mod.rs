@@ -1,6 +1,7 @@
 //! Training: the config, the seed's learning-rate schedules and the tricks that are plain
 //! arithmetic on targets (label smoothing, mixup weights).
 
+pub mod analysis;
 pub mod config;
 pub mod overrides;
 pub mod schedule;
@@ -11,3 +12,4 @@ pub use schedule::{LrMode, LrSchedule, ScheduleSpec};
 pub mod step;
 pub mod checkpoint;
 pub mod trainer;
+pub mod views;

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_step;
+mod lesson;
 mod schedule;
 mod train;
 
@@ -14,7 +15,8 @@ commands:
   train          train a model headless (see `tricklab train --help`)
   schedule       print the learning rate for every global step (see `tricklab schedule --help`)
   bench-kernels  time conv and matmul kernels at ResNet-20/CIFAR-10 shapes and print GFLOP/s
-  bench-step     time whole training steps of ResNet-20 and the MNIST model (see `tricklab bench-step --help`)";
+  bench-step     time whole training steps of ResNet-20 and the MNIST model (see `tricklab bench-step --help`)
+  lesson         run a lesson (one trick's experiment) over seeds (see `tricklab lesson --help`)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         "train" => train::run(rest),
         "bench-kernels" => bench::run(rest),
         "bench-step" => bench_step::run(rest),
+        "lesson" => lesson::run(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())

@@ -1,0 +1,411 @@
+//! The lessons. Each runs on the first images of MNIST (ready in the page without a download), with
+//! its arms sharing one seed and differing only in the trick, at a size where the effect can show:
+//! about 30,000 training images over all arms, a few minutes per seed on a CPU (lavapipe) and
+//! seconds on a laptop GPU. `bench/LESSONS.md` has every lesson measured over three seeds with
+//! `tricklab lesson NAME --seeds 3`; where an effect did not hold in every seed, the lesson says so
+//! in `noise_note` instead of claiming it.
+//!
+//! The paper's numbers are He et al. 2019, "Bag of Tricks for Image Classification with
+//! Convolutional Neural Networks" (CVPR), ResNet-50 and variants on ImageNet, top-1 accuracy.
+
+use super::{Arm, Better, Lesson, Metric, Paper, Rule, View};
+use crate::data::DatasetKind;
+use crate::nn::models::ModelKind;
+use crate::train::schedule::LrMode;
+use crate::train::TrainConfig;
+
+/// MNIST's defaults with no decay boundaries, changed by `f`.
+fn mnist(f: impl FnOnce(&mut TrainConfig)) -> TrainConfig {
+    let mut c = TrainConfig { lr_decay_epochs: vec![], ..TrainConfig::default_for(DatasetKind::Mnist) };
+    f(&mut c);
+    c
+}
+
+fn arm(name: &'static str, config: TrainConfig) -> Arm {
+    Arm { name, config, teacher: None }
+}
+
+/// Every lesson, in the order the page lists them.
+pub fn all() -> Vec<Lesson> {
+    vec![
+        linear_scaling(),
+        warmup(),
+        zero_gamma(),
+        no_bias_decay(),
+        cosine(),
+        label_smoothing(),
+        mixup(),
+        distillation(),
+        resnet_tweaks(),
+    ]
+}
+
+/// The lesson called `id`.
+pub fn find(id: &str) -> Option<Lesson> {
+    all().into_iter().find(|l| l.id == id)
+}
+
+fn linear_scaling() -> Lesson {
+    let c = |batch: u32, linear_scaling: bool| {
+        mnist(|c| {
+            c.batch_size = batch;
+            c.base_lr = 0.1;
+            c.base_batch_size = 64;
+            c.linear_scaling = linear_scaling;
+            c.width_mult = 0.5;
+            c.epochs = 1;
+        })
+    };
+    Lesson {
+        id: "linear-scaling",
+        title: "Linear scaling of the learning rate",
+        question: "When the batch grows, should the learning rate grow with it?",
+        look_for: "With the same images seen, the batch-256 run takes 16× fewer steps than the batch-16 \
+                   run. Watch the loss per image: without scaling the large batch falls behind; with \
+                   the rate scaled by b / b₀ the two batch sizes stay close.",
+        setup: "6,144 MNIST training images, one epoch, a half-width MNIST ResNet, tested on 2,000 \
+                images. The reference rate is η₀ = 0.1 for b₀ = 64 images. Batch 16 and batch 256 each \
+                train once with the rate scaled (η = η₀·b/b₀: 0.025 and 0.4) and once without (0.1 \
+                for both). Turning scaling off also changes the rate, which is the point here.",
+        train_images: 6144,
+        test_images: 2000,
+        arms: vec![
+            arm("batch 16, scaled (η 0.025)", c(16, true)),
+            arm("batch 16, not scaled (η 0.1)", c(16, false)),
+            arm("batch 256, scaled (η 0.4)", c(256, true)),
+            arm("batch 256, not scaled (η 0.1)", c(256, false)),
+        ],
+        metric: Metric::TestAccuracy,
+        rule: Rule::GapShrinks { without: (1, 3), with: (0, 2), margin: 1.0 },
+        views: vec![View::LossPerImage, View::Schedules],
+        track_train_accuracy: false,
+        paper: Paper {
+            result: "ResNet-50 at batch 1024 with the rate scaled to 0.4 reaches 75.17% top-1, against \
+                     75.87% at batch 256 with 0.1: linear scaling alone keeps the large batch close, and \
+                     warmup, zero γ and no bias decay close the rest (76.21% with FP16).",
+            source: "He et al. 2019, Table 4 (and Table 3)",
+        },
+        noise_note: None,
+    }
+}
+
+fn warmup() -> Lesson {
+    let c = |warmup_steps: u64| {
+        mnist(|c| {
+            c.batch_size = 256;
+            c.base_lr = 0.1;
+            c.base_batch_size = 8;
+            c.warmup_steps = Some(warmup_steps);
+            c.width_mult = 0.5;
+            c.epochs = 1;
+        })
+    };
+    Lesson {
+        id: "warmup",
+        title: "Learning-rate warmup",
+        question: "Can a network take a large learning rate from its very first step?",
+        look_for: "The first steps. Without warmup the loss jumps above its starting value and stays \
+                   near chance for a while; with the rate ramped up over 8 steps it falls from the start.",
+        setup: "7,680 MNIST training images, one epoch of 30 steps of batch 256, a half-width MNIST \
+                ResNet. The rate is 3.2: a small-batch rate of 0.1 for 8 images, linearly scaled to \
+                batch 256. One arm uses 3.2 from step 0; the other ramps it up linearly from 0 over the \
+                first 8 steps (the seed's warmup).",
+        train_images: 7680,
+        test_images: 2000,
+        arms: vec![arm("no warmup", c(0)), arm("8 warmup steps", c(8))],
+        metric: Metric::EarlyLoss { steps: 15 },
+        rule: Rule::Beats { trick: 1, baseline: 0, better: Better::Lower, margin: 0.1 },
+        views: vec![View::Schedules],
+        track_train_accuracy: false,
+        paper: Paper {
+            result: "With batch 1024 and the rate scaled to 0.4, 5 epochs of warmup lift ResNet-50 from \
+                     75.17% to 75.93% top-1 (+0.76); at batch 256, from 75.87% to 76.03%.",
+            source: "He et al. 2019, Table 4",
+        },
+        noise_note: None,
+    }
+}
+
+fn zero_gamma() -> Lesson {
+    let c = |last_gamma: bool| {
+        mnist(|c| {
+            c.model = ModelKind::Resnet56;
+            c.width_mult = 0.25;
+            c.batch_size = 64;
+            c.last_gamma = last_gamma;
+            c.epochs = 1;
+        })
+    };
+    Lesson {
+        id: "zero-gamma",
+        title: "Zero γ",
+        question: "Does a deep ResNet train faster at first when its residual blocks start as the identity?",
+        look_for: "The first steps of a 56-layer network. With γ = 0 in the last batch norm of each \
+                   block, every block whose shortcut is the identity starts as the identity (the two \
+                   blocks with a projection shortcut do not), so the loss starts near ln 10 and falls \
+                   at once.",
+        setup: "A ResNet-56 at a quarter of its width (4/8/16 channels, 27 basic blocks) on 3,200 MNIST \
+                images, one epoch of 50 steps of batch 64 at 0.1 (0.4 per 256).",
+        train_images: 3200,
+        test_images: 2000,
+        arms: vec![arm("γ = 1 (default)", c(false)), arm("zero γ", c(true))],
+        metric: Metric::EarlyLoss { steps: 25 },
+        rule: Rule::Beats { trick: 1, baseline: 0, better: Better::Lower, margin: 0.05 },
+        views: vec![],
+        track_train_accuracy: false,
+        paper: Paper {
+            result: "On top of warmup, zero γ lifts ResNet-50 from 75.93% to 76.37% top-1 at batch 1024 \
+                     (+0.44), and from 76.03% to 76.19% at batch 256.",
+            source: "He et al. 2019, Table 4",
+        },
+        noise_note: None,
+    }
+}
+
+fn no_bias_decay() -> Lesson {
+    let c = |no_wd: bool| {
+        mnist(|c| {
+            c.weight_decay = 0.02;
+            c.no_wd = no_wd;
+            c.width_mult = 0.5;
+            c.epochs = 3;
+            c.lr_decay_epochs = vec![2];
+        })
+    };
+    Lesson {
+        id: "no-bias-decay",
+        title: "No bias decay",
+        question: "What does weight decay do to the batch-norm scales and shifts, and the biases?",
+        look_for: "The norms. With decay on every parameter, the norm of the BN scales γ shrinks epoch \
+                   after epoch; with no bias decay it does not. Then look at the training loss.",
+        setup: "5,120 MNIST training images, 3 epochs of batch 64 at 0.1 (×0.1 after epoch 2), a \
+                half-width MNIST ResNet, weight decay 0.02: 200 times the usual 1e-4, so that what decay \
+                does in a long run happens in a minute.",
+        train_images: 5120,
+        test_images: 2000,
+        arms: vec![arm("decay everything", c(false)), arm("no bias decay", c(true))],
+        metric: Metric::FinalTrainLoss,
+        rule: Rule::Beats { trick: 1, baseline: 0, better: Better::Lower, margin: 0.01 },
+        views: vec![View::Norms],
+        track_train_accuracy: false,
+        paper: Paper {
+            result: "In the paper's own ablation, adding no bias decay after zero γ changes ResNet-50 from \
+                     76.37% to 76.03% top-1 at batch 1024 and from 76.19% to 76.16% at batch 256: the \
+                     trick is kept for large-batch stability, not for a gain of its own.",
+            source: "He et al. 2019, Table 4",
+        },
+        noise_note: None,
+    }
+}
+
+fn cosine() -> Lesson {
+    let c = |mode: LrMode| {
+        mnist(|c| {
+            c.lr_mode = mode;
+            c.lr_decay_epochs = if mode == LrMode::Step { vec![2] } else { vec![] };
+            c.width_mult = 0.5;
+            c.epochs = 3;
+        })
+    };
+    Lesson {
+        id: "cosine",
+        title: "Cosine learning-rate decay",
+        question: "At the same budget, does a smooth cosine decay beat dropping the rate in a step?",
+        look_for: "The two schedules side by side, and the loss as each one lowers the rate.",
+        setup: "4,992 MNIST training images, 3 epochs of batch 64 at 0.1, a half-width MNIST ResNet. \
+                Step decay multiplies the rate by 0.1 after epoch 2; cosine falls smoothly to 0 over the \
+                run.",
+        train_images: 4992,
+        test_images: 2000,
+        arms: vec![arm("step decay", c(LrMode::Step)), arm("cosine decay", c(LrMode::Cosine))],
+        metric: Metric::TestAccuracy,
+        rule: Rule::Beats { trick: 1, baseline: 0, better: Better::Higher, margin: 0.0 },
+        views: vec![View::Schedules],
+        track_train_accuracy: false,
+        paper: Paper {
+            result: "Cosine decay lifts ResNet-50-D from 77.16% to 77.91% top-1 (+0.75) over 120 \
+                     ImageNet epochs.",
+            source: "He et al. 2019, Table 6",
+        },
+        noise_note: None,
+    }
+}
+
+fn label_smoothing() -> Lesson {
+    let c = |eps: f64| {
+        mnist(|c| {
+            c.label_smoothing = eps;
+            c.width_mult = 0.5;
+            c.epochs = 3;
+            c.lr_decay_epochs = vec![2];
+        })
+    };
+    Lesson {
+        id: "label-smoothing",
+        title: "Label smoothing",
+        question: "What does label smoothing do to how sure the network is?",
+        look_for: "The gap between each test image's top logit and the mean of the others. Without \
+                   smoothing the gaps spread far to the right; with ε = 0.1 they gather near the \
+                   optimum the smoothed targets allow, log((1 − ε + ε/K) / (ε/K)) = 4.51 for K = 10. \
+                   Then the reliability diagram: confidence against accuracy.",
+        setup: "5,120 MNIST training images, 3 epochs of batch 64 at 0.1 (×0.1 after epoch 2), a \
+                half-width MNIST ResNet, tested on 2,000 images; targets smoothed with the seed's rule, \
+                ε = 0.1.",
+        train_images: 5120,
+        test_images: 2000,
+        arms: vec![arm("one-hot targets", c(0.0)), arm("smoothed, ε = 0.1", c(0.1))],
+        metric: Metric::LogitGap,
+        rule: Rule::Beats { trick: 1, baseline: 0, better: Better::Lower, margin: 0.5 },
+        views: vec![View::LogitGaps, View::Calibration],
+        track_train_accuracy: false,
+        paper: Paper {
+            result: "Label smoothing lifts ResNet-50-D from 77.91% to 78.31% top-1 (+0.40). On the \
+                     ImageNet validation set the gap between the top logit and the others centres on \
+                     the theoretical value, about 9.1 for ε = 0.1 and K = 1000, with fewer extreme values.",
+            source: "He et al. 2019, Table 6 and Figure 4",
+        },
+        noise_note: None,
+    }
+}
+
+fn mixup() -> Lesson {
+    let c = |alpha: f64| {
+        mnist(|c| {
+            c.mixup_alpha = alpha;
+            c.width_mult = 0.5;
+            c.epochs = 14;
+            c.lr_decay_epochs = vec![10];
+        })
+    };
+    Lesson {
+        id: "mixup",
+        title: "Mixup",
+        question: "On a small training set, does training on blends of two images narrow the gap \
+                   between training and test accuracy?",
+        look_for: "The images the network receives (blends of two digits, with their blended labels), \
+                   then clean training accuracy against test accuracy, epoch by epoch.",
+        setup: "Only 1,024 MNIST training images, 14 epochs of batch 64 at 0.1 (×0.1 after epoch 10), \
+                a half-width MNIST ResNet, tested on 2,000 images. Mixup with α = 1 blends each image \
+                with the batch read backwards (GluonCV's pairing). Training accuracy here is measured \
+                on the clean images.",
+        train_images: 1024,
+        test_images: 2000,
+        arms: vec![arm("no mixup", c(0.0)), arm("mixup, α = 1", c(1.0))],
+        metric: Metric::GeneralizationGap,
+        rule: Rule::Beats { trick: 1, baseline: 0, better: Better::Lower, margin: 0.5 },
+        views: vec![View::Batches, View::TrainTestAccuracy],
+        track_train_accuracy: true,
+        paper: Paper {
+            result: "Mixup (α = 0.2, 200 epochs instead of 120) lifts ResNet-50-D from 78.31% to 79.15% \
+                     top-1 (+0.84).",
+            source: "He et al. 2019, Table 6",
+        },
+        noise_note: None,
+    }
+}
+
+fn distillation() -> Lesson {
+    let base = |width: f64| {
+        mnist(|c| {
+            c.width_mult = width;
+            c.epochs = 2;
+            c.lr_decay_epochs = vec![1];
+        })
+    };
+    let student = |teacher: bool| {
+        let mut c = base(0.25);
+        if teacher {
+            c.teacher = Some("wide teacher".into());
+            c.temperature = 4.0;
+            c.hard_weight = 0.5;
+        }
+        c
+    };
+    Lesson {
+        id: "distillation",
+        title: "Knowledge distillation",
+        question: "Does a narrow network learn better from a wide network's predictions than from the \
+                   labels alone?",
+        look_for: "The wide teacher trains first. Then the two narrow students train side by side on \
+                   the same images: one from the labels, one from the labels and the teacher's softened \
+                   predictions.",
+        setup: "5,000 MNIST training images, 2 epochs of batch 64 at 0.1 (×0.1 after epoch 1). The \
+                teacher is the full-width MNIST ResNet; the students are at a quarter of its width. \
+                Distillation: temperature 4, hard-label weight 0.5.",
+        train_images: 5000,
+        test_images: 2000,
+        arms: vec![
+            arm("wide teacher", base(1.0)),
+            arm("student, labels only", student(false)),
+            Arm { name: "student, distilled", config: student(true), teacher: Some(0) },
+        ],
+        metric: Metric::TestAccuracy,
+        rule: Rule::Beats { trick: 2, baseline: 1, better: Better::Higher, margin: 0.0 },
+        views: vec![],
+        track_train_accuracy: false,
+        paper: Paper {
+            result: "Distilling from a ResNet-152-D teacher lifts ResNet-50-D from 78.31% to 78.67% top-1 \
+                     (+0.36), with T = 20.",
+            source: "He et al. 2019, Table 6",
+        },
+        noise_note: None,
+    }
+}
+
+fn resnet_tweaks() -> Lesson {
+    let c = |resnet_c: bool, resnet_d: bool| {
+        mnist(|c| {
+            c.resnet_c = resnet_c;
+            c.resnet_d = resnet_d;
+            c.width_mult = 0.5;
+            c.epochs = 2;
+            c.lr_decay_epochs = vec![1];
+        })
+    };
+    Lesson {
+        id: "resnet-tweaks",
+        title: "ResNet-C and ResNet-D",
+        question: "Do the paper's two model tweaks help a small ResNet?",
+        look_for: "ResNet-C replaces the one 3×3 stem conv with three; ResNet-D average-pools before \
+                   each downsampling shortcut's 1×1 conv, so the shortcut no longer skips three \
+                   quarters of its input. Compare the curves and the final accuracy.",
+        setup: "5,000 MNIST training images, 2 epochs of batch 64 at 0.1 (×0.1 after epoch 1), a \
+                half-width MNIST ResNet: plain, with ResNet-C, and with ResNet-D.",
+        train_images: 5000,
+        test_images: 2000,
+        arms: vec![arm("plain", c(false, false)), arm("ResNet-C", c(true, false)), arm("ResNet-D", c(false, true))],
+        metric: Metric::TestAccuracy,
+        rule: Rule::Beats { trick: 2, baseline: 0, better: Better::Higher, margin: 0.0 },
+        views: vec![],
+        track_train_accuracy: false,
+        paper: Paper {
+            result: "ResNet-50 76.21%, ResNet-50-B 76.66%, ResNet-50-C 76.87%, ResNet-50-D 77.16% top-1, \
+                     for about 10% more FLOPs.",
+            source: "He et al. 2019, Table 5",
+        },
+        noise_note: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lesson_is_valid_and_within_its_budget() {
+        let lessons = all();
+        assert!(lessons.len() >= 9);
+        let mut ids: Vec<&str> = lessons.iter().map(|l| l.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), lessons.len(), "lesson ids are unique");
+        for l in &lessons {
+            for a in &l.arms {
+                let steps = (l.train_images / a.config.batch_size as usize) as u64;
+                a.config.validate(steps).unwrap_or_else(|e| panic!("{} / {}: {e}", l.id, a.name));
+            }
+            assert!(l.training_images() <= 31_000, "{}: {} training images", l.id, l.training_images());
+            assert!(l.arms.len() >= 2, "{}", l.id);
+        }
+    }
+}

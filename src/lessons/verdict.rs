@@ -1,0 +1,192 @@
+//! From measured runs to a verdict: each arm's value of the lesson's metric, and the lesson's rule
+//! applied to one seed (the page) or several (the CLI's check), as numbers and as a sentence. An
+//! effect counts only if it holds in every seed; otherwise the sentence says it is within noise at
+//! this size.
+
+use serde::Serialize;
+
+use super::run::ArmRecord;
+use super::{Better, Lesson, Metric, Rule};
+use crate::train::analysis::mean_std;
+
+/// One arm's value of `metric`; `None` when the arm diverged (or never ran) before it could be
+/// measured.
+pub fn value(metric: Metric, r: &ArmRecord) -> Option<f64> {
+    let last = r.epochs.last();
+    let result = r.result.as_ref();
+    match metric {
+        Metric::EarlyLoss { steps } => {
+            let n = steps as usize;
+            (r.losses.len() >= n && n > 0).then(|| r.losses[..n].iter().map(|&l| l as f64).sum::<f64>() / n as f64)
+        }
+        Metric::TestAccuracy => result.map(|f| 100.0 * f.test_acc as f64),
+        Metric::FinalTrainLoss => result.and(last).map(|e| e.train_loss as f64),
+        Metric::GeneralizationGap => result.and_then(|f| f.train_clean_acc.map(|t| 100.0 * (t - f.test_acc) as f64)),
+        Metric::LogitGap => result.map(|f| f.mean_gap as f64),
+        Metric::CalibrationError => result.map(|f| 100.0 * f.calibration.ece as f64),
+        Metric::GammaNorm => result.and(last).map(|e| e.norms.gamma as f64),
+    }
+}
+
+/// `v` written for a sentence, with the metric's unit.
+pub fn format_value(metric: Metric, v: Option<f64>) -> String {
+    match (metric, v) {
+        (_, None) => "diverged".into(),
+        (Metric::TestAccuracy | Metric::CalibrationError, Some(v)) => format!("{v:.2}%"),
+        (Metric::GeneralizationGap, Some(v)) => format!("{v:.2} points"),
+        (_, Some(v)) => format!("{v:.3}"),
+    }
+}
+
+/// An arm's values over the seeds, and their mean and sample standard deviation.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArmSummary {
+    pub arm: usize,
+    pub name: &'static str,
+    /// Per seed; `None` where the arm diverged.
+    pub values: Vec<Option<f64>>,
+    pub mean: f64,
+    pub std: f64,
+    pub diverged: usize,
+    /// Final test accuracy (%) per seed (`None` where the arm diverged).
+    pub test_acc: Vec<Option<f64>>,
+}
+
+/// The rule's outcome over the seeds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub seeds: usize,
+    /// Seeds in which the rule held.
+    pub held: usize,
+    /// True when it held in every seed.
+    pub holds: bool,
+    pub sentence: String,
+}
+
+/// Summarizes each arm over the seeds' records (`runs[seed][arm]`).
+pub fn summarize(lesson: &Lesson, runs: &[Vec<ArmRecord>]) -> Vec<ArmSummary> {
+    (0..lesson.arms.len())
+        .map(|arm| {
+            let values: Vec<Option<f64>> = runs.iter().map(|r| value(lesson.metric, &r[arm])).collect();
+            let measured: Vec<f64> = values.iter().flatten().copied().collect();
+            let (mean, std) = mean_std(&measured);
+            ArmSummary {
+                arm,
+                name: lesson.arms[arm].name,
+                diverged: values.iter().filter(|v| v.is_none()).count(),
+                test_acc: runs.iter().map(|r| r[arm].result.as_ref().map(|f| 100.0 * f.test_acc as f64)).collect(),
+                values,
+                mean,
+                std,
+            }
+        })
+        .collect()
+}
+
+/// Whether the rule holds for one seed's values (per arm), and the difference it rests on.
+fn holds(rule: &Rule, v: &[Option<f64>]) -> bool {
+    match *rule {
+        Rule::Beats { trick, baseline, better, margin } => match (v[trick], v[baseline]) {
+            (Some(t), Some(b)) => {
+                let d = if better == Better::Higher { t - b } else { b - t };
+                d > margin
+            }
+            (Some(_), None) => true,
+            _ => false,
+        },
+        Rule::GapShrinks { without, with, margin } => {
+            let gap = |(a, b): (usize, usize)| match (v[a], v[b]) {
+                (Some(x), Some(y)) => (x - y).abs(),
+                _ => f64::INFINITY,
+            };
+            let (before, after) = (gap(without), gap(with));
+            after.is_finite() && before - after > margin
+        }
+    }
+}
+
+/// The verdict over `summaries` (from `summarize`), as numbers and a sentence.
+pub fn verdict(lesson: &Lesson, summaries: &[ArmSummary]) -> Verdict {
+    let seeds = summaries.first().map_or(0, |s| s.values.len());
+    let held = (0..seeds)
+        .filter(|&s| holds(&lesson.rule, &summaries.iter().map(|a| a.values[s]).collect::<Vec<_>>()))
+        .count();
+    let m = lesson.metric;
+    let show = |a: &ArmSummary| -> String {
+        if seeds == 1 {
+            format_value(m, a.values[0])
+        } else if a.diverged == seeds {
+            "diverged in every seed".into()
+        } else {
+            let div = if a.diverged > 0 { format!(", diverged in {} of {seeds}", a.diverged) } else { String::new() };
+            format!("{} ± {}{div}", format_value(m, Some(a.mean)), format_value(m, Some(a.std)))
+        }
+    };
+    let arm = |i: usize| format!("{} {}", summaries[i].name, show(&summaries[i]));
+    let over = if seeds == 1 { String::new() } else { format!(" (mean ± sd over {seeds} seeds)") };
+    let (measured, rule) = match lesson.rule {
+        Rule::Beats { trick, baseline, better, margin } => {
+            let way = if better == Better::Higher { "higher" } else { "lower" };
+            (format!("{}{over}: {}; {}", m.name(), arm(trick), arm(baseline)), format!("{} {way} than {} by more than {margin}", summaries[trick].name, summaries[baseline].name))
+        }
+        Rule::GapShrinks { without, with, margin } => (
+            format!("{}{over}: without the trick {} and {}; with it {} and {}", m.name(), arm(without.0), arm(without.1), arm(with.0), arm(with.1)),
+            format!("the difference between the pair shrinks by more than {margin} with the trick"),
+        ),
+    };
+    let conclusion = match (seeds, held) {
+        (1, 1) => format!("In this run, {rule}: the effect shows."),
+        (1, _) => format!("In this run it is not true that {rule}: the effect does not show."),
+        (n, h) if h == n => format!("In all {n} seeds, {rule}: the effect holds."),
+        (n, h) => format!("Only in {h} of {n} seeds, {rule}: at this size the effect is within noise."),
+    };
+    Verdict { seeds, held, holds: held == seeds && seeds > 0, sentence: format!("{measured}. {conclusion}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lessons::catalog;
+
+    fn arms(values: &[&[Option<f64>]]) -> Vec<ArmSummary> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(arm, v)| {
+                let measured: Vec<f64> = v.iter().flatten().copied().collect();
+                let (mean, std) = mean_std(&measured);
+                ArmSummary { arm, name: "arm", values: v.to_vec(), mean, std, diverged: v.iter().filter(|x| x.is_none()).count(), test_acc: vec![] }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_effect_counts_only_when_it_holds_in_every_seed() {
+        // warmup: lower early loss is better, by more than 0.1.
+        let l = catalog::find("warmup").unwrap();
+        let v = verdict(&l, &arms(&[&[Some(2.5), Some(2.6), Some(2.4)], &[Some(1.8), Some(1.9), Some(2.0)]]));
+        assert_eq!((v.held, v.holds), (3, true), "{}", v.sentence);
+        assert!(v.sentence.contains("In all 3 seeds"), "{}", v.sentence);
+        let v = verdict(&l, &arms(&[&[Some(2.5), Some(2.6), Some(2.0)], &[Some(1.8), Some(1.9), Some(2.0)]]));
+        assert_eq!((v.held, v.holds), (2, false));
+        assert!(v.sentence.contains("within noise"), "{}", v.sentence);
+    }
+
+    #[test]
+    fn a_diverged_baseline_loses_and_a_diverged_trick_fails() {
+        let l = catalog::find("warmup").unwrap();
+        assert!(verdict(&l, &arms(&[&[None], &[Some(1.8)]])).holds);
+        let v = verdict(&l, &arms(&[&[Some(2.0)], &[None]]));
+        assert!(!v.holds && v.sentence.contains("diverged"), "{}", v.sentence);
+    }
+
+    #[test]
+    fn gap_rule_compares_the_pairs() {
+        // linear scaling: arms 1 and 3 unscaled, 0 and 2 scaled; accuracy gap must shrink by > 1.
+        let l = catalog::find("linear-scaling").unwrap();
+        let v = verdict(&l, &arms(&[&[Some(95.0)], &[Some(96.0)], &[Some(94.5)], &[Some(80.0)]]));
+        assert!(v.holds, "{}", v.sentence);
+        let v = verdict(&l, &arms(&[&[Some(95.0)], &[Some(96.0)], &[Some(90.0)], &[Some(92.0)]]));
+        assert!(!v.holds, "{}", v.sentence);
+    }
+}

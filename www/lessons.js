@@ -1,0 +1,129 @@
+// The Lessons section: the list of lessons (from the core's catalog), one open lesson at a time,
+// its run in the worker, and its arms saved into the run history when it finishes. A lesson is a
+// link: `#lesson=warmup` opens it, `&embed=1` shows it alone (for an iframe in a tutorial),
+// `&seed=N` picks the seed, and the tests' `&tiny=1` runs two steps per epoch.
+
+import { LessonView } from './views/lesson.js';
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  node.append(...children);
+  return node;
+}
+
+export class Lessons {
+  // listRoot: where the list goes; panelRoot: where an open lesson goes. hooks: {send(cmd, args),
+  // saveRun(run) -> Promise<boolean>, setBusy(bool), showMessage(text), classify?}
+  constructor(listRoot, panelRoot, hooks) {
+    this.listRoot = listRoot;
+    this.panelRoot = panelRoot;
+    this.hooks = hooks;
+    this.catalog = [];
+    this.view = null;
+    this.open = null; // {lesson, seed, tiny}
+    this.running = false;
+  }
+
+  setCatalog(lessons) {
+    this.catalog = lessons;
+    this.listRoot.replaceChildren(el('ul', { class: 'lesson-list' }, ...lessons.map((l) => el('li', {},
+      el('a', { href: `#lesson=${l.id}`, 'data-lesson': l.id }, l.title), ` — ${l.question} `,
+      el('span', { class: 'muted' }, `(${l.arms.length} runs, ${Math.round(l.training_images / 1000)}k images)`)))));
+  }
+
+  // Opens lesson `id` (seed, tiny from the link); returns false for an unknown id.
+  show(id, { seed = 1, tiny = false } = {}) {
+    const lesson = this.catalog.find((l) => l.id === id);
+    if (!lesson) return false;
+    this.open = { lesson, seed, tiny };
+    const runButton = el('button', { type: 'button', class: 'run-lesson' }, `Run this lesson (seed ${seed})`);
+    runButton.addEventListener('click', () => this.run());
+    const body = el('div', { class: 'lesson-body' });
+    this.panelRoot.replaceChildren(body, runButton);
+    this.view = new LessonView(body);
+    this.view.show(lesson);
+    this.runButton = runButton;
+    this.panelRoot.hidden = false;
+    return true;
+  }
+
+  close() {
+    this.open = null;
+    this.view = null;
+    this.panelRoot.hidden = true;
+    this.panelRoot.replaceChildren();
+  }
+
+  async run() {
+    if (!this.open || this.running) return;
+    const { lesson, seed, tiny } = this.open;
+    this.running = true;
+    this.runButton.disabled = true;
+    this.hooks.setBusy(true);
+    this.view.show(lesson);
+    this.view.setStatus('Preparing the arms on the GPU…');
+    this.startedAt = performance.now();
+    try {
+      await this.hooks.send('lesson', { id: lesson.id, seed, tiny });
+    } catch (e) {
+      this.ended(`The lesson could not start: ${e.message}`);
+    }
+  }
+
+  // Worker events of a lesson.
+  onEvent(ev) {
+    if (!this.view) return;
+    if (ev.event === 'lesson-started') {
+      this.view.setStatus(`Running ${ev.lesson.arms.length} arms in turn…`);
+    } else if (ev.event === 'lesson-progress') {
+      this.view.addEvents(ev.events);
+      const last = ev.events[ev.events.length - 1];
+      if (last) this.view.setStatus(`Running: ${this.open.lesson.arms[last.arm].name}, step ${last.step} · ${Math.round((performance.now() - this.startedAt) / 1000)} s`);
+    } else if (ev.event === 'lesson-done') {
+      this.finish(ev);
+    } else if (ev.event === 'lesson-stopped') {
+      this.ended('Stopped. The arms that had not finished are not saved.');
+    } else if (ev.event === 'failed') {
+      this.ended(`The lesson stopped: ${ev.message}`);
+    }
+  }
+
+  async finish({ records, verdict, checkpoints }) {
+    this.view.finish(records, verdict);
+    const firstTrained = records.find((r) => r.result);
+    this.view.showNetwork(firstTrained);
+    const { lesson, seed } = this.open;
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    let saved = 0;
+    for (const [i, r] of records.entries()) {
+      if (!r.result) continue;
+      const ok = await this.hooks.saveRun({
+        name: `${lesson.title}: ${r.name} (seed ${seed})`,
+        config: r.config,
+        page: { train_limit: lesson.train_images, test_limit: lesson.test_images },
+        loss: r.losses.map((l, s) => [s + 1, l]),
+        lrs: r.lrs,
+        epochs: r.epochs.map((e) => ({ epoch: e.epoch, train_loss: e.train_loss, train_acc: e.train_acc, test_loss: e.test_loss, test_acc: e.test_acc })),
+        final: { test_acc: r.result.test_acc, test_loss: r.result.test_loss },
+        imagesPerSec: r.images / Math.max(r.train_seconds, 1e-6),
+        seconds,
+        lesson: { id: lesson.id, seed, arm: i },
+        views: { grid: r.result.grid, confusion: r.result.confusion, batch: r.batch },
+        status: 'finished',
+        checkpoint: checkpoints[i],
+      });
+      if (ok) saved += 1;
+    }
+    const kept = saved > 0 ? ` ${saved} trained arms are in the run history.` : ' The arms could not be saved in this browser.';
+    this.ended(null, `Finished in ${Math.round(seconds)} s.${kept}`);
+  }
+
+  ended(error, text) {
+    this.running = false;
+    if (this.runButton) this.runButton.disabled = false;
+    this.hooks.setBusy(false);
+    if (error) this.hooks.showMessage(error);
+    this.view?.setStatus(text ?? error ?? '');
+  }
+}
