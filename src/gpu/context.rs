@@ -226,7 +226,8 @@ impl GpuContext {
         self.wait()?;
         rx.await
             .map_err(|_| Error::Gpu("the readback was cancelled".into()))?
-            .map_err(|e| Error::Gpu(format!("mapping the readback buffer failed: {e}")))?;
+            // A lost device fails the map; its own message (captured above) says more.
+            .map_err(|e| self.take_error().err().unwrap_or_else(|| Error::Gpu(format!("mapping the readback buffer failed: {e}"))))?;
         let bytes = {
             let view = staging.slice(..).get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e}")))?;
             view.to_vec()
