@@ -318,6 +318,21 @@ test('a short MNIST run shows a falling loss and an accuracy, with a responsive 
   assert.deepEqual(p.problems, []);
 }));
 
+test('a finished run can teach the next one at once (knowledge distillation)', () => withPage(`#${TINY_RUN}`, {}, async (p) => {
+  await p.locator('#train').click();
+  await waitStatus(p, /Run 1 finished/, 60_000);
+  const distill = p.getByLabel('Knowledge distillation', { exact: true });
+  assert.ok(await distill.isEnabled(), 'the new run is a teacher without a reload');
+  await distill.check();
+  await p.waitForFunction(() => /teacher=run-/.test(location.hash));
+  assert.match(await p.getByLabel('Teacher run', { exact: true }).textContent(), /Run 1 \(test acc/);
+  await p.locator('#train').click();
+  await waitStatus(p, /Run 2 finished/, 60_000);
+  assert.match(await historyRows(p).nth(1).textContent(), /teacher=Run 1/);
+  assert.match(await p.locator('#ablation tbody').textContent(), /Knowledge distillation/);
+  assert.deepEqual(p.problems, []);
+}));
+
 test('pause holds the run, resume continues it, and a stopped run is kept, marked stopped', () => withPage(`#${SHORT_RUN}`, {}, async (p) => {
   const stepOf = () => p.evaluate(() => Number(document.querySelector('#status').textContent.match(/step (\d+)\//)?.[1] ?? -1));
   await p.locator('#train').click();

@@ -137,6 +137,7 @@ export class ControlsView {
     control.replaceChildren(...teachers.map((r) => el('option', { value: r.id }, `${r.name} (test acc ${(100 * r.final.test_acc).toFixed(1)}%)`)));
     if ([...control.options].some((o) => o.value === current)) control.value = current;
     const { toggle } = this.toggles.get('distillation');
+    toggle.disabled = this.locked || control.options.length === 0;
     if (control.options.length === 0 && !this.locked) toggle.checked = false;
     this.syncDisabled();
   }
