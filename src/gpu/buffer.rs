@@ -37,6 +37,8 @@ pub struct GpuBuffer(Arc<Counted>);
 struct Counted(wgpu::Buffer);
 
 impl GpuBuffer {
+    // Natively a wgpu::Buffer is Send + Sync and so is this; on wasm32 neither is (one thread).
+    #[allow(clippy::arc_with_non_send_sync)]
     fn counted(buffer: wgpu::Buffer) -> GpuBuffer {
         LIVE_BUFFERS.fetch_add(1, Ordering::Relaxed);
         LIVE_BYTES.fetch_add(buffer.size(), Ordering::Relaxed);
