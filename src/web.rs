@@ -499,3 +499,21 @@ impl WebBench {
         })
     }
 }
+
+// ---- Hooks for the page's browser tests (www/tests/page.test.mjs) ---------------------------
+
+/// The GPU buffers alive now across every context in this module, `{buffers, bytes}`: back to
+/// where it started once each run's trainer is freed (the 20-runs test reads it).
+#[wasm_bindgen]
+pub fn gpu_memory() -> Result<JsValue, JsValue> {
+    to_js(&crate::gpu::live_buffers())
+}
+
+#[wasm_bindgen]
+impl WebTrainer {
+    /// Destroys the run's GPU device, as a driver reset or a crashed GPU process would, so a test
+    /// can check what the page does when the device is lost mid-run. Call it between chunks.
+    pub fn lose_device(&self) -> Result<(), JsValue> {
+        self.read(|t| t.ctx.device.destroy())
+    }
+}

@@ -1,10 +1,11 @@
 // Wires the playground together: the settings form, the URL, the training worker, the charts,
 // the status line and the run history. The page renders and sends commands; all training happens
-// in the worker (worker.js), so the tab stays responsive.
+// in the worker (worker.js), so the tab stays responsive. Everything the page knows lives in one
+// PageState (state.js); this module changes it and asks the views to show it.
 
 import { TrainerClient } from './trainer-client.js';
 import { RunStore } from './store.js';
-import { BadLink, PAGE_DEFAULTS, fromHash, splitCounts, stepsPerEpoch, toHash } from './state.js';
+import { BadLink, PAGE_DEFAULTS, PageState, fromHash, splitCounts, stepsPerEpoch, toHash } from './state.js';
 import { ControlsView } from './views/controls.js';
 import { LineChart, PALETTE } from './views/chart.js';
 import { MessageView, StatusView } from './views/status.js';
@@ -19,15 +20,18 @@ const NO_WEBGPU = 'This page trains on your own GPU through WebGPU, which this b
 const PER_DATASET = ['model', 'epochs', 'lr_decay_epochs', 'augmentation'];
 // Loss smoothing: exponential moving average with this weight per step.
 const SMOOTHING = 0.9;
+// The core's message for a run whose loss became NaN or infinite (crate::Error::Diverged).
+const DIVERGED = /training diverged at step (\d+)/;
 
 const $ = (sel) => document.querySelector(sel);
 // A software adapter may have no name: "(Cpu, BrowserWebGpu)".
 const adapterName = (text) => text?.replace(/^\s*\(/, 'an unnamed adapter (');
 
+const state = new PageState();
+const store = new RunStore();
+
 // Measurements the browser tests read: main-thread long tasks and the time to the first step.
 const perf = { longTasks: [], longestTaskMs: 0, longestHandlerMs: 0, firstStepMs: null, trainClickedAt: null };
-// The planned schedule, so a test can check the preview's data as well as its picture.
-window.tricklab = { perf, preview: () => Array.from(curve) };
 if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
@@ -53,74 +57,91 @@ const configError = $('#config-error');
 const lrChart = new LineChart($('#chart-lr'), { title: 'Learning rate per step', x: 'step', y: 'lr' });
 const lossChart = new LineChart($('#chart-loss'), { title: 'Training loss (smoothed)', x: 'step', y: 'loss' });
 const accChart = new LineChart($('#chart-acc'), { title: 'Accuracy per epoch (dashed: train)', x: 'epoch', y: 'accuracy', yRange: [0, 1], integerX: true });
-const controls = new ControlsView($('#general'), $('#tricks'), () => settingsChanged());
+const controls = new ControlsView($('#general'), $('#tricks'), $('#tweaks'));
 const history = new HistoryView($('#history'), {
-  onSelect: (id, on) => { on ? selected.add(id) : selected.delete(id); renderRuns(); drawCharts(); },
-  onBaseline: (id) => { baselineId = id; renderRuns(); },
-  onDelete: async (id) => { await store.delete(id); selected.delete(id); if (baselineId === id) baselineId = null; await reloadRuns(); drawCharts(); },
+  onSelect: (id, on) => { on ? state.selected.add(id) : state.selected.delete(id); renderRuns(); drawCharts(); },
+  onBaseline: (id) => { state.baselineId = id; renderRuns(); },
+  onDelete: async (id) => {
+    await store.delete(id);
+    state.selected.delete(id);
+    if (state.baselineId === id) state.baselineId = null;
+    await reloadRuns();
+    drawCharts();
+  },
 });
 const ablation = new AblationView($('#ablation'));
 const client = new TrainerClient(timed(onRunEvent));
 
-let defaults = null; // by dataset
-let state = null; // {config, page}: the last valid settings
-let curve = new Float32Array(0); // planned lr per step
-let store = null;
-let runs = [];
-const selected = new Set();
-let baselineId = null;
-let live = null; // the run in progress (or just finished)
-let settingsSeq = 0;
-let drawPending = false;
-let gpuReady = false;
+// The planned schedule, so a test can check the preview's data as well as its picture, and the
+// worker's commands (its test hooks among them: loseDevice, gpuMemory).
+window.tricklab = { perf, preview: () => Array.from(state.curve), worker: (cmd, args) => client.send(cmd, args) };
+
+// Only the latest of overlapping calls of `fn` may finish; the others resolve to undefined.
+function latestOnly(fn) {
+  let seq = 0;
+  return async (...args) => {
+    const mine = ++seq;
+    const result = await fn(...args);
+    return mine === seq ? result : undefined;
+  };
+}
 
 // ---- settings ----------------------------------------------------------------------------------
 
-// Validates `candidate` in the Rust core and previews its schedule; a bad value is reported beside
-// the form and keeps the last good state.
-async function applySettings(candidate) {
-  const seq = ++settingsSeq;
+// The candidate validated by the Rust core, with its schedule; throws the core's message.
+const checked = latestOnly(async (candidate) => {
   const spe = stepsPerEpoch(candidate.config, candidate.page);
   try {
     const config = await client.send('validate', { config: candidate.config, stepsPerEpoch: spe });
-    const planned = await client.send('curve', { config, stepsPerEpoch: spe });
-    if (seq !== settingsSeq) return;
-    state = { config, page: candidate.page };
-    curve = planned;
-    configError.textContent = '';
-    $('#train').disabled = !gpuReady || Boolean(live?.running);
-    history_replace(toHash(config, candidate.page));
-    drawCharts();
+    const curve = await client.send('curve', { config, stepsPerEpoch: spe });
+    return { config, page: candidate.page, curve };
   } catch (e) {
-    if (seq !== settingsSeq) return;
-    configError.textContent = e.message;
-    $('#train').disabled = true;
+    return { error: e.message };
   }
-}
+});
 
-function history_replace(hash) {
+// Validates `candidate` and previews its schedule; a bad value is reported beside the form and
+// keeps the last good settings.
+async function applySettings(candidate) {
+  const result = await checked(candidate);
+  if (!result) return; // a newer edit is on its way
+  if (result.error) {
+    configError.textContent = result.error;
+    $('#train').disabled = true;
+    return;
+  }
+  state.settings = { config: result.config, page: result.page };
+  state.curve = result.curve;
+  configError.textContent = '';
+  $('#train').disabled = !state.gpu.ready || state.running;
+  const hash = toHash(result.config, result.page);
   if (location.hash !== hash) window.history.replaceState(null, '', hash);
+  drawCharts();
 }
 
 function settingsChanged() {
-  const { config, page } = controls.read(state.config, defaults[state.config.dataset]);
-  if (config.dataset !== state.config.dataset && defaults[config.dataset]) {
-    for (const f of PER_DATASET) config[f] = defaults[config.dataset][f];
+  const { config: current } = state.settings;
+  let { config, page } = controls.read(current, state.defaults[current.dataset]);
+  if (config.dataset !== current.dataset && state.defaults[config.dataset]) {
+    for (const f of PER_DATASET) config[f] = state.defaults[config.dataset][f];
+    controls.setTeachers(state.runs, config.dataset);
     controls.write(config, page);
-    controls.setTeachers(runs, config.dataset);
+    ({ config, page } = controls.read(config, state.defaults[config.dataset]));
     $('#cifar').hidden = config.dataset !== 'cifar10';
   }
   applySettings({ config, page });
 }
 
 // Restores the settings from the URL hash; a bad link gets a visible message and the defaults.
+// What the form shows is what runs: a field whose toggle is off takes its default (it had no
+// effect: a hold without cosine, a temperature without a teacher).
 async function restoreFromUrl() {
-  let candidate = { config: { ...defaults.mnist }, page: { ...PAGE_DEFAULTS } };
+  let candidate = { config: { ...state.defaults.mnist }, page: { ...PAGE_DEFAULTS } };
   if (location.hash.length > 1) {
     try {
-      const parsed = fromHash(decodeURIComponent(location.hash), defaults);
+      const parsed = fromHash(decodeURIComponent(location.hash), state.defaults);
       const config = await client.send('validate', { config: parsed.config, stepsPerEpoch: stepsPerEpoch(parsed.config, parsed.page) });
-      if (config.teacher && !runs.some((r) => r.id === config.teacher)) {
+      if (config.teacher && !state.runs.some((r) => r.id === config.teacher)) {
         throw new BadLink(`the teacher run "${config.teacher}" is not in this browser's run history`);
       }
       candidate = { config, page: parsed.page };
@@ -128,11 +149,12 @@ async function restoreFromUrl() {
       messages.show(`This link has a setting the page cannot use: ${e.message}. The default settings are shown instead.`);
     }
   }
-  state = candidate;
-  controls.setTeachers(runs, candidate.config.dataset);
+  const { dataset } = candidate.config;
+  controls.setTeachers(state.runs, dataset);
   controls.write(candidate.config, candidate.page);
-  $('#cifar').hidden = candidate.config.dataset !== 'cifar10';
-  await applySettings(candidate);
+  $('#cifar').hidden = dataset !== 'cifar10';
+  state.settings = candidate;
+  await applySettings(controls.read(candidate.config, state.defaults[dataset]));
 }
 
 // ---- training ----------------------------------------------------------------------------------
@@ -141,7 +163,7 @@ async function train() {
   messages.clear();
   perf.trainClickedAt = performance.now();
   perf.firstStepMs = null;
-  const { config, page } = state;
+  const { config, page } = state.settings;
   let teacher = null;
   if (config.teacher) {
     teacher = await store.checkpoint(config.teacher);
@@ -151,23 +173,24 @@ async function train() {
     }
   }
   const counts = splitCounts(config, page);
-  live = {
-    running: true, paused: false, config, page, curve,
-    loss: [], lrs: new Array(curve.length).fill(null), epochs: [],
+  state.live = {
+    status: 'running', config, page, curve: state.curve,
+    loss: [], lrs: new Array(state.curve.length).fill(null), epochs: [], step: 0,
     images: 0, trainMs: 0, startedAt: null, pausedMs: 0, pausedAt: null,
-    stepsPerEpoch: stepsPerEpoch(config, page), totalSteps: curve.length, adapter: '',
+    stepsPerEpoch: stepsPerEpoch(config, page), adapter: '', savedAs: null,
   };
   setRunning(true);
   status.text(`Preparing: loading ${config.dataset === 'mnist' ? 'MNIST' : 'CIFAR-10'} (${counts.train} training images) and building ${config.model} on the GPU…`);
   try {
     await client.send('train', { config, trainLimit: page.train_limit, testLimit: page.test_limit, teacher }, teacher ? [teacher] : []);
   } catch (e) {
-    runEnded(e.message);
+    runFailed(e.message);
   }
 }
 
 function onRunEvent(ev) {
-  if (!live) return;
+  const { live } = state;
+  if (!live || live.status !== 'running') return;
   if (ev.event === 'started') {
     live.adapter = ev.adapter;
     live.startedAt = performance.now();
@@ -178,22 +201,24 @@ function onRunEvent(ev) {
     live.epochs.push({ epoch: ev.epoch, train_loss: ev.train_loss, train_acc: ev.train_acc, test_loss: ev.test_loss, test_acc: ev.test_acc });
     scheduleDraw();
   } else if (ev.event === 'done') {
-    saveRun(ev.checkpoint);
+    keepRun('finished', { checkpoint: ev.checkpoint });
   } else if (ev.event === 'stopped') {
-    runEnded(null);
-    status.text('Stopped. The run was not added to the history (only finished runs are).');
+    keepRun('stopped');
   } else if (ev.event === 'failed') {
-    runEnded(ev.message);
+    const diverged = ev.message.match(DIVERGED);
+    if (diverged) keepRun('diverged', { message: ev.message, divergedAt: Number(diverged[1]) });
+    else runFailed(ev.message);
   }
 }
 
 function onProgress(ev) {
+  const { live } = state;
   if (perf.firstStepMs === null) perf.firstStepMs = performance.now() - perf.trainClickedAt;
   live.loss.push([ev.global_step, ev.chunk_loss]);
   ev.lrs.forEach((lr, i) => { live.lrs[ev.global_step - ev.steps + i] = lr; });
+  live.step = ev.global_step;
   live.images += ev.images;
   live.trainMs += ev.ms;
-  live.last = ev;
   const elapsed = (performance.now() - live.startedAt - live.pausedMs) / 1000;
   const stepsPerSec = ev.global_step / Math.max(live.trainMs / 1000, 1e-6);
   status.progress({
@@ -205,43 +230,65 @@ function onProgress(ev) {
   scheduleDraw();
 }
 
-async function saveRun(checkpoint) {
-  const number = runs.reduce((n, r) => Math.max(n, Number(r.name.replace(/\D/g, '')) || 0), 0) + 1;
-  const last = live.epochs[live.epochs.length - 1];
+// Puts the run that just ended in the history: finished (with its weights, so it can teach),
+// stopped, or diverged. A run stopped before its first step has nothing to keep.
+async function keepRun(outcome, { checkpoint = null, message = null, divergedAt = null } = {}) {
+  const { live } = state;
+  live.status = outcome;
+  setRunning(false);
+  if (message) messages.show(`Training stopped: ${message} The run is kept in the history, marked diverged.`);
+  if (outcome === 'stopped' && live.loss.length === 0) {
+    status.text('Stopped before the first step; there is nothing to keep.');
+    drawCharts();
+    return;
+  }
+  const last = live.epochs[live.epochs.length - 1] ?? null;
   const run = {
-    id: `run-${Date.now()}`, name: `Run ${number}`, created: Date.now(),
+    id: `run-${Date.now()}`, name: state.nextRunName(), created: Date.now(), status: outcome,
     config: live.config, page: live.page, adapter: live.adapter,
-    loss: live.loss, lrs: live.lrs, epochs: live.epochs, final: last,
+    loss: live.loss, lrs: live.lrs, epochs: live.epochs, final: outcome === 'finished' ? last : null,
+    steps: live.step, divergedAt,
     imagesPerSec: live.images / Math.max(live.trainMs / 1000, 1e-6),
-    seconds: (performance.now() - live.startedAt - live.pausedMs) / 1000,
+    seconds: live.startedAt === null ? 0 : (performance.now() - live.startedAt - live.pausedMs) / 1000,
     checkpoint,
   };
-  try {
-    await store.put(run);
-  } catch (e) {
-    messages.show(`The run finished but could not be saved in this browser's storage: ${e.message}`);
-  }
-  selected.add(run.id);
+  const { saved, reason } = await store.put(run);
+  state.selected.add(run.id);
   live.savedAs = run.id;
-  runEnded(null);
-  status.text(`${run.name} finished: test accuracy ${(100 * last.test_acc).toFixed(2)}% after ${run.config.epochs} epochs (${Math.round(run.imagesPerSec)} images/s). It is in the run history below.`);
+  const where = saved ? 'It is in the run history below.'
+    : `It could not be saved in this browser (${reason}), so it is listed below only until this tab closes.`;
+  status.text(`${endOf(run)} ${where}`);
   await reloadRuns();
   drawCharts();
 }
 
-function runEnded(error) {
-  if (error) {
-    const lost = /device was lost|GPU error/i.test(error);
-    messages.show(`${lost ? 'The GPU stopped working for this page' : 'Training stopped'}: ${error} Your run history is kept.`);
-    status.text('The run did not finish.');
+// How a kept run ended, for the status line.
+function endOf(run) {
+  const epochs = `${run.config.epochs} epoch${run.config.epochs === 1 ? '' : 's'}`;
+  const done = `${run.epochs.length} of ${epochs}`;
+  if (run.status === 'finished') {
+    return `${run.name} finished: test accuracy ${(100 * run.final.test_acc).toFixed(2)}% after ${epochs} `
+      + `(${Math.round(run.imagesPerSec)} images/s).`;
   }
-  live.running = false;
+  if (run.status === 'stopped') return `${run.name} stopped after step ${run.steps} (${done}).`;
+  return `${run.name} diverged at step ${run.divergedAt} (${done}).`;
+}
+
+// A run that ended for another reason than its own (a lost GPU, a failed build): nothing to keep.
+function runFailed(error) {
+  // Every GPU failure reaches the page as the core's Error::Gpu, "GPU error: ...".
+  const lost = /GPU error|device (was|is) lost/i.test(error);
+  const what = lost ? 'The GPU stopped working for this page (a driver reset, the system taking the GPU back, or a crash)' : 'Training stopped';
+  messages.show(`${what}: ${error} Your run history is kept; press Train to start again.`);
+  status.text('The run did not finish.');
+  state.live.status = 'failed';
   setRunning(false);
+  drawCharts();
 }
 
 function setRunning(running) {
   controls.setLocked(running);
-  $('#train').disabled = running || !gpuReady;
+  $('#train').disabled = running || !state.gpu.ready || Boolean(configError.textContent);
   $('#pause').disabled = !running;
   $('#resume').disabled = true;
   $('#stop').disabled = !running;
@@ -249,8 +296,7 @@ function setRunning(running) {
 
 function pause() {
   client.send('pause');
-  live.paused = true;
-  live.pausedAt = performance.now();
+  state.live.pausedAt = performance.now();
   $('#pause').disabled = true;
   $('#resume').disabled = false;
   status.text(`${$('#status').textContent} · paused`);
@@ -258,8 +304,8 @@ function pause() {
 
 function resume() {
   client.send('resume');
-  live.paused = false;
-  live.pausedMs += performance.now() - live.pausedAt;
+  state.live.pausedMs += performance.now() - state.live.pausedAt;
+  state.live.pausedAt = null;
   $('#pause').disabled = false;
   $('#resume').disabled = true;
 }
@@ -267,23 +313,27 @@ function resume() {
 // ---- runs and charts ---------------------------------------------------------------------------
 
 async function reloadRuns() {
-  runs = await store.list();
-  for (const id of selected) if (!runs.some((r) => r.id === id)) selected.delete(id);
-  controls.setTeachers(runs, state.config.dataset);
+  state.runs = await store.list();
+  for (const id of state.selected) if (!state.runs.some((r) => r.id === id)) state.selected.delete(id);
+  controls.setTeachers(state.runs, state.settings.config.dataset);
   renderRuns();
 }
 
 function renderRuns() {
-  const baselineRun = runs.find((r) => r.id === baselineId) ?? null;
-  history.render(runs, selected, baselineId, (run) => baselineRun?.config ?? defaults[run.config.dataset]);
-  ablation.render(runs, baselineRun);
+  const baselineRun = state.baselineRun();
+  history.render(state.runs, state.selected, state.baselineId, (run) => baselineRun?.config ?? state.defaults[run.config.dataset]);
+  ablation.render(state.runs, baselineRun);
 }
 
-function scheduleDraw() {
-  if (drawPending) return;
-  drawPending = true;
-  requestAnimationFrame(timed(() => { drawPending = false; drawCharts(); }));
-}
+// Redraws the charts at the next frame, once however many events arrive before it.
+const scheduleDraw = (() => {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(timed(() => { pending = false; drawCharts(); }));
+  };
+})();
 
 function smooth(points) {
   let avg = null;
@@ -298,15 +348,17 @@ function smooth(points) {
 
 // The curves to draw: the run in progress (unless it is already saved) and the selected runs.
 function shownRuns() {
-  const shown = runs.filter((r) => selected.has(r.id)).map((r) => ({ name: r.name, loss: r.loss, epochs: r.epochs }));
+  const shown = state.runs.filter((r) => state.selected.has(r.id)).map((r) => ({ name: r.name, loss: r.loss, epochs: r.epochs }));
+  const { live } = state;
   if (live && !live.savedAs) shown.push({ name: 'current run', loss: live.loss, epochs: live.epochs });
   return shown;
 }
 
 function drawCharts() {
-  const planned = live?.running ? live.curve : curve;
+  const { live } = state;
+  const planned = state.running ? live.curve : state.curve;
   const xs = Array.from(planned, (_, i) => i);
-  const actual = live?.running ? live.lrs : xs.map(() => null);
+  const actual = state.running ? live.lrs : xs.map(() => null);
   lrChart.set(xs, [
     { label: 'planned', values: Array.from(planned), color: '#8c959f', dash: true },
     { label: 'actual', values: actual, color: '#1f6feb', width: 2 },
@@ -355,6 +407,28 @@ function wireCifarDrop() {
 // ---- start -------------------------------------------------------------------------------------
 
 async function main() {
+  for (const button of ['#train', '#pause', '#resume', '#stop']) $(button).disabled = true;
+  status.text('Loading the training core…');
+  const info = await client.send('init');
+  state.defaults = info.defaults;
+  state.catalog = info.catalog;
+  state.gpu = { ready: Boolean(info.adapter && navigator.gpu), adapter: info.adapter, error: info.error };
+  controls.setCatalog(info.catalog);
+  await store.open();
+  if (!store.persistent) {
+    messages.show(`This browser will not keep the run history (IndexedDB is unavailable: ${store.unavailable}). `
+      + 'Runs are listed until this tab closes.');
+  }
+  try {
+    state.runs = await store.list();
+  } catch (e) {
+    messages.show(`The run history could not be read: ${e.message}`);
+  }
+  renderRuns();
+  await restoreFromUrl();
+  // The form and the buttons only now, when there is a state for them to change.
+  controls.listen(timed(settingsChanged));
+  setRunning(false);
   $('#train').addEventListener('click', train);
   $('#pause').addEventListener('click', pause);
   $('#resume').addEventListener('click', resume);
@@ -367,30 +441,16 @@ async function main() {
       status.text(`The link to these settings: ${location.href}`);
     }
   });
-  window.addEventListener('hashchange', () => { if (!live?.running && location.hash !== toHash(state.config, state.page)) restoreFromUrl(); });
+  window.addEventListener('hashchange', () => {
+    if (!state.running && location.hash !== toHash(state.settings.config, state.settings.page)) restoreFromUrl();
+  });
   wireCifarDrop();
-  setRunning(false);
-  $('#train').disabled = true;
-  status.text('Loading the training core…');
-  const info = await client.send('init');
-  defaults = info.defaults;
-  gpuReady = Boolean(info.adapter && navigator.gpu);
-  try {
-    store = await RunStore.open();
-    runs = await store.list();
-  } catch (e) {
-    messages.show(`This browser will not keep the run history (IndexedDB is unavailable: ${e.message}).`);
-    store = { list: async () => [], put: async () => {}, delete: async () => {}, checkpoint: async () => null };
-  }
-  renderRuns();
-  await restoreFromUrl();
   if (!navigator.gpu) {
     messages.show(NO_WEBGPU);
   } else if (info.error) {
     messages.show(`WebGPU is present but no GPU could be opened (${info.error}). ${NO_WEBGPU}`);
   }
-  const adapter = adapterName(info.adapter);
-  status.text(gpuReady ? `Ready. GPU: ${adapter}.` : 'Ready to explore the settings (no WebGPU here: training is unavailable).');
+  status.text(state.gpu.ready ? `Ready. GPU: ${adapterName(info.adapter)}.` : 'Ready to explore the settings (no WebGPU here: training is unavailable).');
   document.body.dataset.ready = 'true';
 }
 

@@ -133,3 +133,33 @@ export function describeDifferences(config, baseline) {
   const diff = differences(config, baseline);
   return diff.length === 0 ? 'baseline' : diff.map(([k, v]) => `${k}=${writeValue(v) || 'none'}`).join(', ');
 }
+
+// Everything the page knows, in one object that app.js owns and the views only read: what the
+// core told it, the settings the form and the URL show, the run history and the run in progress.
+export class PageState {
+  constructor() {
+    this.defaults = null; // the core's default TrainConfig of each dataset, by name
+    this.catalog = null; // the core's {models, datasets}: [{name, label}] each
+    this.gpu = { ready: false, adapter: null, error: null };
+    this.settings = null; // {config, page}: the last valid settings (what the URL shows)
+    this.curve = new Float32Array(0); // the planned rate of every step of `settings`
+    this.runs = []; // the run history, oldest first, without weights
+    this.selected = new Set(); // ids of the runs whose curves are drawn
+    this.baselineId = null; // the run the others are compared with (null: the defaults)
+    this.live = null; // the run in progress, or the last one until the next starts
+  }
+
+  get running() {
+    return this.live?.status === 'running';
+  }
+
+  baselineRun() {
+    return this.runs.find((r) => r.id === this.baselineId) ?? null;
+  }
+
+  // "Run N", one past the highest number so far.
+  nextRunName() {
+    const number = this.runs.reduce((n, r) => Math.max(n, Number(r.name.replace(/\D/g, '')) || 0), 0) + 1;
+    return `Run ${number}`;
+  }
+}

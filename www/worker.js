@@ -1,9 +1,10 @@
 // The training worker: loads the Rust core (WebAssembly), holds the datasets and the one run in
 // progress, and answers the page's commands. Requests are `{id, cmd, ...}` and get `{id, ok,
 // result | error}`; a run also posts events `{event: 'started' | 'progress' | 'epoch' | 'done' |
-// 'stopped' | 'failed', ...}`. The page never touches the GPU or the wasm module itself.
+// 'stopped' | 'failed', ...}`. The page never touches the GPU or the wasm module itself. The run's
+// trainer is freed the moment the run ends, however it ends, so its GPU memory is given back.
 
-import init, { adapter_info, default_config, validate_config, schedule_curve, WebDataset, WebTrainer } from './pkg/tricklab.js';
+import init, { adapter_info, catalog, default_config, gpu_memory, validate_config, schedule_curve, WebDataset, WebTrainer } from './pkg/tricklab.js';
 
 const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
 const CIFAR_URL = 'data/cifar-10-binary.tar.gz';
@@ -49,15 +50,18 @@ function loadServedCifar() {
 const dataset = (kind) => (kind === 'cifar10' ? loadServedCifar() : loadMnist());
 
 const commands = {
+  // The core's menus and defaults, and the GPU adapter (or why there is none).
   async init() {
     await ready;
-    const defaults = { mnist: JSON.parse(default_config('mnist')), cifar10: JSON.parse(default_config('cifar10')) };
+    const menus = JSON.parse(catalog());
+    const defaults = Object.fromEntries(menus.datasets.map(({ name }) => [name, JSON.parse(default_config(name))]));
+    const info = { catalog: menus, defaults, adapter: null, error: null };
     loadMnist().catch(() => {}); // in the background, so the first run starts at once
-    if (!self.navigator.gpu) return { defaults, adapter: null, error: 'no WebGPU in this browser' };
+    if (!self.navigator.gpu) return { ...info, error: 'no WebGPU in this browser' };
     try {
-      return { defaults, adapter: await adapter_info(), error: null };
+      return { ...info, adapter: await adapter_info() };
     } catch (e) {
-      return { defaults, adapter: null, error: e.message };
+      return { ...info, error: e.message };
     }
   },
   async validate({ config, stepsPerEpoch }) {
@@ -76,7 +80,7 @@ const commands = {
   },
   async train(options) {
     if (run) throw new Error('a run is already in progress; stop it first');
-    run = { paused: false, stopped: false, wake: null };
+    run = { paused: false, stopped: false, loseDevice: false, wake: null };
     startRun(run, options);
     return true;
   },
@@ -98,6 +102,16 @@ const commands = {
     }
     return true;
   },
+  // Test hooks (www/tests/page.test.mjs): destroy the run's GPU device before its next chunk, as
+  // a driver reset would; and the live GPU buffers and bytes, with the wasm memory's size.
+  loseDevice() {
+    if (run) run.loseDevice = true;
+    return Boolean(run);
+  },
+  async gpuMemory() {
+    const { memory } = await ready;
+    return { ...gpu_memory(), wasmBytes: memory.buffer.byteLength };
+  },
 };
 
 async function startRun(state, { config, trainLimit, testLimit, teacher }) {
@@ -108,9 +122,7 @@ async function startRun(state, { config, trainLimit, testLimit, teacher }) {
     self.postMessage({
       event: 'started',
       adapter: trainer.adapter,
-      config: JSON.parse(trainer.config_json),
       stepsPerEpoch: trainer.steps_per_epoch,
-      totalSteps: trainer.total_steps,
       trainCount: trainer.train_count,
       testCount: trainer.test_count,
     });
@@ -134,6 +146,10 @@ async function trainLoop(state, trainer, batchSize) {
   for (;;) {
     while (state.paused && !state.stopped) await new Promise((wake) => { state.wake = wake; });
     if (state.stopped) return;
+    if (state.loseDevice) {
+      state.loseDevice = false;
+      trainer.lose_device();
+    }
     const t0 = performance.now();
     const r = await trainer.run_steps(chunk);
     const ms = performance.now() - t0;

@@ -7,11 +7,9 @@
 
 use std::borrow::Cow;
 
-use wgpu::util::DeviceExt;
-
 use super::context::grid;
 use super::shaders::BATCH;
-use super::{Dispatch, GpuContext, Tensor};
+use super::{Dispatch, GpuBuffer, GpuContext, Tensor};
 use crate::ops::batch::{validate_step, AugParams, BatchShape, ImageSet};
 use crate::{Error, Result};
 
@@ -24,7 +22,7 @@ const MAX_SHARD_BYTES: u64 = 1 << 31;
 struct Shard {
     first: u32,
     count: u32,
-    buffer: wgpu::Buffer,
+    buffer: GpuBuffer,
 }
 
 /// One dataset split resident on the GPU as bytes.
@@ -36,7 +34,7 @@ pub struct GpuDataset {
     pub width: usize,
     pub classes: usize,
     shards: Vec<Shard>,
-    labels: wgpu::Buffer,
+    labels: GpuBuffer,
 }
 
 impl GpuDataset {
@@ -54,7 +52,7 @@ impl GpuDataset {
         for first in (0..data.count).step_by(per_shard) {
             let end = (first + per_shard).min(data.count);
             let bytes = &data.images[first * image_len..end * image_len];
-            let buffer = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            let buffer = ctx.buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(&format!("{label} pixels shard {} (images {first}..{end})", shards.len())),
                 contents: &padded_to_words(bytes),
                 usage: wgpu::BufferUsages::STORAGE,
@@ -62,7 +60,7 @@ impl GpuDataset {
             shards.push(Shard { first: first as u32, count: (end - first) as u32, buffer });
         }
         let words: Vec<u32> = data.labels.iter().map(|&l| l as u32).collect();
-        let labels = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        let labels = ctx.buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(&format!("{label} labels")),
             contents: bytemuck::cast_slice(&words),
             usage: wgpu::BufferUsages::STORAGE,
@@ -140,9 +138,9 @@ struct StepParams {
 pub struct BatchAssembler {
     shape: BatchShape,
     count: usize,
-    indices: wgpu::Buffer,
-    aug: wgpu::Buffer,
-    step: wgpu::Buffer,
+    indices: GpuBuffer,
+    aug: GpuBuffer,
+    step: GpuBuffer,
     /// Gathered, augmented and normalized images before mixing.
     _raw: Tensor,
     /// `[batch, channels, height, width]`, normalized (and mixed) images.
@@ -170,7 +168,7 @@ impl BatchAssembler {
             ));
         }
         let small = |role: &str, size: u64, usage: wgpu::BufferUsages| {
-            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            ctx.buffer(&wgpu::BufferDescriptor {
                 label: Some(&format!("{label} {role}")),
                 size,
                 usage: usage | wgpu::BufferUsages::COPY_DST,

@@ -17,7 +17,7 @@
 
 use super::context::grid;
 use super::shaders::BATCHNORM;
-use super::{Dispatch, GpuContext, Tensor};
+use super::{Dispatch, GpuBuffer, GpuContext, Tensor};
 use crate::ops::batchnorm::BatchNormShape;
 use crate::ops::Operand;
 use crate::Result;
@@ -88,7 +88,7 @@ fn prepare(ctx: &GpuContext, s: &BatchNormShape, entry: &str, relu: bool, buffer
         constants.push(("RELU", 1.0));
     }
     let pipeline = ctx.pipeline(&BATCHNORM, entry, &constants)?;
-    let bound: Vec<(u32, &wgpu::Buffer)> = buffers.iter().map(|(b, t)| (*b, &t.buffer)).collect();
+    let bound: Vec<(u32, &GpuBuffer)> = buffers.iter().map(|(b, t)| (*b, &t.buffer)).collect();
     let out = buffers.last().map(|(_, t)| t.label.as_str()).unwrap_or("");
     let label = format!("batchnorm {entry}{} -> {out}", if relu { "+relu" } else { "" });
     ctx.dispatch(label, pipeline, bytemuck::bytes_of(&params(s, reduce_wg)), &bound, grid(groups as u32))

@@ -8,10 +8,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use wgpu::util::DeviceExt;
-
 use super::shaders::Shader;
-use super::Tensor;
+use super::{GpuBuffer, Tensor};
 use crate::{Error, Result};
 
 /// Waits for a future on native targets (where every GPU future here completes after a poll).
@@ -151,7 +149,7 @@ impl GpuContext {
         label: impl Into<String>,
         pipeline: Arc<wgpu::ComputePipeline>,
         params: &[u8],
-        buffers: &[(u32, &wgpu::Buffer)],
+        buffers: &[(u32, &GpuBuffer)],
         workgroups: [u32; 3],
     ) -> Result<Dispatch> {
         let label = label.into();
@@ -162,7 +160,7 @@ impl GpuContext {
         let params_buffer = (!params.is_empty()).then(|| {
             let mut bytes = params.to_vec();
             bytes.resize(params.len().div_ceil(16) * 16, 0);
-            self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            self.buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(&format!("{label} params")),
                 contents: &bytes,
                 usage: wgpu::BufferUsages::UNIFORM,
@@ -181,7 +179,9 @@ impl GpuContext {
             entries: &entries,
         });
         self.take_error().map_err(|e| Error::Gpu(format!("{label}: {e}")))?;
-        Ok(Dispatch { label, pipeline, bind_group, workgroups, _params: params_buffer })
+        let mut bound: Vec<GpuBuffer> = buffers.iter().map(|(_, b)| (*b).clone()).collect();
+        bound.extend(params_buffer);
+        Ok(Dispatch { label, pipeline, bind_group, workgroups, _bound: bound })
     }
 
     /// Records `dispatches` in order into one encoder and submits it, each dispatch in its own
@@ -222,7 +222,7 @@ impl GpuContext {
 
     /// Copies `size` bytes of `buffer` back to the CPU; awaits the map without blocking the browser.
     pub async fn read_bytes(&self, buffer: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+        let staging = self.buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
             size,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
@@ -238,7 +238,8 @@ impl GpuContext {
         self.wait()?;
         rx.await
             .map_err(|_| Error::Gpu("the readback was cancelled".into()))?
-            .map_err(|e| Error::Gpu(format!("mapping the readback buffer failed: {e}")))?;
+            // A lost device fails the map; its own message (captured above) says more.
+            .map_err(|e| self.take_error().err().unwrap_or_else(|| Error::Gpu(format!("mapping the readback buffer failed: {e}"))))?;
         let bytes = {
             let view = staging.slice(..).get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e}")))?;
             view.to_vec()
@@ -254,7 +255,9 @@ pub struct Dispatch {
     pipeline: Arc<wgpu::ComputePipeline>,
     bind_group: wgpu::BindGroup,
     pub workgroups: [u32; 3],
-    _params: Option<wgpu::Buffer>,
+    /// Every buffer the bind group uses (the params uniform included), so none is destroyed
+    /// while this dispatch can still be recorded.
+    _bound: Vec<GpuBuffer>,
 }
 
 impl Dispatch {

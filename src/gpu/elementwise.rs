@@ -2,7 +2,7 @@
 
 use super::context::grid;
 use super::shaders::ELEMENTWISE;
-use super::{Dispatch, GpuContext, Tensor};
+use super::{Dispatch, GpuBuffer, GpuContext, Tensor};
 use crate::ops::expect_len;
 use crate::Result;
 
@@ -14,7 +14,7 @@ fn unary(ctx: &GpuContext, op: &'static str, entry: &str, inputs: &[&Tensor], ou
         expect_len(op, &t.label, t.len(), n)?;
     }
     let n32 = n as u32;
-    let mut buffers: Vec<(u32, &wgpu::Buffer)> = inputs.iter().enumerate().map(|(i, t)| (i as u32 + 1, &t.buffer)).collect();
+    let mut buffers: Vec<(u32, &GpuBuffer)> = inputs.iter().enumerate().map(|(i, t)| (i as u32 + 1, &t.buffer)).collect();
     buffers.push((3, &out.buffer));
     let pipeline = ctx.pipeline(&ELEMENTWISE, entry, &[])?;
     ctx.dispatch(format!("{entry} -> {}", out.label), pipeline, bytemuck::bytes_of(&n32), &buffers, grid(n32.div_ceil(WG)))

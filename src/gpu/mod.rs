@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod batchnorm;
+pub mod buffer;
 pub mod context;
 pub mod conv2d;
 pub mod elementwise;
@@ -13,5 +14,6 @@ pub mod sgd;
 pub mod shaders;
 pub mod tensor;
 
+pub use buffer::{live_buffers, GpuBuffer, LiveBuffers};
 pub use context::{block_on, grid, Dispatch, GpuContext};
 pub use tensor::Tensor;

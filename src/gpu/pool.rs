@@ -4,7 +4,7 @@
 
 use super::context::grid;
 use super::shaders::POOL;
-use super::{Dispatch, GpuContext, Tensor};
+use super::{Dispatch, GpuBuffer, GpuContext, Tensor};
 use crate::ops::pool::{Pool, PoolShape};
 use crate::Result;
 
@@ -38,7 +38,7 @@ fn prepare(
         out_h: out_hw.0 as u32,
         out_w: out_hw.1 as u32,
     };
-    let mut buffers: Vec<(u32, &wgpu::Buffer)> = inputs.iter().enumerate().map(|(i, t)| (i as u32 + 1, &t.buffer)).collect();
+    let mut buffers: Vec<(u32, &GpuBuffer)> = inputs.iter().enumerate().map(|(i, t)| (i as u32 + 1, &t.buffer)).collect();
     buffers.push((3, &out.buffer));
     let pipeline = ctx.pipeline(&POOL, entry, &[])?;
     let label = format!("pool {entry} -> {}", out.label);

@@ -1,13 +1,11 @@
 //! f32 tensors living in GPU storage buffers, with a shape and a label that names the layer and
 //! role, so a validation error names the culprit.
 
-use wgpu::util::DeviceExt;
-
-use super::GpuContext;
+use super::{GpuBuffer, GpuContext};
 use crate::{Error, Result};
 
 pub struct Tensor {
-    pub buffer: wgpu::Buffer,
+    pub buffer: GpuBuffer,
     pub shape: Vec<usize>,
     pub label: String,
 }
@@ -56,7 +54,7 @@ impl GpuContext {
         if data.len() != n {
             return Err(Error::shape("tensor", format!("`{label}` has shape {shape:?} ({n} elements) but {} values were given", data.len())));
         }
-        let buffer = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        let buffer = self.buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(&label),
             contents: bytemuck::cast_slice(data),
             usage: USAGE,
@@ -68,7 +66,7 @@ impl GpuContext {
     pub fn zeros(&self, label: impl Into<String>, shape: &[usize]) -> Result<Tensor> {
         let label = label.into();
         let n = check_shape(&label, shape, self.limits.max_storage_buffer_binding_size)?;
-        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+        let buffer = self.buffer(&wgpu::BufferDescriptor {
             label: Some(&label),
             size: (n * 4) as u64,
             usage: USAGE,

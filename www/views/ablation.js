@@ -1,13 +1,14 @@
-// The ablation table: final test accuracy of every run, and its change against the baseline run
-// (when one is chosen), with the tricks each run turned on.
+// The ablation table: final test accuracy of every finished run, and its change against the
+// baseline run (when one is chosen), with the tricks and model tweaks each run turned on. Stopped
+// and diverged runs stay in the history but are not compared here.
 
-import { TRICKS } from '../tricks.js';
+import { TOGGLES } from '../tricks.js';
 
 const pct = (x) => `${(100 * x).toFixed(2)}%`;
 
-// The tricks a config turns on, by title.
+// The tricks and tweaks a config turns on, by title.
 export function tricksOn(config) {
-  return TRICKS.filter((t) => config[t.toggle.field] !== t.toggle.off).map((t) => t.title);
+  return TOGGLES.filter((t) => t.isOn(config)).map((t) => t.title);
 }
 
 export class AblationView {
@@ -16,7 +17,7 @@ export class AblationView {
   }
 
   render(runs, baselineRun) {
-    this.body.replaceChildren(...runs.map((run) => {
+    this.body.replaceChildren(...runs.filter((r) => r.status === 'finished').map((run) => {
       const tr = document.createElement('tr');
       const delta = baselineRun ? run.final.test_acc - baselineRun.final.test_acc : null;
       const cells = [

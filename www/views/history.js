@@ -1,6 +1,6 @@
-// The run history: every finished run with its config's differences from the baseline (the
-// dataset's defaults, every trick off but linear scaling, or a run picked as baseline), a box to
-// overlay its curves, and a delete button.
+// The run history: every run (finished, stopped or diverged) with how it ended, its config's
+// differences from the baseline (the dataset's defaults, every trick off but linear scaling, or a
+// finished run picked as baseline), a box to overlay its curves, and a delete button.
 
 import { describeDifferences } from '../state.js';
 
@@ -21,6 +21,19 @@ function control(type, name, label, checked) {
   return box;
 }
 
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+// How a run ended, in words.
+export function outcome(run) {
+  const done = `${run.epochs.length} of ${plural(run.config.epochs, 'epoch')}`;
+  const text = {
+    finished: `finished, ${plural(run.config.epochs, 'epoch')}`,
+    stopped: `stopped after ${done}`,
+    diverged: `diverged at step ${run.divergedAt ?? '?'} (after ${done})`,
+  }[run.status] ?? run.status;
+  return run.unsaved ? `${text}; not saved, kept until this tab closes` : text;
+}
+
 export class HistoryView {
   // handlers: {onSelect(id, on), onBaseline(id | null), onDelete(id)}
   constructor(root, handlers) {
@@ -35,23 +48,27 @@ export class HistoryView {
     const defaultsRow = document.createElement('tr');
     const none = control('radio', 'baseline', 'Use the defaults as baseline', baselineId === null);
     none.addEventListener('change', () => this.handlers.onBaseline(null));
-    defaultsRow.append(cell(), cell(none), cell('Defaults'), cell('every trick off but linear scaling (η = η₀ · b / 256)'), cell('–'), cell());
+    defaultsRow.append(cell(), cell(none), cell('Defaults'), cell(), cell('every trick off but linear scaling (η = η₀ · b / 256)'), cell('–'), cell());
+    const names = new Map(runs.map((r) => [r.id, r.name]));
     const rows = runs.map((run) => {
       const tr = document.createElement('tr');
       tr.dataset.run = run.id;
+      tr.dataset.status = run.status;
       const compare = control('checkbox', 'compare', `Compare ${run.name}`, selected.has(run.id));
       compare.addEventListener('change', () => this.handlers.onSelect(run.id, compare.checked));
+      // Only a finished run's final accuracy is a fair baseline.
       const baseline = control('radio', 'baseline', `Use ${run.name} as baseline`, baselineId === run.id);
+      baseline.disabled = run.status !== 'finished';
       baseline.addEventListener('change', () => this.handlers.onBaseline(run.id));
       const del = document.createElement('button');
       del.type = 'button';
       del.textContent = 'Delete';
       del.setAttribute('aria-label', `Delete ${run.name}`);
       del.addEventListener('click', () => this.handlers.onDelete(run.id));
-      const names = new Map(runs.map((r) => [r.id, r.name]));
       const diff = run.id === baselineId ? 'baseline'
         : describeDifferences(run.config, baselineConfig(run)).replace(/teacher=([\w-]+)/, (m, id) => `teacher=${names.get(id) ?? id}`);
-      tr.append(cell(compare), cell(baseline), cell(run.name), cell(diff), cell(pct(run.final.test_acc)), cell(del));
+      const last = run.epochs[run.epochs.length - 1];
+      tr.append(cell(compare), cell(baseline), cell(run.name), cell(outcome(run)), cell(diff), cell(last ? pct(last.test_acc) : '–'), cell(del));
       return tr;
     });
     this.body.replaceChildren(defaultsRow, ...rows);

@@ -54,6 +54,11 @@ fn wasm_bindgen_cli(version: &str) -> Result<String, String> {
 /// `npm ci` (or `npm install` without a lock file) in www/ when node_modules is missing or stale.
 pub fn npm_packages() -> Result<(), String> {
     let www = www();
+    // A node_modules linked from another checkout belongs to that checkout: `npm ci` here would
+    // empty it through the link (a fresh checkout's lock file is always newer than its stamp).
+    if std::fs::symlink_metadata(www.join("node_modules")).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Ok(());
+    }
     let stamp = www.join("node_modules/.package-lock.json");
     let lock = www.join("package-lock.json");
     let fresh = match (std::fs::metadata(&stamp), std::fs::metadata(&lock)) {
@@ -88,6 +93,14 @@ fn copy(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::copy(from, to).map(|_| ()).map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))
 }
 
+/// Cargo's build folder: CARGO_TARGET_DIR when set (several checkouts may share one), else target/.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
+    }
+}
+
 /// Builds the static site in www/: pkg/ (the wasm and its JS glue, uPlot) and data/mnist/.
 pub fn build_web() -> Result<(), String> {
     setup::wasm_target()?;
@@ -95,7 +108,7 @@ pub fn build_web() -> Result<(), String> {
     let cli = wasm_bindgen_cli(&version)?;
     npm_packages()?;
     run(&cargo(), &["build", "--lib", "--release", "--target", "wasm32-unknown-unknown"])?;
-    let wasm = root().join("target/wasm32-unknown-unknown/release/tricklab.wasm");
+    let wasm = target_dir().join("wasm32-unknown-unknown/release/tricklab.wasm");
     let pkg = www().join("pkg");
     let wasm_arg = wasm.display().to_string();
     let pkg_arg = pkg.display().to_string();
