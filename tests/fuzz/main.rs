@@ -15,26 +15,35 @@ mod targets;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use tricklab::rng::Rng;
 
-/// The largest single allocation the system allocator has been asked for since the last reset.
+/// The largest single allocation this thread has asked the system allocator for since the last
+/// reset. Per thread, because the tests run in parallel and one of them allocates 1 GiB on purpose
+/// (`the_harness_catches_panics_and_huge_allocations`): a process-wide maximum made the other
+/// targets fail now and then with that test's allocation.
 struct Watch;
 
-static LARGEST: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note(size: usize) {
+    LARGEST.with(|l| l.set(l.get().max(size)));
+}
 
 unsafe impl GlobalAlloc for Watch {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        note(layout.size());
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LARGEST.fetch_max(new_size, Ordering::Relaxed);
+        note(new_size);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -93,10 +102,10 @@ fn save_crash(target: &str, input: &[u8]) -> String {
 
 /// Runs one input, turning a panic, a huge allocation or a slow input into a failure.
 fn check_one(t: &Target, input: &[u8]) -> Result<(), String> {
-    LARGEST.store(0, Ordering::Relaxed);
+    LARGEST.with(|l| l.set(0));
     let started = Instant::now();
     let result = catch_unwind(AssertUnwindSafe(|| (t.run)(input)));
-    let (largest, took) = (LARGEST.load(Ordering::Relaxed), started.elapsed());
+    let (largest, took) = (LARGEST.with(Cell::get), started.elapsed());
     let problem = match &result {
         Err(_) => Some("panicked (message above)".to_string()),
         Ok(_) if largest > ALLOC_ALARM => Some(format!("allocated {largest} bytes at once")),
