@@ -32,9 +32,11 @@ fn js_error(e: Error) -> JsValue {
     js_sys::Error::new(&e.to_string()).into()
 }
 
-/// Serializes a report struct into a plain JS object.
+/// Serializes a report into plain JS values: maps as objects (not `Map`s) and `None` as `null`, as
+/// JSON would have them.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    serde_wasm_bindgen::to_value(value).map_err(|e| js_sys::Error::new(&format!("internal: {e}")).into())
+    let s = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true).serialize_missing_as_null(true);
+    value.serialize(&s).map_err(|e| js_sys::Error::new(&format!("internal: {e}")).into())
 }
 
 /// Opens the browser's WebGPU device and describes the adapter, or explains why there is none.

@@ -1,11 +1,13 @@
-// Wires the playground together: the settings form, the URL, the training worker, the charts,
-// the status line and the run history. The page renders and sends commands; all training happens
+// Wires the playground together: the lessons, the settings form, the URL, the training worker,
+// the charts, the status line, what the network learned, and the run history. The page renders and sends commands; all training happens
 // in the worker (worker.js), so the tab stays responsive. Everything the page knows lives in one
 // PageState (state.js); this module changes it and asks the views to show it.
 
 import { TrainerClient } from './trainer-client.js';
 import { RunStore } from './store.js';
-import { BadLink, PAGE_DEFAULTS, PageState, fromHash, splitCounts, stepsPerEpoch, toHash } from './state.js';
+import { BadLink, PAGE_DEFAULTS, PageState, fromHash, lessonLink, splitCounts, stepsPerEpoch, toHash } from './state.js';
+import { Lessons } from './lessons.js';
+import { NetworkView } from './views/network.js';
 import { ControlsView } from './views/controls.js';
 import { LineChart, PALETTE } from './views/chart.js';
 import { MessageView, StatusView } from './views/status.js';
@@ -71,10 +73,25 @@ const history = new HistoryView($('#history'), {
 });
 const ablation = new AblationView($('#ablation'));
 const client = new TrainerClient(timed(onRunEvent));
+const network = new NetworkView(
+  { pick: $('#network-pick'), batch: $('#network-batch'), grid: $('#network-grid'), confusion: $('#network-confusion'), draw: $('#network-draw'), empty: $('#network .empty') },
+  {
+    onPick: (id) => showNetwork(id),
+    classify: async (id, image) => client.send('classify', { checkpoint: await store.checkpoint(id), image }),
+  },
+);
+const lessons = new Lessons($('#lessons-list'), $('#lesson-panel'), {
+  send: (cmd, args) => client.send(cmd, args),
+  saveRun: saveLessonRun,
+  setBusy: (busy) => { state.lessonRunning = busy; setRunning(busy); },
+  showMessage: (text) => messages.show(text),
+});
 
 // The planned schedule, so a test can check the preview's data as well as its picture, and the
 // worker's commands (its test hooks among them: loseDevice, gpuMemory).
-window.tricklab = { perf, preview: () => Array.from(state.curve), worker: (cmd, args) => client.send(cmd, args) };
+window.tricklab = {
+  perf, preview: () => Array.from(state.curve), worker: (cmd, args) => client.send(cmd, args), lessons,
+};
 
 // Only the latest of overlapping calls of `fn` may finish; the others resolve to undefined.
 function latestOnly(fn) {
@@ -115,7 +132,8 @@ async function applySettings(candidate) {
   configError.textContent = '';
   $('#train').disabled = !state.gpu.ready || state.running;
   const hash = toHash(result.config, result.page);
-  if (location.hash !== hash) window.history.replaceState(null, '', hash);
+  // An open lesson keeps its own link; otherwise the URL shows the settings.
+  if (location.hash !== hash && !lessons.open) window.history.replaceState(null, '', hash);
   drawCharts();
 }
 
@@ -132,12 +150,31 @@ function settingsChanged() {
   applySettings({ config, page });
 }
 
+// Opens the lesson a `#lesson=` link names (`embed=1` shows it alone); true when the hash is one.
+function openLessonFromUrl() {
+  let link;
+  try {
+    link = lessonLink(decodeURIComponent(location.hash), state.lessons.map((l) => l.id));
+  } catch (e) {
+    messages.show(`This link names a lesson the page does not have: ${e.message}.`);
+    return false;
+  }
+  document.body.classList.toggle('embed', Boolean(link?.embed));
+  if (!link) {
+    lessons.close();
+    return false;
+  }
+  lessons.show(link.id, link);
+  if (!link.embed) $('#lessons').scrollIntoView();
+  return true;
+}
+
 // Restores the settings from the URL hash; a bad link gets a visible message and the defaults.
 // What the form shows is what runs: a field whose toggle is off takes its default (it had no
 // effect: a hold without cosine, a temperature without a teacher).
 async function restoreFromUrl() {
   let candidate = { config: { ...state.defaults.mnist }, page: { ...PAGE_DEFAULTS } };
-  if (location.hash.length > 1) {
+  if (location.hash.length > 1 && !openLessonFromUrl()) {
     try {
       const parsed = fromHash(decodeURIComponent(location.hash), state.defaults);
       const config = await client.send('validate', { config: parsed.config, stepsPerEpoch: stepsPerEpoch(parsed.config, parsed.page) });
@@ -189,6 +226,10 @@ async function train() {
 }
 
 function onRunEvent(ev) {
+  if (state.lessonRunning) {
+    lessons.onEvent(ev);
+    return;
+  }
   const { live } = state;
   if (!live || live.status !== 'running') return;
   if (ev.event === 'started') {
@@ -200,8 +241,11 @@ function onRunEvent(ev) {
   } else if (ev.event === 'epoch') {
     live.epochs.push({ epoch: ev.epoch, train_loss: ev.train_loss, train_acc: ev.train_acc, test_loss: ev.test_loss, test_acc: ev.test_acc });
     scheduleDraw();
+  } else if (ev.event === 'batch') {
+    live.batch = ev.preview;
+    network.showBatch(ev.preview);
   } else if (ev.event === 'done') {
-    keepRun('finished', { checkpoint: ev.checkpoint });
+    keepRun('finished', { checkpoint: ev.checkpoint, views: ev.views });
   } else if (ev.event === 'stopped') {
     keepRun('stopped');
   } else if (ev.event === 'failed') {
@@ -232,7 +276,7 @@ function onProgress(ev) {
 
 // Puts the run that just ended in the history: finished (with its weights, so it can teach),
 // stopped, or diverged. A run stopped before its first step has nothing to keep.
-async function keepRun(outcome, { checkpoint = null, message = null, divergedAt = null } = {}) {
+async function keepRun(outcome, { checkpoint = null, views = null, message = null, divergedAt = null } = {}) {
   const { live } = state;
   live.status = outcome;
   setRunning(false);
@@ -250,6 +294,7 @@ async function keepRun(outcome, { checkpoint = null, message = null, divergedAt 
     steps: live.step, divergedAt,
     imagesPerSec: live.images / Math.max(live.trainMs / 1000, 1e-6),
     seconds: live.startedAt === null ? 0 : (performance.now() - live.startedAt - live.pausedMs) / 1000,
+    views: views && { grid: views.grid, confusion: views.confusion, batch: live.batch ?? null },
     checkpoint,
   };
   const { saved, reason } = await store.put(run);
@@ -259,7 +304,25 @@ async function keepRun(outcome, { checkpoint = null, message = null, divergedAt 
     : `It could not be saved in this browser (${reason}), so it is listed below only until this tab closes.`;
   status.text(`${endOf(run)} ${where}`);
   await reloadRuns();
+  if (run.views) showNetwork(run.id);
   drawCharts();
+}
+
+// A lesson's finished arm, kept in the history like any run; true when it was saved for good.
+async function saveLessonRun(fields) {
+  const run = { id: `run-${Date.now()}-${fields.lesson.arm}`, created: Date.now(), adapter: state.gpu.adapter, steps: fields.loss.length, divergedAt: null, ...fields };
+  const { saved } = await store.put(run);
+  await reloadRuns();
+  if (fields.lesson.arm === 0 || !state.networkRun) showNetwork(run.id);
+  return saved;
+}
+
+// Shows what a finished run learned (its stored views) in "What the network learned".
+function showNetwork(id) {
+  const run = state.runs.find((r) => r.id === id);
+  if (!run?.views) return;
+  state.networkRun = id;
+  network.show(run);
 }
 
 // How a kept run ended, for the status line.
@@ -296,7 +359,7 @@ function setRunning(running) {
 
 function pause() {
   client.send('pause');
-  state.live.pausedAt = performance.now();
+  if (state.live) state.live.pausedAt = performance.now();
   $('#pause').disabled = true;
   $('#resume').disabled = false;
   status.text(`${$('#status').textContent} · paused`);
@@ -304,8 +367,10 @@ function pause() {
 
 function resume() {
   client.send('resume');
-  state.live.pausedMs += performance.now() - state.live.pausedAt;
-  state.live.pausedAt = null;
+  if (state.live?.pausedAt) {
+    state.live.pausedMs += performance.now() - state.live.pausedAt;
+    state.live.pausedAt = null;
+  }
   $('#pause').disabled = false;
   $('#resume').disabled = true;
 }
@@ -316,6 +381,7 @@ async function reloadRuns() {
   state.runs = await store.list();
   for (const id of state.selected) if (!state.runs.some((r) => r.id === id)) state.selected.delete(id);
   controls.setTeachers(state.runs, state.settings.config.dataset);
+  network.setRuns(state.runs, state.networkRun);
   renderRuns();
 }
 
@@ -412,6 +478,8 @@ async function main() {
   const info = await client.send('init');
   state.defaults = info.defaults;
   state.catalog = info.catalog;
+  state.lessons = info.lessons;
+  lessons.setCatalog(info.lessons);
   state.gpu = { ready: Boolean(info.adapter && navigator.gpu), adapter: info.adapter, error: info.error };
   controls.setCatalog(info.catalog);
   await store.open();
@@ -442,7 +510,9 @@ async function main() {
     }
   });
   window.addEventListener('hashchange', () => {
-    if (!state.running && location.hash !== toHash(state.settings.config, state.settings.page)) restoreFromUrl();
+    if (state.running) return;
+    if (location.hash.includes('lesson=')) openLessonFromUrl();
+    else if (location.hash !== toHash(state.settings.config, state.settings.page)) restoreFromUrl();
   });
   wireCifarDrop();
   if (!navigator.gpu) {

@@ -39,13 +39,18 @@ export class Lessons {
     this.open = { lesson, seed, tiny };
     const runButton = el('button', { type: 'button', class: 'run-lesson' }, `Run this lesson (seed ${seed})`);
     runButton.addEventListener('click', () => this.run());
-    const body = el('div', { class: 'lesson-body' });
-    this.panelRoot.replaceChildren(body, runButton);
-    this.view = new LessonView(body);
-    this.view.show(lesson);
+    this.panelRoot.replaceChildren();
+    this.view = new LessonView(this.panelRoot);
     this.runButton = runButton;
+    this.showLesson(lesson);
     this.panelRoot.hidden = false;
     return true;
+  }
+
+  // The lesson's text and panels, with the run button in its place.
+  showLesson(lesson) {
+    this.view.show(lesson);
+    this.view.controls.append(this.runButton);
   }
 
   close() {
@@ -61,7 +66,7 @@ export class Lessons {
     this.running = true;
     this.runButton.disabled = true;
     this.hooks.setBusy(true);
-    this.view.show(lesson);
+    this.showLesson(lesson);
     this.view.setStatus('Preparing the arms on the GPU…');
     this.startedAt = performance.now();
     try {
@@ -75,6 +80,8 @@ export class Lessons {
   onEvent(ev) {
     if (!this.view) return;
     if (ev.event === 'lesson-started') {
+      // The lesson as it runs (the tests' tiny version differs from the catalog's).
+      this.showLesson({ ...this.open.lesson, ...ev.lesson });
       this.view.setStatus(`Running ${ev.lesson.arms.length} arms in turn…`);
     } else if (ev.event === 'lesson-progress') {
       this.view.addEvents(ev.events);

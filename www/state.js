@@ -111,6 +111,24 @@ export function fromHash(hash, defaultsByDataset) {
   return { config, page };
 }
 
+// A lesson link, `#lesson=ID[&seed=N][&embed=1][&tiny=1]`, as {id, seed, embed, tiny}; null for
+// any other hash. `tiny` (two steps per epoch) is for the page's tests.
+export function lessonLink(hash, lessonIds) {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  if (!params.has('lesson')) return null;
+  const link = { id: params.get('lesson'), seed: 1, embed: false, tiny: false };
+  if (!lessonIds.includes(link.id)) throw new BadLink(`there is no lesson "${link.id}"; the lessons are ${lessonIds.join(', ')}`);
+  for (const [key, text] of params) {
+    if (key === 'lesson') continue;
+    if (key === 'seed') link.seed = parseCount('seed', text);
+    else if (key === 'embed' || key === 'tiny') {
+      if (text !== '1' && text !== '0') throw new BadLink(`${key} must be 1 or 0, got "${text}"`);
+      link[key] = text === '1';
+    } else throw new BadLink(`unknown lesson setting "${key}"`);
+  }
+  return link;
+}
+
 // Images per split after the page's limits (0 = the whole split).
 export function splitCounts(config, page) {
   const sizes = SPLIT_SIZES[config.dataset];
@@ -147,19 +165,23 @@ export class PageState {
     this.selected = new Set(); // ids of the runs whose curves are drawn
     this.baselineId = null; // the run the others are compared with (null: the defaults)
     this.live = null; // the run in progress, or the last one until the next starts
+    this.lessons = []; // the core's lessons
+    this.lessonRunning = false; // a lesson's arms are training in the worker
+    this.networkRun = null; // id of the run "What the network learned" shows
   }
 
+  // True while anything trains in the worker: a run or a lesson.
   get running() {
-    return this.live?.status === 'running';
+    return this.live?.status === 'running' || this.lessonRunning;
   }
 
   baselineRun() {
     return this.runs.find((r) => r.id === this.baselineId) ?? null;
   }
 
-  // "Run N", one past the highest number so far.
+  // "Run N", one past the highest such number so far (lesson runs have names of their own).
   nextRunName() {
-    const number = this.runs.reduce((n, r) => Math.max(n, Number(r.name.replace(/\D/g, '')) || 0), 0) + 1;
+    const number = this.runs.reduce((n, r) => Math.max(n, Number(r.name.match(/^Run (\d+)$/)?.[1] ?? 0)), 0) + 1;
     return `Run ${number}`;
   }
 }

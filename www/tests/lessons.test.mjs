@@ -1,0 +1,147 @@
+// Browser tests of the lessons. Every lesson runs at the tiny size the page offers for this
+// (`&tiny=1`: quarter-width models, two steps of at most 64 images per epoch), which checks the
+// page and the core together, not the effect: the arms' curves and the lesson's own views are
+// drawn, the verdict is the one computed from these runs (its numbers are recomputed here from the
+// records), the trained arms enter the run history, and what the network learned can be looked at
+// (prediction grid, confusion matrix, a drawn digit). An embedded lesson shows nothing else.
+// Screenshots of every lesson go to artifacts/screenshots/lesson-*.png.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { shot, useBrowser, withPage } from './browser.mjs';
+
+useBrowser();
+
+// The lessons the page must offer (the core's catalog, in its order).
+const LESSONS = ['linear-scaling', 'warmup', 'zero-gamma', 'no-bias-decay', 'cosine', 'label-smoothing', 'mixup', 'distillation', 'resnet-tweaks'];
+const LESSON_TIMEOUT = 300_000;
+
+// The lesson's metric of one arm's record, as the core defines it (src/lessons/verdict.rs), and
+// as the verdict writes it.
+function metricValue(metric, r) {
+  const last = r.epochs[r.epochs.length - 1];
+  const f = r.result;
+  switch (metric.kind) {
+    case 'early_loss': return r.losses.length >= metric.steps ? r.losses.slice(0, metric.steps).reduce((a, b) => a + b, 0) / metric.steps : null;
+    case 'test_accuracy': return f ? 100 * f.test_acc : null;
+    case 'final_train_loss': return f ? last.train_loss : null;
+    case 'generalization_gap': return f ? 100 * (f.train_clean_acc - f.test_acc) : null;
+    case 'logit_gap': return f ? f.mean_gap : null;
+    case 'calibration_error': return f ? 100 * f.calibration.ece : null;
+    case 'gamma_norm': return f ? last.norms.gamma : null;
+    default: throw new Error(`unknown metric ${metric.kind}`);
+  }
+}
+
+// `v` with `d` decimals, an exact tie rounded to even as Rust's formatting does (toFixed rounds it
+// up; accuracies over 64 test images make such ties).
+function fixed(v, d) {
+  const x = v * 10 ** d;
+  const down = Math.floor(x);
+  const n = x - down === 0.5 ? (down % 2 === 0 ? down : down + 1) : Math.round(x);
+  return (n / 10 ** d).toFixed(d);
+}
+
+function written(metric, v) {
+  if (v === null) return 'diverged';
+  if (metric.kind === 'test_accuracy' || metric.kind === 'calibration_error') return `${fixed(v, 2)}%`;
+  if (metric.kind === 'generalization_gap') return `${fixed(v, 2)} points`;
+  return fixed(v, 3);
+}
+
+// The arms the lesson's rule compares.
+const ruleArms = (rule) => (rule.kind === 'beats' ? [rule.trick, rule.baseline] : [...rule.without, ...rule.with]);
+
+const VIEW_PANELS = {
+  loss_per_image: '.lesson-loss canvas',
+  schedules: '.view-schedules canvas',
+  norms: '.view-norms canvas',
+  logit_gaps: '.view-gaps canvas',
+  calibration: '.view-calibration canvas',
+  train_test_accuracy: '.view-train-test canvas',
+  batches: '.view-batch figure canvas',
+};
+
+test('the page lists every lesson, and a lesson link opens it', () => withPage('#lesson=warmup', {}, async (p) => {
+  const ids = await p.evaluate(() => window.tricklab.lessons.catalog.map((l) => l.id));
+  assert.deepEqual(ids, LESSONS);
+  assert.equal(await p.locator('#lessons-list a[data-lesson]').count(), LESSONS.length);
+  assert.equal(await p.locator('#lesson-panel .lesson-title').textContent(), 'Learning-rate warmup');
+  assert.match(await p.locator('#lesson-panel .paper').textContent(), /Table 4/);
+  assert.ok(await p.locator('#lesson-panel .run-lesson').isEnabled());
+  assert.deepEqual(p.problems, []);
+}));
+
+test('an unknown lesson in a link is explained', () => withPage('#lesson=nope', {}, async (p) => {
+  assert.match(await p.locator('#messages').textContent(), /no lesson "nope"; the lessons are linear-scaling/);
+  assert.ok(await p.locator('#lesson-panel').isHidden());
+}));
+
+test('an embedded lesson shows the lesson alone', () => withPage('#lesson=cosine&embed=1', {}, async (p) => {
+  for (const hidden of ['body > header', 'main', '#lessons-list', '#lessons > h2']) {
+    assert.ok(await p.locator(hidden).first().isHidden(), `${hidden} is hidden in an embed`);
+  }
+  assert.ok(await p.locator('#lesson-panel .question').isVisible());
+  assert.ok(await p.locator('#lesson-panel .run-lesson').isVisible());
+  await shot(p, 'lesson-embed-cosine');
+}));
+
+for (const [index, id] of LESSONS.entries()) {
+  test(`lesson ${id} runs at the tiny size, draws its views, and states a verdict computed from its runs`, () => withPage(`#lesson=${id}&tiny=1`, {}, async (p) => {
+    await p.locator('.run-lesson').click();
+    await p.waitForSelector('.verdict p', { timeout: LESSON_TIMEOUT });
+    const { lesson, records } = await p.evaluate(() => ({ lesson: window.tricklab.lessons.open.lesson, records: window.tricklab.lessons.view.records }));
+    const ran = await p.evaluate(() => window.tricklab.lessons.view.lesson);
+
+    // Every arm trained its steps, and its loss curve has a point per step.
+    for (const r of records) {
+      assert.equal(r.losses.length, r.total_steps, `${r.name}: a loss per step`);
+      assert.equal(r.epochs.length, r.config.epochs, `${r.name}: an evaluation per epoch`);
+    }
+    const losses = await p.evaluate(() => window.tricklab.lessons.view.losses.map((l) => l.length));
+    assert.deepEqual(losses, records.map((r) => r.total_steps), 'the page drew every step it was sent');
+
+    // The lesson's own views, and the loss and accuracy charts, are drawn.
+    for (const selector of ['.lesson-loss canvas', '.lesson-accuracy canvas', ...lesson.views.map((v) => VIEW_PANELS[v] ?? `missing view ${v}`)]) {
+      assert.ok(await p.locator(`#lesson-panel ${selector}`).count() > 0, `${id}: ${selector} is drawn`);
+    }
+
+    // The verdict states each compared arm's value as these records give it.
+    const verdict = await p.locator('.verdict p').first().textContent();
+    for (const a of ruleArms(ran.rule)) {
+      const v = written(ran.metric, metricValue(ran.metric, records[a]));
+      assert.ok(verdict.includes(`${records[a].name} ${v}`), `${id}: the verdict gives ${records[a].name} ${v}: ${verdict}`);
+    }
+    assert.match(verdict, /In this run/);
+
+    // The trained arms are in the history, and what one of them learned is shown.
+    const trained = records.filter((r) => r.result).length;
+    assert.equal(await p.locator('#history tbody tr[data-run]').count(), trained, 'every trained arm is in the history');
+    assert.ok(await p.locator('#lesson-panel .lesson-network .image-grid figure').count() >= 24, 'the prediction grid');
+    assert.equal(await p.locator('#lesson-panel .lesson-network table.confusion td').count(), 100, 'the confusion matrix');
+    await shot(p, `lesson-${String(index + 1).padStart(2, '0')}-${id}`);
+    assert.deepEqual(p.problems, []);
+  }));
+}
+
+test('after a lesson, the network view shows predictions and a confusion matrix, and classifies a drawn digit', () => withPage('#lesson=label-smoothing&tiny=1', {}, async (p) => {
+  await p.locator('.run-lesson').click();
+  await p.waitForSelector('.verdict p', { timeout: LESSON_TIMEOUT });
+  assert.ok(await p.locator('#network-grid .image-grid figure').count() >= 24);
+  assert.equal(await p.locator('#network-confusion table.confusion td').count(), 100);
+  assert.ok(await p.locator('#network-batch .image-grid figure').count() > 0, 'the batch the network trained on');
+  const canvas = p.locator('#network-draw canvas');
+  await canvas.scrollIntoViewIfNeeded(); // the mouse moves in viewport coordinates
+  const box = await canvas.boundingBox();
+  // A "1": one vertical stroke down the middle.
+  await p.mouse.move(box.x + box.width / 2, box.y + box.height * 0.2);
+  await p.mouse.down();
+  for (let i = 1; i <= 10; i += 1) await p.mouse.move(box.x + box.width / 2, box.y + box.height * (0.2 + 0.06 * i));
+  await p.mouse.up();
+  await p.waitForFunction(() => document.querySelectorAll('#network-draw .probabilities .bar').length === 10, null, { timeout: 30_000 });
+  const percents = await p.locator('#network-draw .probabilities .bar span:last-child').allTextContents();
+  const total = percents.reduce((sum, t) => sum + Number(t.replace('%', '')), 0);
+  assert.ok(Math.abs(total - 100) < 1, `the class probabilities add up to 100%: ${percents.join(' ')}`);
+  await p.locator('#network').screenshot({ path: new URL('../../artifacts/screenshots/network-views.png', import.meta.url).pathname });
+  assert.deepEqual(p.problems, []);
+}));
