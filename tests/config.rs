@@ -295,18 +295,9 @@ fn models_build_rejects_any_width_mult_without_overflow() {
 /// A checkpoint of `config`'s model with freshly initialized weights, saved, with `saved` as the
 /// config written into it.
 fn saved_checkpoint(config: &TrainConfig, saved: TrainConfig) -> Vec<u8> {
-    use tricklab::nn::graph::Layer;
     use tricklab::train::checkpoint::{save, Checkpoint};
-    let graph = config.graph(2).unwrap();
-    let running = graph
-        .nodes
-        .iter()
-        .filter_map(|n| match &n.layer {
-            Layer::BatchNorm { s, .. } => Some((vec![0.0; s.channels], vec![1.0; s.channels])),
-            _ => None,
-        })
-        .collect();
-    save(&graph, &Checkpoint { config: saved, params: graph.init_params(1), running })
+    let (graph, initial) = Checkpoint::initial(config, 2).unwrap();
+    save(&graph, &Checkpoint { config: saved, ..initial })
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The MNIST IDX and CIFAR-10 binary readers on small files made here (raw, gzipped, in a
 //! directory and in a .tar.gz), and every malformed case they must reject with a clear message.
 
+#[path = "common/tar.rs"]
+mod tar_stream;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -281,20 +283,8 @@ fn mnist_reads_stop_at_the_largest_mnist_file() {
 /// A raw tar stream (not gzipped) of `(path, header size, data)` members; the header may claim
 /// more than the data holds. PAX members have the type `x`.
 fn raw_tar(members: &[(&str, u64, Vec<u8>, tar::EntryType)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (path, size, data, kind) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_path(path).unwrap();
-        header.set_size(*size);
-        header.set_mode(0o644);
-        header.set_entry_type(*kind);
-        header.set_cksum();
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(data);
-        out.resize(out.len().div_ceil(512) * 512, 0);
-    }
-    out.resize(out.len() + 1024, 0);
-    out
+    let members: Vec<_> = members.iter().map(|(p, s, d, k)| (*p, *s, d.as_slice(), *k)).collect();
+    tar_stream::tar_stream(&members)
 }
 
 fn regular(path: &str, data: Vec<u8>) -> (&str, u64, Vec<u8>, tar::EntryType) {

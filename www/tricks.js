@@ -94,7 +94,9 @@ export const TRICKS = [
       { field: 'mixup_off_epochs', label: 'No mixup in the last epochs', min: 0, step: 1, usual: 0 },
     ],
     formula: 'x̂ = λ xᵢ + (1 − λ) xⱼ,  ŷ = λ yᵢ + (1 − λ) yⱼ,  λ ~ Beta(α, α)',
-    text: 'Train on blends of two images with the same blend of their labels.',
+    text: 'Train on blends of two images with the same blend of their labels. The training accuracy shown '
+      + 'counts a blend as right when the network picks the class its blended label weighs most (its own '
+      + 'label when λ ≥ ½, the partner’s below); the test set is never blended.',
   },
   {
     id: 'distillation',

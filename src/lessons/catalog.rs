@@ -14,9 +14,15 @@ use crate::nn::models::ModelKind;
 use crate::train::schedule::LrMode;
 use crate::train::TrainConfig;
 
-/// MNIST's defaults with no decay boundaries, changed by `f`.
-fn mnist(f: impl FnOnce(&mut TrainConfig)) -> TrainConfig {
-    let mut c = TrainConfig { lr_decay_epochs: vec![], ..TrainConfig::default_for(DatasetKind::Mnist) };
+/// MNIST's default recipe (batch 64 at 0.1, i.e. 0.4 per 256) for an MNIST ResNet of `width`,
+/// `epochs` epochs long with the rate ×0.1 after epoch `decay_at` (if any), changed by `f`.
+fn mnist(width: f64, epochs: u32, decay_at: Option<u32>, f: impl FnOnce(&mut TrainConfig)) -> TrainConfig {
+    let mut c = TrainConfig {
+        width_mult: width,
+        epochs,
+        lr_decay_epochs: decay_at.into_iter().collect(),
+        ..TrainConfig::default_for(DatasetKind::Mnist)
+    };
     f(&mut c);
     c
 }
@@ -47,13 +53,11 @@ pub fn find(id: &str) -> Option<Lesson> {
 
 fn linear_scaling() -> Lesson {
     let c = |batch: u32, linear_scaling: bool| {
-        mnist(|c| {
+        mnist(0.25, 1, None, |c| {
             c.batch_size = batch;
             c.base_lr = 0.1;
             c.base_batch_size = 64;
             c.linear_scaling = linear_scaling;
-            c.width_mult = 0.5;
-            c.epochs = 1;
         })
     };
     Lesson {
@@ -63,7 +67,7 @@ fn linear_scaling() -> Lesson {
         look_for: "With the same images seen, the batch-256 run takes 16× fewer steps than the batch-16 \
                    run. Watch the loss per image: without scaling the large batch falls behind; with \
                    the rate scaled by b / b₀ the two batch sizes stay close.",
-        setup: "6,144 MNIST training images, one epoch, a half-width MNIST ResNet, tested on 2,000 \
+        setup: "6,144 MNIST training images, one epoch, a quarter-width MNIST ResNet, tested on 2,000 \
                 images. The reference rate is η₀ = 0.1 for b₀ = 64 images. Batch 16 and batch 256 each \
                 train once with the rate scaled (η = η₀·b/b₀: 0.025 and 0.4) and once without (0.1 \
                 for both). Turning scaling off also changes the rate, which is the point here.",
@@ -91,13 +95,11 @@ fn linear_scaling() -> Lesson {
 
 fn warmup() -> Lesson {
     let c = |warmup_steps: u64| {
-        mnist(|c| {
+        mnist(0.5, 1, None, |c| {
             c.batch_size = 256;
             c.base_lr = 0.1;
             c.base_batch_size = 8;
             c.warmup_steps = Some(warmup_steps);
-            c.width_mult = 0.5;
-            c.epochs = 1;
         })
     };
     Lesson {
@@ -128,29 +130,34 @@ fn warmup() -> Lesson {
 
 fn zero_gamma() -> Lesson {
     let c = |last_gamma: bool| {
-        mnist(|c| {
-            c.model = ModelKind::Resnet56;
-            c.width_mult = 0.25;
-            c.batch_size = 64;
+        mnist(0.25, 1, None, |c| {
+            c.model = ModelKind::Resnet20;
+            c.batch_size = 32;
+            c.base_lr = 0.8;
+            c.base_batch_size = 32;
             c.last_gamma = last_gamma;
-            c.epochs = 1;
         })
     };
     Lesson {
         id: "zero-gamma",
         title: "Zero γ",
-        question: "Does a deep ResNet train faster at first when its residual blocks start as the identity?",
-        look_for: "The first steps of a 56-layer network. With γ = 0 in the last batch norm of each \
-                   block, every block whose shortcut is the identity starts as the identity (the two \
-                   blocks with a projection shortcut do not), so the loss starts near ln 10 and falls \
-                   at once.",
-        setup: "A ResNet-56 at a quarter of its width (4/8/16 channels, 27 basic blocks) on 3,200 MNIST \
-                images, one epoch of 50 steps of batch 64 at 0.1 (0.4 per 256).",
+        question: "Can a ResNet take a high learning rate from the start when its residual blocks begin \
+                   as the identity?",
+        look_for: "The first steps. With γ = 1 every block adds a full-size branch to its input, the \
+                   signal grows with depth, and at this rate the loss jumps above its start and the \
+                   network stays near chance. With γ = 0 in each block's last batch norm, every block \
+                   whose shortcut is the identity starts as the identity (the two downsampling blocks, \
+                   with a projection shortcut, do not), so the network starts as a shallow one and \
+                   the loss falls. Zero γ buys stability at high rates; at a low rate it can even slow \
+                   the first steps, since a silent branch's convolutions get no gradient until γ grows.",
+        setup: "A ResNet-20 at a quarter of its width (4/8/16 channels, 9 basic blocks) on 3,200 MNIST \
+                images: one epoch of 100 steps of batch 32 at rate 0.8, high on purpose (large-batch \
+                training with linear scaling reaches such rates), tested on 2,000 images.",
         train_images: 3200,
         test_images: 2000,
         arms: vec![arm("γ = 1 (default)", c(false)), arm("zero γ", c(true))],
-        metric: Metric::EarlyLoss { steps: 25 },
-        rule: Rule::Beats { trick: 1, baseline: 0, better: Better::Lower, margin: 0.05 },
+        metric: Metric::TestAccuracy,
+        rule: Rule::Beats { trick: 1, baseline: 0, better: Better::Higher, margin: 5.0 },
         views: vec![],
         track_train_accuracy: false,
         paper: Paper {
@@ -164,12 +171,9 @@ fn zero_gamma() -> Lesson {
 
 fn no_bias_decay() -> Lesson {
     let c = |no_wd: bool| {
-        mnist(|c| {
+        mnist(0.25, 3, Some(2), |c| {
             c.weight_decay = 0.02;
             c.no_wd = no_wd;
-            c.width_mult = 0.5;
-            c.epochs = 3;
-            c.lr_decay_epochs = vec![2];
         })
     };
     Lesson {
@@ -178,10 +182,10 @@ fn no_bias_decay() -> Lesson {
         question: "What does weight decay do to the batch-norm scales and shifts, and the biases?",
         look_for: "The norms. With decay on every parameter, the norm of the BN scales γ shrinks epoch \
                    after epoch; with no bias decay it does not. Then look at the training loss.",
-        setup: "5,120 MNIST training images, 3 epochs of batch 64 at 0.1 (×0.1 after epoch 2), a \
-                half-width MNIST ResNet, weight decay 0.02: 200 times the usual 1e-4, so that what decay \
-                does in a long run happens in a minute.",
-        train_images: 5120,
+        setup: "4,096 MNIST training images, 3 epochs of batch 64 at 0.1 (×0.1 after epoch 2), a \
+                quarter-width MNIST ResNet, weight decay 0.02: 200 times the usual 1e-4, so that what \
+                decay does in a long run happens in a minute.",
+        train_images: 4096,
         test_images: 2000,
         arms: vec![arm("decay everything", c(false)), arm("no bias decay", c(true))],
         metric: Metric::FinalTrainLoss,
@@ -199,20 +203,13 @@ fn no_bias_decay() -> Lesson {
 }
 
 fn cosine() -> Lesson {
-    let c = |mode: LrMode| {
-        mnist(|c| {
-            c.lr_mode = mode;
-            c.lr_decay_epochs = if mode == LrMode::Step { vec![2] } else { vec![] };
-            c.width_mult = 0.5;
-            c.epochs = 3;
-        })
-    };
+    let c = |mode: LrMode| mnist(0.25, 3, (mode == LrMode::Step).then_some(2), |c| c.lr_mode = mode);
     Lesson {
         id: "cosine",
         title: "Cosine learning-rate decay",
         question: "At the same budget, does a smooth cosine decay beat dropping the rate in a step?",
         look_for: "The two schedules side by side, and the loss as each one lowers the rate.",
-        setup: "4,992 MNIST training images, 3 epochs of batch 64 at 0.1, a half-width MNIST ResNet. \
+        setup: "4,992 MNIST training images, 3 epochs of batch 64 at 0.1, a quarter-width MNIST ResNet. \
                 Step decay multiplies the rate by 0.1 after epoch 2; cosine falls smoothly to 0 over the \
                 run.",
         train_images: 4992,
@@ -232,14 +229,7 @@ fn cosine() -> Lesson {
 }
 
 fn label_smoothing() -> Lesson {
-    let c = |eps: f64| {
-        mnist(|c| {
-            c.label_smoothing = eps;
-            c.width_mult = 0.5;
-            c.epochs = 3;
-            c.lr_decay_epochs = vec![2];
-        })
-    };
+    let c = |eps: f64| mnist(0.25, 3, Some(2), |c| c.label_smoothing = eps);
     Lesson {
         id: "label-smoothing",
         title: "Label smoothing",
@@ -248,10 +238,10 @@ fn label_smoothing() -> Lesson {
                    smoothing the gaps spread far to the right; with ε = 0.1 they gather near the \
                    optimum the smoothed targets allow, log((1 − ε + ε/K) / (ε/K)) = 4.51 for K = 10. \
                    Then the reliability diagram: confidence against accuracy.",
-        setup: "5,120 MNIST training images, 3 epochs of batch 64 at 0.1 (×0.1 after epoch 2), a \
-                half-width MNIST ResNet, tested on 2,000 images; targets smoothed with the seed's rule, \
-                ε = 0.1.",
-        train_images: 5120,
+        setup: "4,096 MNIST training images, 3 epochs of batch 64 at 0.1 (×0.1 after epoch 2), a \
+                quarter-width MNIST ResNet, tested on 2,000 images; targets smoothed with the seed's \
+                rule, ε = 0.1.",
+        train_images: 4096,
         test_images: 2000,
         arms: vec![arm("one-hot targets", c(0.0)), arm("smoothed, ε = 0.1", c(0.1))],
         metric: Metric::LogitGap,
@@ -269,14 +259,7 @@ fn label_smoothing() -> Lesson {
 }
 
 fn mixup() -> Lesson {
-    let c = |alpha: f64| {
-        mnist(|c| {
-            c.mixup_alpha = alpha;
-            c.width_mult = 0.5;
-            c.epochs = 14;
-            c.lr_decay_epochs = vec![10];
-        })
-    };
+    let c = |alpha: f64| mnist(0.25, 14, Some(10), |c| c.mixup_alpha = alpha);
     Lesson {
         id: "mixup",
         title: "Mixup",
@@ -285,9 +268,9 @@ fn mixup() -> Lesson {
         look_for: "The images the network receives (blends of two digits, with their blended labels), \
                    then clean training accuracy against test accuracy, epoch by epoch.",
         setup: "Only 1,024 MNIST training images, 14 epochs of batch 64 at 0.1 (×0.1 after epoch 10), \
-                a half-width MNIST ResNet, tested on 2,000 images. Mixup with α = 1 blends each image \
-                with the batch read backwards (GluonCV's pairing). Training accuracy here is measured \
-                on the clean images.",
+                a quarter-width MNIST ResNet, tested on 2,000 images. Mixup with α = 1 (the paper uses \
+                0.2; α = 1 makes the blends easy to see) blends each image with the batch read \
+                backwards (GluonCV's pairing). Training accuracy here is measured on the clean images.",
         train_images: 1024,
         test_images: 2000,
         arms: vec![arm("no mixup", c(0.0)), arm("mixup, α = 1", c(1.0))],
@@ -305,21 +288,14 @@ fn mixup() -> Lesson {
 }
 
 fn distillation() -> Lesson {
-    let base = |width: f64| {
-        mnist(|c| {
-            c.width_mult = width;
-            c.epochs = 2;
-            c.lr_decay_epochs = vec![1];
-        })
-    };
     let student = |teacher: bool| {
-        let mut c = base(0.25);
-        if teacher {
-            c.teacher = Some("wide teacher".into());
-            c.temperature = 4.0;
-            c.hard_weight = 0.5;
-        }
-        c
+        mnist(0.25, 2, Some(1), |c| {
+            if teacher {
+                c.teacher = Some("wide teacher".into());
+                c.temperature = 4.0;
+                c.hard_weight = 0.5;
+            }
+        })
     };
     Lesson {
         id: "distillation",
@@ -329,13 +305,13 @@ fn distillation() -> Lesson {
         look_for: "The wide teacher trains first. Then the two narrow students train side by side on \
                    the same images: one from the labels, one from the labels and the teacher's softened \
                    predictions.",
-        setup: "5,000 MNIST training images, 2 epochs of batch 64 at 0.1 (×0.1 after epoch 1). The \
-                teacher is the full-width MNIST ResNet; the students are at a quarter of its width. \
-                Distillation: temperature 4, hard-label weight 0.5.",
-        train_images: 5000,
+        setup: "4,096 MNIST training images, 2 epochs of batch 64 at 0.1 (×0.1 after epoch 1). The \
+                teacher is a half-width MNIST ResNet; the students are at a quarter width (a quarter of \
+                its multiply-adds). Distillation: temperature 4, hard-label weight 0.5.",
+        train_images: 4096,
         test_images: 2000,
         arms: vec![
-            arm("wide teacher", base(1.0)),
+            arm("wide teacher", mnist(0.5, 2, Some(1), |_| {})),
             arm("student, labels only", student(false)),
             Arm { name: "student, distilled", config: student(true), teacher: Some(0) },
         ],
@@ -354,12 +330,9 @@ fn distillation() -> Lesson {
 
 fn resnet_tweaks() -> Lesson {
     let c = |resnet_c: bool, resnet_d: bool| {
-        mnist(|c| {
+        mnist(0.25, 2, Some(1), |c| {
             c.resnet_c = resnet_c;
             c.resnet_d = resnet_d;
-            c.width_mult = 0.5;
-            c.epochs = 2;
-            c.lr_decay_epochs = vec![1];
         })
     };
     Lesson {
@@ -369,9 +342,9 @@ fn resnet_tweaks() -> Lesson {
         look_for: "ResNet-C replaces the one 3×3 stem conv with three; ResNet-D average-pools before \
                    each downsampling shortcut's 1×1 conv, so the shortcut no longer skips three \
                    quarters of its input. Compare the curves and the final accuracy.",
-        setup: "5,000 MNIST training images, 2 epochs of batch 64 at 0.1 (×0.1 after epoch 1), a \
-                half-width MNIST ResNet: plain, with ResNet-C, and with ResNet-D.",
-        train_images: 5000,
+        setup: "4,096 MNIST training images, 2 epochs of batch 64 at 0.1 (×0.1 after epoch 1), a \
+                quarter-width MNIST ResNet: plain, with ResNet-C, and with ResNet-D.",
+        train_images: 4096,
         test_images: 2000,
         arms: vec![arm("plain", c(false, false)), arm("ResNet-C", c(true, false)), arm("ResNet-D", c(false, true))],
         metric: Metric::TestAccuracy,
@@ -406,6 +379,11 @@ mod tests {
             }
             assert!(l.training_images() <= 31_000, "{}: {} training images", l.id, l.training_images());
             assert!(l.arms.len() >= 2, "{}", l.id);
+            let tiny = crate::lessons::run::sized(l, crate::lessons::run::Size::Tiny);
+            for a in &tiny.arms {
+                let steps = (tiny.train_images / a.config.batch_size as usize) as u64;
+                a.config.validate(steps).unwrap_or_else(|e| panic!("tiny {} / {}: {e}", l.id, a.name));
+            }
         }
     }
 }

@@ -26,6 +26,24 @@ pub struct Checkpoint {
     pub running: Vec<(Vec<f32>, Vec<f32>)>,
 }
 
+impl Checkpoint {
+    /// `config`'s model as it starts, before any step: the seeded initial weights and fresh running
+    /// statistics (mean 0, variance 1), with its graph at `batch` images.
+    pub fn initial(config: &TrainConfig, batch: usize) -> Result<(Graph, Checkpoint)> {
+        let graph = config.graph(batch)?;
+        let running = graph
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.layer {
+                Layer::BatchNorm { s, .. } => Some((vec![0.0; s.channels], vec![1.0; s.channels])),
+                _ => None,
+            })
+            .collect();
+        let params = graph.init_params(config.seed);
+        Ok((graph, Checkpoint { config: config.clone(), params, running }))
+    }
+}
+
 /// The names of the BN layers, in graph order (their running statistics are saved under them).
 fn bn_names(graph: &Graph) -> Vec<&str> {
     graph.nodes.iter().filter(|n| matches!(n.layer, Layer::BatchNorm { .. })).map(|n| n.name.as_str()).collect()

@@ -10,6 +10,8 @@
 //! failure.
 
 mod mutate;
+#[path = "../common/tar.rs"]
+mod tar_stream;
 mod targets;
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -8,7 +8,6 @@ use flate2::Compression;
 use serde_json::Map;
 use tricklab::rng::Rng;
 use tricklab::data::{cifar, mnist, Dataset, DatasetKind};
-use tricklab::nn::graph::Layer;
 use tricklab::train::checkpoint::{self, Checkpoint};
 use tricklab::train::config::MAX_TOTAL_STEPS;
 use tricklab::train::overrides::{config_with, parse_set};
@@ -151,19 +150,8 @@ pub fn cifar_bin() -> Target {
 
 /// A tar stream of `(path, data)` members, with a GNU header each and the end marker.
 fn tar(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (path, data) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_path(path).unwrap();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(data);
-        out.resize(out.len().div_ceil(512) * 512, 0);
-    }
-    out.resize(out.len() + 1024, 0);
-    out
+    let members: Vec<_> = members.iter().map(|(p, d)| (*p, d.len() as u64, d.as_slice(), tar::EntryType::Regular)).collect();
+    super::tar_stream::tar_stream(&members)
 }
 
 /// The offsets of the headers of a tar stream, found by walking it (as far as it makes sense).
@@ -304,17 +292,9 @@ pub fn cifar_tar_gz() -> Target {
 
 /// A saved mnist_resnet (width 0.25, so inputs stay small) with fresh weights.
 fn saved_model() -> Vec<u8> {
-    let config = TrainConfig { width_mult: 0.25, ..TrainConfig::default_for(DatasetKind::Mnist) };
-    let graph = config.graph(2).unwrap();
-    let running = graph
-        .nodes
-        .iter()
-        .filter_map(|n| match &n.layer {
-            Layer::BatchNorm { s, .. } => Some((vec![0.0; s.channels], vec![1.0; s.channels])),
-            _ => None,
-        })
-        .collect();
-    checkpoint::save(&graph, &Checkpoint { config, params: graph.init_params(3), running })
+    let config = TrainConfig { width_mult: 0.25, seed: 3, ..TrainConfig::default_for(DatasetKind::Mnist) };
+    let (graph, initial) = Checkpoint::initial(&config, 2).unwrap();
+    checkpoint::save(&graph, &initial)
 }
 
 /// Edits the JSON header of a checkpoint (a number or a byte in it, header length fixed up), or
