@@ -84,7 +84,7 @@ fn run_seed(ctx: &Rc<GpuContext>, lesson: &Lesson, seed: u64, splits: &tricklab:
     let mut steps = 0u64;
     while let Some(ev) = block_on(run.step()).map_err(|e| e.to_string())? {
         steps += 1;
-        if steps % 20 == 0 {
+        if steps.is_multiple_of(20) {
             let r = &run.records[ev.arm];
             let loss = ev.loss.map_or("diverged".into(), |l| format!("{l:.4}"));
             eprintln!("seed {seed} {} step {}/{} loss {loss} ({:.0}s)", r.name, ev.step, r.total_steps, tricklab::clock::now_s() - started);
@@ -108,7 +108,7 @@ fn run_seed(ctx: &Rc<GpuContext>, lesson: &Lesson, seed: u64, splits: &tricklab:
 }
 
 fn list() {
-    println!("{:<16} {:>8} {:>5}  {}", "lesson", "images", "arms", "question");
+    println!("{:<16} {:>8} {:>5}  question", "lesson", "images", "arms");
     for l in catalog::all() {
         println!("{:<16} {:>8} {:>5}  {}", l.id, l.training_images(), l.arms.len(), l.question);
     }
