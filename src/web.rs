@@ -376,17 +376,19 @@ impl WebLesson {
     /// Opens the GPU and prepares lesson `id` with `seed` on `data` (MNIST); `tiny` runs the
     /// two-steps-per-epoch version the page's tests use. Resolves to a `WebLesson`.
     pub fn start(data: &WebDataset, id: &str, seed: u32, tiny: bool) -> Promise {
+        // Only the images the lesson trains and tests on are copied for the run.
         let prepared = lessons::catalog::find(id)
             .ok_or_else(|| Error::config("lesson", format!("unknown lesson `{id}`")))
             .and_then(|l| {
                 if data.kind != DatasetKind::Mnist {
                     return Err(Error::config("dataset", "the lessons run on MNIST"));
                 }
-                Ok(lessons::run::sized(&l, if tiny { Size::Tiny } else { Size::Full }))
+                let l = lessons::run::sized(&l, if tiny { Size::Tiny } else { Size::Full });
+                let (train, test) = (first(&data.splits.train, l.train_images as u32)?, first(&data.splits.test, l.test_images as u32)?);
+                Ok((l, train, test))
             });
-        let (train, test) = (data.splits.train.clone(), data.splits.test.clone());
         future_to_promise(async move {
-            let lesson = prepared.map_err(js_error)?;
+            let (lesson, train, test) = prepared.map_err(js_error)?;
             let ctx = Rc::new(GpuContext::new().await.map_err(js_error)?);
             let run = LessonRun::new(ctx, lesson, seed as u64, &train, &test).map_err(js_error)?;
             Ok(WebLesson { slot: Rc::new(RefCell::new(Some(run))) }.into())
