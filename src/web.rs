@@ -351,6 +351,36 @@ impl WebTrainer {
     }
 }
 
+/// Images per second that `config_json` trains at on `backend` ("gpu" or "cpu"), timed over a few
+/// steps of a small batch of `data` (`bench::probe_speed`). Resolves to a number.
+#[wasm_bindgen]
+pub fn measure_speed(data: &WebDataset, config_json: &str, backend: String) -> Promise {
+    let prepared = TrainConfig::from_json(config_json).and_then(|c| {
+        if c.dataset != data.kind {
+            return Err(Error::config("dataset", format!("the config trains {} but the loaded data is {}", c.dataset, data.kind)));
+        }
+        Ok(c)
+    });
+    let train = data.splits.train.clone();
+    future_to_promise(async move {
+        let config = prepared.map_err(js_error)?;
+        let device = open_device(&backend).await.map_err(js_error)?;
+        let speed = crate::bench::probe_speed(device, &config, &train).await.map_err(js_error)?;
+        Ok(JsValue::from_f64(speed))
+    })
+}
+
+/// What a safetensors file holds, as JSON `{config, parameters}`: the training config saved in it
+/// (model, dataset, width, tricks) and its number of parameters, after every tensor was checked
+/// against the shape its model needs. Throws the reason a file cannot be a tricklab model: not
+/// safetensors, no tricklab config, a tensor missing or of the wrong shape.
+#[wasm_bindgen]
+pub fn checkpoint_info(bytes: &[u8]) -> Result<String, JsValue> {
+    let (graph, ckpt) = checkpoint::load("this file", bytes, |c| c.graph(1)).map_err(js_error)?;
+    let parameters: usize = graph.params.iter().map(|p| p.len()).sum();
+    Ok(serde_json::json!({ "config": ckpt.config, "parameters": parameters }).to_string())
+}
+
 /// The class probabilities of one image (raw bytes, channels × height × width of the run's
 /// dataset) under the network saved in `checkpoint` (a run's exported weights), computed on the
 /// CPU: it works for any run in the history, with or without a GPU.
