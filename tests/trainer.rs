@@ -54,6 +54,11 @@ fn cpu_trainer(config: TrainConfig, teacher: Option<Checkpoint>) -> tricklab::Re
     Trainer::new(Device::Cpu, config, &digits(128, 1), &digits(48, 2), teacher)
 }
 
+/// A run on `device` whose test set (50 images) ends in a short batch.
+fn trainer_on_device(device: Device, config: TrainConfig) -> Trainer {
+    Trainer::new(device, config, &digits(128, 1), &digits(50, 2), None).unwrap()
+}
+
 fn trainer(config: TrainConfig, teacher: Option<Checkpoint>) -> tricklab::Result<Trainer> {
     trainer_on(config, teacher, 128)
 }
@@ -238,8 +243,8 @@ fn cli_trains_prints_json_per_epoch_and_saves() {
 #[test]
 fn the_cpu_backend_trains_as_the_gpu_does() {
     let config = TrainConfig { mixup_alpha: 0.4, label_smoothing: 0.1, ..small_config() };
-    let mut gpu = trainer(config.clone(), None).unwrap();
-    let mut cpu = cpu_trainer(config, None).unwrap();
+    let mut gpu = trainer_on_device(Device::Gpu(std::rc::Rc::new(block_on(GpuContext::new()).unwrap())), config.clone());
+    let mut cpu = trainer_on_device(Device::Cpu, config);
     assert_eq!(cpu.device().describe(), tricklab::train::backend::CPU_DESCRIPTION);
     let tol = tricklab::check::Tolerance::permissive();
     for step in 0..4 {
@@ -250,8 +255,12 @@ fn the_cpu_backend_trains_as_the_gpu_does() {
         tricklab::check::Tolerance::strict().assert(&format!("step {step} targets"), &cb.targets, &gb.targets);
         assert_eq!(cb.labels, gb.labels);
     }
+    // 50 test images: three batches of 16 and a short one.
     let (g, c) = (block_on(gpu.evaluate()).unwrap(), block_on(cpu.evaluate()).unwrap());
     tol.assert("test loss and accuracy", &[c.0, c.1], &[g.0, g.1]);
+    let ((gl, _, _), (cl, _, _)) = (block_on(gpu.test_logits()).unwrap(), block_on(cpu.test_logits()).unwrap());
+    assert_eq!(cl.len(), 50 * 10);
+    tol.assert("test logits", &cl, &gl);
     let (gw, cw) = (block_on(gpu.checkpoint()).unwrap(), block_on(cpu.checkpoint()).unwrap());
     for (i, (c, g)) in cw.params.iter().zip(&gw.params).enumerate() {
         tol.assert(&format!("parameter {} after 4 steps", gpu.graph().params[i].name), c, g);

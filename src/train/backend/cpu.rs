@@ -77,12 +77,14 @@ impl CpuBackend {
             let aug = vec![AugParams::identity(0); ids.len()];
             let b = reference::batch::assemble(s, &d.images, &d.labels, &ids, &aug, 1.0)?;
             let z = self.step.net.forward(&b.x, false)?;
-            // Padding rows have zero targets (no loss) and label −1 (never correct).
-            let (mean, right, _) = reference::loss::softmax_cross_entropy(&LossShape { batch: s.batch, classes }, z, &b.targets, &b.labels)?;
-            loss += mean as f64 * s.batch as f64;
+            // The loss of the batch's images, not of the padding rows that fill a short last batch.
+            let n = ids.len();
+            let shape = LossShape { batch: n, classes };
+            let (mean, right, _) = reference::loss::softmax_cross_entropy(&shape, &z[..n * classes], &b.targets[..n * classes], &b.labels[..n])?;
+            loss += mean as f64 * n as f64;
             correct += right;
             if keep_logits {
-                logits.extend_from_slice(&z[..ids.len() * classes]);
+                logits.extend_from_slice(&z[..n * classes]);
             }
         }
         let n = count as f64;
