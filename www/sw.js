@@ -15,8 +15,9 @@ const SITE = `${PREFIX}${BUILD.version}`;
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(SITE);
-    // `reload`: past the HTTP cache, which may still hold the previous version's files.
-    await cache.addAll(BUILD.files.map((f) => new Request(f, { cache: 'reload' })));
+    // `no-cache`: each file revalidated with the host (a cheap "not modified" when the page just
+    // loaded it), so a file the HTTP cache still holds from the previous version is not kept.
+    await cache.addAll(BUILD.files.map((f) => new Request(f, { cache: 'no-cache' })));
     await self.skipWaiting();
   })());
 });
