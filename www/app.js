@@ -98,6 +98,7 @@ const lessons = new Lessons($('#lessons-list'), $('#lesson-panel'), {
   saveRun: saveLessonRun,
   setBusy: (busy) => { state.lessonRunning = busy; setRunning(busy); },
   showMessage: (text) => messages.show(text),
+  where: () => backendName(state.backend),
 });
 
 // The planned schedule, so a test can check the preview's data as well as its picture, and the

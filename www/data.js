@@ -22,6 +22,8 @@ export class DataFiles {
     })();
     // Where each file came from: {path, from: 'cache' | 'network', bytes, ms}.
     this.log = [];
+    // Milliseconds the core took to inflate and parse each dataset, by name (the worker fills it).
+    this.parsedMs = {};
   }
 
   // The bytes of `path`: from the cache, else downloaded and then kept.

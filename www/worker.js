@@ -38,7 +38,10 @@ function loadMnist() {
   datasets.mnist ??= (async () => {
     await ready;
     const bytes = await Promise.all(MNIST_FILES.map((f) => files.get(`data/mnist/${f}.gz`)));
-    return WebDataset.mnist(...bytes);
+    const t0 = performance.now();
+    const data = WebDataset.mnist(...bytes);
+    files.parsedMs.mnist = performance.now() - t0;
+    return data;
   })();
   datasets.mnist.catch(() => { datasets.mnist = undefined; });
   return datasets.mnist;
@@ -95,6 +98,10 @@ const commands = {
   // Where each data file came from (the cache or the network), for the tests.
   dataLog() {
     return files.log;
+  },
+  // How long the core took to inflate and parse each dataset, in ms.
+  parseTimes() {
+    return files.parsedMs;
   },
   // What a safetensors file holds (its run's config), or why it cannot be a tricklab model.
   async checkpointInfo({ bytes }) {
