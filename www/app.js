@@ -143,6 +143,7 @@ async function applySettings(candidate) {
   }
   state.settings = { config: result.config, page: result.page };
   state.curve = result.curve;
+  $('#slow').hidden = true; // an offer made for other settings
   configError.textContent = '';
   $('#train').disabled = !state.ready || state.running;
   const hash = toHash(result.config, result.page);
@@ -233,20 +234,25 @@ async function checkRunTime(config, page) {
   status.text(`Timing a few steps on ${backendName(state.backend)} to see how long this run takes here…`);
   setRunning(true);
   try {
-    const speed = await client.send('speed', { config });
+    let speed;
+    try {
+      speed = await client.send('speed', { config });
+    } catch {
+      return true; // the run itself will say what is wrong (CIFAR-10 not loaded, say)
+    }
     const seconds = runSeconds(config, page, speed);
     if (seconds <= LONG_RUN_S) return true;
     const small = { ...config, width_mult: Math.min(config.width_mult, SMALL_WIDTH) };
     const smallSpeed = small.width_mult === config.width_mult ? speed : await client.send('speed', { config: small });
-    // As many images as fit in SMALL_RUN_S, in whole batches of at least 16 steps, at most the run's own.
+    // As many images as fit in SMALL_RUN_S (in thousands), at least 16 batches, at most the run's own.
     const fit = Math.floor((SMALL_RUN_S * smallSpeed) / config.epochs / 1.2 / 1000) * 1000;
     const trainLimit = Math.min(images, Math.max(16 * config.batch_size, fit));
     const smallPage = { train_limit: trainLimit, test_limit: Math.min(test, 1000) };
     const smallSeconds = runSeconds(small, smallPage, smallSpeed);
     state.smallerRun = { config: small, page: smallPage };
     $('#slow-text').textContent = `Training will be slow here: it runs on ${backendName(state.backend)}, at about `
-      + `${Math.round(speed)} training images per second, so this run (${images.toLocaleString('en')} images × ${config.epochs} epochs`
-      + `${config.width_mult < 1 ? '' : ', full width'}) would take about ${duration(seconds)}. A smaller run with the same tricks, `
+      + `${Math.round(speed)} training images per second, so this run (${images.toLocaleString('en')} images × ${config.epochs} epochs, `
+      + `${config.width_mult === 1 ? 'full' : `${config.width_mult}×`} width) would take about ${duration(seconds)}. A smaller run with the same tricks, `
       + `on ${trainLimit.toLocaleString('en')} training images, ${smallPage.test_limit.toLocaleString('en')} test images and a `
       + `${small.width_mult === 1 ? 'full' : `${small.width_mult}×`}-width model, takes about ${duration(smallSeconds)}.`;
     $('#slow').hidden = false;
