@@ -2,15 +2,18 @@
 //! `WebBench` in `cargo xtask bench-web`. One model's whole step (forward, loss, backward and the
 //! SGD update with the dataset's default recipe: momentum 0.9, Nesterov, weight decay 1e-4) on
 //! seeded random images of the size the model is built for (28×28×1 for mnist_resnet, 32×32×3 for
-//! the CIFAR ResNets and MobileNetV2) and seeded random labels, built once.
+//! the CIFAR ResNets and MobileNetV2) and seeded random labels, built once. And the page's probe
+//! of how fast a config trains here (`probe_speed`), on either backend.
 
-use crate::data::DatasetKind;
+use crate::data::{Dataset, DatasetKind};
 use crate::gpu::{Dispatch, GpuContext};
 use crate::nn::gpu::GpuNet;
 use crate::nn::models::ModelKind;
 use crate::ops::targets::one_hot;
 use crate::rng::Rng;
 use crate::train::step::{GpuStep, StepOptions};
+use crate::train::backend::Device;
+use crate::train::trainer::Trainer;
 use crate::train::TrainConfig;
 use crate::Result;
 
@@ -54,4 +57,43 @@ impl StepBench {
     pub fn dispatches(&self) -> Vec<&Dispatch> {
         self.step.dispatches()
     }
+}
+
+/// Training steps timed for a probe: after one untimed step (pipelines compile, buffers settle).
+const PROBE_STEPS: usize = 2;
+/// The largest batch a probe steps (a default CPU step at batch 64 takes seconds in the browser).
+const PROBE_BATCH: u32 = 16;
+
+/// Images per second that `config`'s model trains at on `device`, from `PROBE_STEPS` timed steps
+/// of at most `PROBE_BATCH` of `data`'s first images (after one untimed step): the page's estimate
+/// of how long a run will take before it starts one.
+pub async fn probe_speed(device: Device, config: &TrainConfig, data: &Dataset) -> Result<f64> {
+    let batch = config.batch_size.min(PROBE_BATCH);
+    // One short epoch of the same model and tricks (a schedule that fits it; the rate does not
+    // change a step's work).
+    let config = TrainConfig {
+        batch_size: batch,
+        epochs: 1,
+        lr_decay_epochs: vec![],
+        warmup_epochs: 0,
+        warmup_steps: None,
+        hold_epochs: 0,
+        hold_steps: None,
+        mixup_off_epochs: 0,
+        teacher: None,
+        ..config.clone()
+    };
+    let images = batch as usize * (PROBE_STEPS + 1);
+    let train = data.slice(0, images.min(data.count))?;
+    let test = data.slice(0, batch as usize)?;
+    let mut t = Trainer::new(device, config, &train, &test, None)?;
+    t.step()?;
+    t.progress().await?;
+    let started = crate::clock::now_s();
+    for _ in 0..PROBE_STEPS {
+        t.step()?;
+    }
+    t.progress().await?;
+    let seconds = (crate::clock::now_s() - started).max(1e-3);
+    Ok((PROBE_STEPS * batch as usize) as f64 / seconds)
 }

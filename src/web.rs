@@ -22,6 +22,7 @@ use crate::data::{cifar, mnist, Dataset, DatasetKind, Splits};
 use crate::names::Named;
 use crate::nn::models::ModelKind;
 use crate::gpu::GpuContext;
+use crate::train::backend::Device;
 use crate::train::checkpoint::{self, Checkpoint};
 use crate::train::trainer::{Progress, Trainer};
 use crate::train::TrainConfig;
@@ -39,11 +40,22 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value.serialize(&s).map_err(|e| js_sys::Error::new(&format!("internal: {e}")).into())
 }
 
-/// Opens the browser's WebGPU device and describes the adapter, or explains why there is none.
+/// Opens the browser's WebGPU device and describes the adapter, `{description, software}` (a
+/// software adapter trains slowly), or explains why there is none.
 #[wasm_bindgen]
-pub async fn adapter_info() -> Result<String, JsValue> {
+pub async fn adapter_info() -> Result<JsValue, JsValue> {
     let ctx = GpuContext::new().await.map_err(js_error)?;
-    Ok(ctx.describe())
+    to_js(&serde_json::json!({ "description": ctx.describe(), "software": ctx.is_software() }))
+}
+
+/// What a run computes on, as the worker names it: "gpu" (WebGPU) or "cpu" (the reference ops,
+/// where WebGPU offers no adapter).
+async fn open_device(backend: &str) -> crate::Result<Device> {
+    match backend {
+        "gpu" => Ok(Device::Gpu(Rc::new(GpuContext::new().await?))),
+        "cpu" => Ok(Device::Cpu),
+        other => Err(Error::config("backend", format!("`{other}` is not a backend; use \"gpu\" or \"cpu\""))),
+    }
 }
 
 /// The full default config of a dataset ("mnist" or "cifar10") as JSON.
@@ -222,10 +234,10 @@ async fn export(t: &Trainer) -> Result<JsValue, JsValue> {
 
 #[wasm_bindgen]
 impl WebTrainer {
-    /// Opens the GPU and builds a run of `config_json` on the first `train_limit` / `test_limit`
-    /// images of `data` (0 = all). `teacher` is a checkpoint exported by an earlier run (or
-    /// undefined). Resolves to a `WebTrainer`.
-    pub fn start(data: &WebDataset, config_json: &str, train_limit: u32, test_limit: u32, teacher: Option<Vec<u8>>) -> Promise {
+    /// Opens the device (`backend`: "gpu" or "cpu") and builds a run of `config_json` on the
+    /// first `train_limit` / `test_limit` images of `data` (0 = all). `teacher` is a checkpoint
+    /// exported by an earlier run or saved by the CLI (or undefined). Resolves to a `WebTrainer`.
+    pub fn start(data: &WebDataset, config_json: &str, train_limit: u32, test_limit: u32, teacher: Option<Vec<u8>>, backend: String) -> Promise {
         let prepared = (|| -> crate::Result<_> {
             let config = TrainConfig::from_json(config_json)?;
             if config.dataset != data.kind {
@@ -245,8 +257,8 @@ impl WebTrainer {
         })();
         future_to_promise(async move {
             let (config, train, test, teacher) = prepared.map_err(js_error)?;
-            let ctx = Rc::new(GpuContext::new().await.map_err(js_error)?);
-            let trainer = Trainer::new(ctx, config, &train, &test, teacher).map_err(js_error)?;
+            let device = open_device(&backend).await.map_err(js_error)?;
+            let trainer = Trainer::new(device, config, &train, &test, teacher).map_err(js_error)?;
             Ok(WebTrainer { slot: Rc::new(RefCell::new(Some(trainer))), last: Rc::new(RefCell::new(None)), test: Rc::new(test) }.into())
         })
     }
@@ -256,10 +268,10 @@ impl WebTrainer {
         self.slot.borrow().as_ref().map(f).ok_or_else(busy)
     }
 
-    /// The adapter the run trains on.
+    /// The adapter the run trains on, or the CPU.
     #[wasm_bindgen(getter)]
     pub fn adapter(&self) -> Result<String, JsValue> {
-        self.read(|t| t.ctx.describe())
+        self.read(|t| t.device().describe())
     }
 
     #[wasm_bindgen(getter)]
@@ -339,6 +351,36 @@ impl WebTrainer {
     }
 }
 
+/// Images per second that `config_json` trains at on `backend` ("gpu" or "cpu"), timed over a few
+/// steps of a small batch of `data` (`bench::probe_speed`). Resolves to a number.
+#[wasm_bindgen]
+pub fn measure_speed(data: &WebDataset, config_json: &str, backend: String) -> Promise {
+    let prepared = TrainConfig::from_json(config_json).and_then(|c| {
+        if c.dataset != data.kind {
+            return Err(Error::config("dataset", format!("the config trains {} but the loaded data is {}", c.dataset, data.kind)));
+        }
+        Ok(c)
+    });
+    let train = data.splits.train.clone();
+    future_to_promise(async move {
+        let config = prepared.map_err(js_error)?;
+        let device = open_device(&backend).await.map_err(js_error)?;
+        let speed = crate::bench::probe_speed(device, &config, &train).await.map_err(js_error)?;
+        Ok(JsValue::from_f64(speed))
+    })
+}
+
+/// What a safetensors file holds, as JSON `{config, parameters}`: the training config saved in it
+/// (model, dataset, width, tricks) and its number of parameters, after every tensor was checked
+/// against the shape its model needs. Throws the reason a file cannot be a tricklab model: not
+/// safetensors, no tricklab config, a tensor missing or of the wrong shape.
+#[wasm_bindgen]
+pub fn checkpoint_info(bytes: &[u8]) -> Result<String, JsValue> {
+    let (graph, ckpt) = checkpoint::load("this file", bytes, |c| c.graph(1)).map_err(js_error)?;
+    let parameters: usize = graph.params.iter().map(|p| p.len()).sum();
+    Ok(serde_json::json!({ "config": ckpt.config, "parameters": parameters }).to_string())
+}
+
 /// The class probabilities of one image (raw bytes, channels × height × width of the run's
 /// dataset) under the network saved in `checkpoint` (a run's exported weights), computed on the
 /// CPU: it works for any run in the history, with or without a GPU.
@@ -373,9 +415,10 @@ pub struct WebLesson {
 
 #[wasm_bindgen]
 impl WebLesson {
-    /// Opens the GPU and prepares lesson `id` with `seed` on `data` (MNIST); `tiny` runs the
-    /// two-steps-per-epoch version the page's tests use. Resolves to a `WebLesson`.
-    pub fn start(data: &WebDataset, id: &str, seed: u32, tiny: bool) -> Promise {
+    /// Opens the device (`backend`: "gpu" or "cpu") and prepares lesson `id` with `seed` on
+    /// `data` (MNIST); `tiny` runs the two-steps-per-epoch version the page's tests use. Resolves
+    /// to a `WebLesson`.
+    pub fn start(data: &WebDataset, id: &str, seed: u32, tiny: bool, backend: String) -> Promise {
         // Only the images the lesson trains and tests on are copied for the run.
         let prepared = lessons::catalog::find(id)
             .ok_or_else(|| Error::config("lesson", format!("unknown lesson `{id}`")))
@@ -389,8 +432,8 @@ impl WebLesson {
             });
         future_to_promise(async move {
             let (lesson, train, test) = prepared.map_err(js_error)?;
-            let ctx = Rc::new(GpuContext::new().await.map_err(js_error)?);
-            let run = LessonRun::new(ctx, lesson, seed as u64, &train, &test).map_err(js_error)?;
+            let device = open_device(&backend).await.map_err(js_error)?;
+            let run = LessonRun::new(device, lesson, seed as u64, &train, &test).map_err(js_error)?;
             Ok(WebLesson { slot: Rc::new(RefCell::new(Some(run))) }.into())
         })
     }
@@ -518,6 +561,9 @@ impl WebTrainer {
     /// Destroys the run's GPU device, as a driver reset or a crashed GPU process would, so a test
     /// can check what the page does when the device is lost mid-run. Call it between chunks.
     pub fn lose_device(&self) -> Result<(), JsValue> {
-        self.read(|t| t.ctx.device.destroy())
+        match self.read(|t| t.gpu().map(|ctx| ctx.device.destroy()))? {
+            Some(()) => Ok(()),
+            None => Err(js_error(Error::config("backend", "this run trains on the CPU; it has no GPU device to lose"))),
+        }
     }
 }

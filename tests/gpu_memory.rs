@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use tricklab::data::{Dataset, DatasetKind};
 use tricklab::gpu::{block_on, live_buffers, GpuContext};
+use tricklab::train::backend::Device;
 use tricklab::train::trainer::Trainer;
 use tricklab::train::TrainConfig;
 
@@ -29,7 +30,7 @@ fn runs_return_every_buffer() {
     let start = live_buffers();
     for run in 0..3 {
         let ctx = Rc::new(block_on(GpuContext::new()).unwrap());
-        let mut trainer = Trainer::new(ctx, config.clone(), &noise(16), &noise(8), None).unwrap();
+        let mut trainer = Trainer::new(Device::Gpu(ctx), config.clone(), &noise(16), &noise(8), None).unwrap();
         while !trainer.is_done() {
             trainer.step().unwrap();
         }

@@ -1,7 +1,9 @@
 // Wires the playground together: the lessons, the settings form, the URL, the training worker,
-// the charts, the status line, what the network learned, and the run history. The page renders and sends commands; all training happens
-// in the worker (worker.js), so the tab stays responsive. Everything the page knows lives in one
-// PageState (state.js); this module changes it and asks the views to show it.
+// the charts, the status line, what the network learned, the run history with its exports and
+// imports, and the service worker that keeps the site for offline use. The page renders and sends
+// commands; all training happens in the worker (worker.js), on WebGPU or, without it, on the CPU,
+// so the tab stays responsive. Everything the page knows lives in one PageState (state.js); this
+// module changes it and asks the views to show it.
 
 import { TrainerClient } from './trainer-client.js';
 import { RunStore } from './store.js';
@@ -13,11 +15,19 @@ import { LineChart, PALETTE } from './views/chart.js';
 import { MessageView, StatusView } from './views/status.js';
 import { HistoryView } from './views/history.js';
 import { AblationView } from './views/ablation.js';
+import { curvesCsv, curvesJson, download, fileStem } from './export.js';
 
-const NO_WEBGPU = 'This page trains on your own GPU through WebGPU, which this browser does not offer. '
-  + 'Use Chrome or Edge 113 or newer (Windows, macOS, ChromeOS, Android), Chrome on Linux with '
-  + 'chrome://flags/#enable-unsafe-webgpu turned on, Safari 26 or newer, or Firefox 141 or newer on Windows. '
-  + 'You can still explore the settings and the schedule preview.';
+const NO_WEBGPU = 'Without WebGPU, this page trains on your computer\'s CPU instead (WebAssembly), with the same numbers '
+  + 'but much more slowly. To train on your GPU, use Chrome or Edge 113 or newer (Windows, macOS, ChromeOS, Android), '
+  + 'Chrome on Linux with chrome://flags/#enable-unsafe-webgpu turned on, Safari 26 or newer, or Firefox 141 or newer on Windows.';
+// On a slow backend (the CPU, a software GPU), a run of more training images than this (over all
+// epochs) is timed before it starts; one that would take longer than LONG_RUN_S gets the offer of
+// a smaller run instead.
+const BIG_RUN_IMAGES = 20_000;
+const LONG_RUN_S = 10 * 60;
+// What the smaller run aims at: a few minutes, on at most a half-width model.
+const SMALL_RUN_S = 3 * 60;
+const SMALL_WIDTH = 0.5;
 // Fields whose defaults depend on the dataset; switching dataset resets them.
 const PER_DATASET = ['model', 'epochs', 'lr_decay_epochs', 'augmentation'];
 // Loss smoothing: exponential moving average with this weight per step.
@@ -28,6 +38,8 @@ const DIVERGED = /training diverged at step (\d+)/;
 const $ = (sel) => document.querySelector(sel);
 // A software adapter may have no name: "(Cpu, BrowserWebGpu)".
 const adapterName = (text) => text?.replace(/^\s*\(/, 'an unnamed adapter (');
+// Where runs train, in the words of the status line.
+const backendName = (backend) => (backend.kind === 'cpu' ? 'the CPU (WebAssembly, no WebGPU)' : `the GPU: ${adapterName(backend.adapter.description)}`);
 
 const state = new PageState();
 const store = new RunStore();
@@ -70,6 +82,7 @@ const history = new HistoryView($('#history'), {
     await reloadRuns();
     drawCharts();
   },
+  onExport: (id, kind) => exportRun(id, kind),
 });
 const ablation = new AblationView($('#ablation'));
 const client = new TrainerClient(timed(onRunEvent));
@@ -85,6 +98,7 @@ const lessons = new Lessons($('#lessons-list'), $('#lesson-panel'), {
   saveRun: saveLessonRun,
   setBusy: (busy) => { state.lessonRunning = busy; setRunning(busy); },
   showMessage: (text) => messages.show(text),
+  where: () => backendName(state.backend),
 });
 
 // The planned schedule, so a test can check the preview's data as well as its picture, and the
@@ -129,8 +143,9 @@ async function applySettings(candidate) {
   }
   state.settings = { config: result.config, page: result.page };
   state.curve = result.curve;
+  $('#slow').hidden = true; // an offer made for other settings
   configError.textContent = '';
-  $('#train').disabled = !state.gpu.ready || state.running;
+  $('#train').disabled = !state.ready || state.running;
   const hash = toHash(result.config, result.page);
   // An open lesson keeps its own link; otherwise the URL shows the settings.
   if (location.hash !== hash && !lessons.open) window.history.replaceState(null, '', hash);
@@ -196,8 +211,62 @@ async function restoreFromUrl() {
 
 // ---- training ----------------------------------------------------------------------------------
 
-async function train() {
+// Seconds a run of `config` on `page`'s images takes at `speed` training images per second: its
+// steps, and its evaluations (forward passes only, a third of a step's work per image) of the test
+// set and of the 256 images the batch norms are re-estimated from, each epoch.
+function runSeconds(config, page, speed) {
+  const { test } = splitCounts(config, page);
+  const perEpoch = stepsPerEpoch(config, page) * config.batch_size + (test + 256) / 3;
+  return (config.epochs * perEpoch) / Math.max(speed, 1e-6);
+}
+
+function duration(s) {
+  if (s < 90) return `${Math.round(s)} seconds`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} minutes`;
+  return `${(s / 3600).toFixed(1)} hours`;
+}
+
+// On a slow backend, a large run is timed first; one that would take long is offered a smaller
+// version (the same tricks on fewer images and a narrower model). True when `train` may go on.
+async function checkRunTime(config, page) {
+  const { train: images, test } = splitCounts(config, page);
+  if (!state.backend.slow || images * config.epochs <= BIG_RUN_IMAGES) return true;
+  status.text(`Timing a few steps on ${backendName(state.backend)} to see how long this run takes here…`);
+  setRunning(true);
+  try {
+    let speed;
+    try {
+      speed = await client.send('speed', { config });
+    } catch {
+      return true; // the run itself will say what is wrong (CIFAR-10 not loaded, say)
+    }
+    const seconds = runSeconds(config, page, speed);
+    if (seconds <= LONG_RUN_S) return true;
+    const small = { ...config, width_mult: Math.min(config.width_mult, SMALL_WIDTH) };
+    const smallSpeed = small.width_mult === config.width_mult ? speed : await client.send('speed', { config: small });
+    // As many images as fit in SMALL_RUN_S (in thousands), at least 16 batches, at most the run's own.
+    const fit = Math.floor((SMALL_RUN_S * smallSpeed) / config.epochs / 1.2 / 1000) * 1000;
+    const trainLimit = Math.min(images, Math.max(16 * config.batch_size, fit));
+    const smallPage = { train_limit: trainLimit, test_limit: Math.min(test, 1000) };
+    const smallSeconds = runSeconds(small, smallPage, smallSpeed);
+    state.smallerRun = { config: small, page: smallPage };
+    $('#slow-text').textContent = `Training will be slow here: it runs on ${backendName(state.backend)}, at about `
+      + `${Math.round(speed)} training images per second, so this run (${images.toLocaleString('en')} images × ${config.epochs} epochs, `
+      + `${config.width_mult === 1 ? 'full' : `${config.width_mult}×`} width) would take about ${duration(seconds)}. A smaller run with the same tricks, `
+      + `on ${trainLimit.toLocaleString('en')} training images, ${smallPage.test_limit.toLocaleString('en')} test images and a `
+      + `${small.width_mult === 1 ? 'full' : `${small.width_mult}×`}-width model, takes about ${duration(smallSeconds)}.`;
+    $('#slow').hidden = false;
+    status.text(`Ready. This run would take about ${duration(seconds)} here; see the choice above.`);
+    return false;
+  } finally {
+    setRunning(false);
+  }
+}
+
+async function train({ checked = false } = {}) {
   messages.clear();
+  $('#slow').hidden = true;
+  if (!checked && !(await checkRunTime(state.settings.config, state.settings.page))) return;
   perf.trainClickedAt = performance.now();
   perf.firstStepMs = null;
   const { config, page } = state.settings;
@@ -217,7 +286,7 @@ async function train() {
     stepsPerEpoch: stepsPerEpoch(config, page), adapter: '', savedAs: null,
   };
   setRunning(true);
-  status.text(`Preparing: loading ${config.dataset === 'mnist' ? 'MNIST' : 'CIFAR-10'} (${counts.train} training images) and building ${config.model} on the GPU…`);
+  status.text(`Preparing: loading ${config.dataset === 'mnist' ? 'MNIST' : 'CIFAR-10'} (${counts.train} training images) and building ${config.model} on ${backendName(state.backend)}…`);
   try {
     await client.send('train', { config, trainLimit: page.train_limit, testLimit: page.test_limit, teacher }, teacher ? [teacher] : []);
   } catch (e) {
@@ -234,8 +303,11 @@ function onRunEvent(ev) {
   if (!live || live.status !== 'running') return;
   if (ev.event === 'started') {
     live.adapter = ev.adapter;
+    live.backend = ev.backend;
     live.startedAt = performance.now();
-    status.text(`Training on ${adapterName(ev.adapter)}: ${ev.stepsPerEpoch} steps per epoch, ${ev.trainCount} training and ${ev.testCount} test images.`);
+    status.text(`Training on ${backendName(state.backend)}: ${ev.stepsPerEpoch} steps per epoch, ${ev.trainCount} training and ${ev.testCount} test images.`);
+  } else if (ev.event === 'evaluating') {
+    status.text(`${ev.backend === 'cpu' ? 'CPU' : 'GPU'} · evaluating the trained network on the test set…`);
   } else if (ev.event === 'progress') {
     onProgress(ev);
   } else if (ev.event === 'epoch') {
@@ -266,6 +338,7 @@ function onProgress(ev) {
   const elapsed = (performance.now() - live.startedAt - live.pausedMs) / 1000;
   const stepsPerSec = ev.global_step / Math.max(live.trainMs / 1000, 1e-6);
   status.progress({
+    backend: live.backend === 'cpu' ? 'CPU' : 'GPU',
     epoch: ev.epoch + 1, epochs: live.config.epochs,
     step: ev.step, stepsPerEpoch: live.stepsPerEpoch, loss: ev.loss, acc: ev.acc,
     imagesPerSec: live.images / Math.max(live.trainMs / 1000, 1e-6), elapsed,
@@ -310,7 +383,8 @@ async function keepRun(outcome, { checkpoint = null, views = null, message = nul
 
 // A lesson's finished arm, kept in the history like any run; true when it was saved for good.
 async function saveLessonRun(fields) {
-  const run = { id: `run-${Date.now()}-${fields.lesson.arm}`, created: Date.now(), adapter: state.gpu.adapter, steps: fields.loss.length, divergedAt: null, ...fields };
+  const adapter = state.backend.kind === 'cpu' ? 'CPU' : state.backend.adapter.description;
+  const run = { id: `run-${Date.now()}-${fields.lesson.arm}`, created: Date.now(), adapter, steps: fields.loss.length, divergedAt: null, ...fields };
   const { saved } = await store.put(run);
   await reloadRuns();
   if (fields.lesson.arm === 0 || !state.networkRun) showNetwork(run.id);
@@ -351,7 +425,7 @@ function runFailed(error) {
 
 function setRunning(running) {
   controls.setLocked(running);
-  $('#train').disabled = running || !state.gpu.ready || Boolean(configError.textContent);
+  $('#train').disabled = running || !state.ready || Boolean(configError.textContent);
   $('#pause').disabled = !running;
   $('#resume').disabled = true;
   $('#stop').disabled = !running;
@@ -443,14 +517,17 @@ function drawCharts() {
   ]));
 }
 
-// ---- CIFAR-10 file ------------------------------------------------------------------------------
+// ---- files in and out: CIFAR-10, imported weights, exports -----------------------------------
 
 async function loadCifarFile(file) {
   status.text(`Reading ${file.name} in this tab (nothing is uploaded)…`);
   try {
     const bytes = await file.arrayBuffer();
     const counts = await client.send('loadCifar', { bytes }, [bytes]);
-    messages.show(`CIFAR-10 loaded from ${file.name}: ${counts.train} training and ${counts.test} test images.`, 'notice');
+    const kept = counts.kept ? ' It is kept in this browser, so a reload does not ask for it again.'
+      : ' This browser could not keep it (no room), so a reload will ask for it again.';
+    messages.show(`CIFAR-10 loaded from ${file.name}: ${counts.train} training and ${counts.test} test images.${kept}`, 'notice');
+    $('#cifar-kept').hidden = !counts.kept;
     status.text('CIFAR-10 is ready.');
   } catch (e) {
     messages.show(`${file.name} could not be read as CIFAR-10: ${e.message}`);
@@ -458,16 +535,119 @@ async function loadCifarFile(file) {
   }
 }
 
-function wireCifarDrop() {
+async function forgetCifar() {
+  await client.send('forgetCifar');
+  $('#cifar-kept').hidden = true;
+  status.text('The CIFAR-10 archive is removed from this browser.');
+}
+
+// Trained weights from a file (the CLI's `--save`, or an export) join the run history, where they
+// can teach a distillation student. The core checks every tensor against the model the file's
+// config names; a file it cannot use is explained and not kept.
+async function importWeights(file) {
+  let info;
+  const bytes = await file.arrayBuffer();
+  try {
+    info = await client.send('checkpointInfo', { bytes: bytes.slice(0) });
+  } catch (e) {
+    messages.show(`${file.name} cannot be used: ${e.message.replace(/^this file: /, '')}`);
+    return;
+  }
+  const { config } = info;
+  const run = {
+    id: `run-import-${Date.now()}`, name: file.name.replace(/\.safetensors$/i, ''), created: Date.now(), status: 'imported',
+    config, page: { ...PAGE_DEFAULTS }, adapter: `imported from ${file.name}`, loss: [], lrs: [], epochs: [], final: null,
+    steps: 0, divergedAt: null, imagesPerSec: null, seconds: 0, views: null, checkpoint: bytes, imported: { file: file.name, parameters: info.parameters },
+  };
+  const { saved, reason } = await store.put(run);
+  await reloadRuns();
+  const dataset = state.catalog.datasets.find((d) => d.name === config.dataset)?.label ?? config.dataset;
+  const use = config.dataset === state.settings.config.dataset ? 'It can now teach a run: turn on knowledge distillation and pick it as the teacher.'
+    : `It was trained on ${dataset}: switch the dataset to ${dataset} to use it as a teacher.`;
+  messages.show(`Imported ${file.name}: ${config.model} (width ×${config.width_mult}, ${info.parameters.toLocaleString('en')} parameters) `
+    + `trained on ${dataset}. ${use}${saved ? '' : ` It could not be saved in this browser (${reason}).`}`, 'notice');
+}
+
+// A run's curves (CSV or JSON) or its weights (safetensors, as `tricklab train --save` writes them).
+async function exportRun(id, kind) {
+  const run = state.runs.find((r) => r.id === id);
+  if (!run) return;
+  const stem = fileStem(run);
+  if (kind === 'csv') download(`${stem}.csv`, curvesCsv(run), 'text/csv');
+  else if (kind === 'json') download(`${stem}.json`, curvesJson(run), 'application/json');
+  else {
+    const weights = await store.checkpoint(id);
+    if (!weights) {
+      messages.show(`${run.name} has no saved weights (only a finished run keeps them).`);
+      return;
+    }
+    download(`${stem}.safetensors`, weights, 'application/octet-stream');
+  }
+}
+
+// A file dropped anywhere: weights (.safetensors) are imported; anything else is read as CIFAR-10.
+function openFile(file) {
+  if (/\.safetensors$/i.test(file.name)) importWeights(file);
+  else loadCifarFile(file);
+}
+
+function wireFiles() {
   document.addEventListener('dragover', (e) => { e.preventDefault(); document.body.classList.add('dragging'); });
   document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));
   document.addEventListener('drop', (e) => {
     e.preventDefault();
     document.body.classList.remove('dragging');
     const file = e.dataTransfer?.files?.[0];
-    if (file) loadCifarFile(file);
+    if (file) openFile(file);
   });
   $('#cifar-file').addEventListener('change', (e) => { if (e.target.files[0]) loadCifarFile(e.target.files[0]); });
+  $('#cifar-forget').addEventListener('click', forgetCifar);
+  $('#import-file').addEventListener('change', (e) => {
+    if (e.target.files[0]) importWeights(e.target.files[0]);
+    e.target.value = '';
+  });
+}
+
+// ---- offline: the service worker ----------------------------------------------------------------
+
+// Asks the service worker that serves the page which build it holds.
+function workerVersion(sw) {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = ({ data }) => resolve(data);
+    sw.postMessage('version', [channel.port2]);
+    setTimeout(() => resolve(null), 2000);
+  });
+}
+
+// Registers sw.js, which keeps the site for offline use, and says when a new version of the site
+// replaced the cached one (its worker takes over at once; this page still runs the old code).
+async function keepOffline() {
+  const note = $('#site-note');
+  if (!('serviceWorker' in navigator)) return;
+  const hadWorker = Boolean(navigator.serviceWorker.controller);
+  navigator.serviceWorker.addEventListener('controllerchange', async () => {
+    const version = await workerVersion(navigator.serviceWorker.controller);
+    if (hadWorker) {
+      messages.show(`A new version of this site (${version}) was installed and replaced the copy kept for offline use. `
+        + 'Reload the page to use it; your runs are kept.', 'notice');
+      note.textContent = `Updated to version ${version}: reload to use it.`;
+    } else {
+      note.textContent = `This site is now kept in this browser and works offline (version ${version}).`;
+    }
+    document.body.dataset.swVersion = version;
+  });
+  try {
+    await navigator.serviceWorker.register('sw.js');
+  } catch (e) {
+    note.textContent = `This site cannot be kept for offline use here (${e.message}).`;
+    return;
+  }
+  if (hadWorker) {
+    const version = await workerVersion(navigator.serviceWorker.controller);
+    note.textContent = `Works offline: this site is kept in this browser (version ${version}).`;
+    document.body.dataset.swVersion ??= version;
+  }
 }
 
 // ---- start -------------------------------------------------------------------------------------
@@ -480,7 +660,10 @@ async function main() {
   state.catalog = info.catalog;
   state.lessons = info.lessons;
   lessons.setCatalog(info.lessons);
-  state.gpu = { ready: Boolean(info.adapter && navigator.gpu), adapter: info.adapter, error: info.error };
+  // Where runs train: the GPU, or the CPU where WebGPU offers no adapter; either is slow when it
+  // is the CPU (a software adapter such as SwiftShader or llvmpipe included).
+  state.backend = { kind: info.backend, adapter: info.adapter, error: info.error, slow: info.backend === 'cpu' || Boolean(info.adapter?.software) };
+  state.ready = true;
   controls.setCatalog(info.catalog);
   await store.open();
   if (!store.persistent) {
@@ -497,7 +680,14 @@ async function main() {
   // The form and the buttons only now, when there is a state for them to change.
   controls.listen(timed(settingsChanged));
   setRunning(false);
-  $('#train').addEventListener('click', train);
+  $('#train').addEventListener('click', () => train());
+  $('#slow-anyway').addEventListener('click', () => train({ checked: true }));
+  $('#slow-smaller').addEventListener('click', async () => {
+    const { config, page } = state.smallerRun;
+    controls.write(config, page);
+    await applySettings(controls.read(config, state.defaults[config.dataset]));
+    train({ checked: true });
+  });
   $('#pause').addEventListener('click', pause);
   $('#resume').addEventListener('click', resume);
   $('#stop').addEventListener('click', () => client.send('stop'));
@@ -514,13 +704,15 @@ async function main() {
     if (location.hash.includes('lesson=')) openLessonFromUrl();
     else if (location.hash !== toHash(state.settings.config, state.settings.page)) restoreFromUrl();
   });
-  wireCifarDrop();
-  if (!navigator.gpu) {
-    messages.show(NO_WEBGPU);
-  } else if (info.error) {
-    messages.show(`WebGPU is present but no GPU could be opened (${info.error}). ${NO_WEBGPU}`);
+  wireFiles();
+  $('#cifar-kept').hidden = !info.cifarKept;
+  if (state.backend.kind === 'cpu') {
+    messages.show(`${info.error ? `No GPU here (${info.error}). ` : ''}${NO_WEBGPU}`, 'notice');
   }
-  status.text(state.gpu.ready ? `Ready. GPU: ${adapterName(info.adapter)}.` : 'Ready to explore the settings (no WebGPU here: training is unavailable).');
+  const slow = state.backend.slow ? ' Training will be slow here: small runs and the lessons take minutes; a larger run is timed first.' : '';
+  status.text(state.backend.kind === 'cpu' ? `Ready. Training runs on ${backendName(state.backend)}.${slow}`
+    : `Ready. GPU: ${adapterName(info.adapter.description)}.${slow}`);
+  keepOffline();
   document.body.dataset.ready = 'true';
 }
 

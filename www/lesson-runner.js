@@ -8,12 +8,14 @@
 const CHUNK_TARGET_MS = 300;
 const MAX_CHUNK = 32;
 
-export async function runLesson({ post, control, WebLesson, data, id, seed, tiny }) {
-  const lesson = await WebLesson.start(data, id, seed, tiny);
+export async function runLesson({ post, control, WebLesson, data, id, seed, tiny, backend }) {
+  const lesson = await WebLesson.start(data, id, seed, tiny, backend);
   try {
     post({ event: 'lesson-started', lesson: JSON.parse(lesson.lesson_json) });
     let chunk = 1;
     while (!lesson.done) {
+      // A chunk on the CPU never returns to the event loop by itself: let pause and stop arrive.
+      await new Promise((resolve) => { setTimeout(resolve, 0); });
       while (control.paused && !control.stopped) await new Promise((wake) => { control.wake = wake; });
       if (control.stopped) {
         post({ event: 'lesson-stopped', records: lesson.records() });

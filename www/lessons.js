@@ -14,7 +14,7 @@ function el(tag, attrs = {}, ...children) {
 
 export class Lessons {
   // listRoot: where the list goes; panelRoot: where an open lesson goes. hooks: {send(cmd, args),
-  // saveRun(run) -> Promise<boolean>, setBusy(bool), showMessage(text), classify?}
+  // saveRun(run) -> Promise<boolean>, setBusy(bool), showMessage(text), where() (the GPU or the CPU, in words), classify?}
   constructor(listRoot, panelRoot, hooks) {
     this.listRoot = listRoot;
     this.panelRoot = panelRoot;
@@ -67,7 +67,7 @@ export class Lessons {
     this.runButton.disabled = true;
     this.hooks.setBusy(true);
     this.showLesson(lesson);
-    this.view.setStatus('Preparing the arms on the GPU…');
+    this.view.setStatus(`Preparing the arms on ${this.hooks.where()}…`);
     this.startedAt = performance.now();
     try {
       await this.hooks.send('lesson', { id: lesson.id, seed, tiny });

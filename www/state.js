@@ -158,7 +158,11 @@ export class PageState {
   constructor() {
     this.defaults = null; // the core's default TrainConfig of each dataset, by name
     this.catalog = null; // the core's {models, datasets}: [{name, label}] each
-    this.gpu = { ready: false, adapter: null, error: null };
+    // Where runs train (the worker decides): kind 'gpu' or 'cpu', the adapter {description,
+    // software} or null, why there is no GPU, and whether training is slow here.
+    this.backend = { kind: 'gpu', adapter: null, error: null, slow: false };
+    this.ready = false; // the worker has answered `init`
+    this.smallerRun = null; // {config, page}: the smaller run offered instead of a long one
     this.settings = null; // {config, page}: the last valid settings (what the URL shows)
     this.curve = new Float32Array(0); // the planned rate of every step of `settings`
     this.runs = []; // the run history, oldest first, without weights

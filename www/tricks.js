@@ -110,7 +110,8 @@ export const TRICKS = [
       { field: 'hard_weight', label: 'Hard-label weight w', min: 0, max: 1, step: 0.05 },
     ],
     formula: 'L = w · CE(y, softmax(z)) + (1 − w) · T² · KL(softmax(r/T) ‖ softmax(z/T))',
-    text: 'The student also learns from a finished run’s softened predictions (the teacher). z: the student’s '
+    text: 'The student also learns from a finished run’s softened predictions (the teacher: a run in the history, or '
+      + 'weights imported there, such as a larger model the CLI trained on a real GPU). z: the student’s '
       + 'logits, r: the teacher’s, y: the target row (the label, smoothed or mixed when those tricks are on). '
       + 'The loss the page reports is this L, with the KL form (0 when the student matches the teacher), '
       + 'not GluonCV’s soft cross-entropy, which is larger by the teacher’s entropy.',

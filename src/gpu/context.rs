@@ -97,6 +97,11 @@ impl GpuContext {
         format!("{} ({:?}, {:?})", self.info.name, self.info.device_type, self.info.backend)
     }
 
+    /// A software adapter (llvmpipe, SwiftShader): it trains, but slowly.
+    pub fn is_software(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
     /// Returns the first GPU error captured since the last call, if any.
     pub fn take_error(&self) -> Result<()> {
         match self.error.lock().unwrap().take() {

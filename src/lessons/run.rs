@@ -7,14 +7,13 @@
 //! A diverging arm (NaN loss) is an outcome, not an error: it stops, and its record says at which
 //! step. Arms that teach another (distillation) run first, alone; the others start when they end.
 
-use std::rc::Rc;
 
 use serde::Serialize;
 
 use super::{Lesson, Metric};
 use crate::data::Dataset;
-use crate::gpu::GpuContext;
 use crate::train::analysis::{self, ParamNorms};
+use crate::train::backend::Device;
 use crate::train::trainer::{Progress, Split, Trainer};
 use crate::train::views::{self, BatchPreview, FinalViews};
 use crate::train::TrainConfig;
@@ -97,7 +96,7 @@ pub struct LessonRun {
     pub lesson: Lesson,
     pub seed: u64,
     pub records: Vec<ArmRecord>,
-    ctx: Rc<GpuContext>,
+    device: Device,
     train: Dataset,
     test: Dataset,
     states: Vec<ArmState>,
@@ -138,9 +137,9 @@ pub fn sized(lesson: &Lesson, size: Size) -> Lesson {
 }
 
 impl LessonRun {
-    /// Prepares `lesson` with `seed` on the first images of `train` and `test`; the arms that
-    /// can start are built at once.
-    pub fn new(ctx: Rc<GpuContext>, lesson: Lesson, seed: u64, train: &Dataset, test: &Dataset) -> Result<Self> {
+    /// Prepares `lesson` with `seed` on the first images of `train` and `test` on `device`; the
+    /// arms that can start are built at once.
+    pub fn new(device: Device, lesson: Lesson, seed: u64, train: &Dataset, test: &Dataset) -> Result<Self> {
         let take = |d: &Dataset, n: usize, what: &str| {
             if d.count < n {
                 return Err(Error::data(what, format!("has {} images; the lesson `{}` needs {n}", d.count, lesson.id)));
@@ -180,7 +179,7 @@ impl LessonRun {
             })
             .collect::<Result<Vec<_>>>()?;
         let states = lesson.arms.iter().map(|_| ArmState::Waiting).collect();
-        let mut run = LessonRun { lesson, seed, records, ctx, train, test, states, cursor: 0 };
+        let mut run = LessonRun { lesson, seed, records, device, train, test, states, cursor: 0 };
         run.start_first()?;
         Ok(run)
     }
@@ -194,7 +193,7 @@ impl LessonRun {
                 if self.lesson.arms[i].teacher.is_some() {
                     return Err(Error::config("teacher", format!("`{}` both teaches and is taught", self.lesson.arms[i].name)));
                 }
-                let trainer = Trainer::new(self.ctx.clone(), self.lesson.arms[i].config.clone(), &self.train, &self.test, None)?;
+                let trainer = Trainer::new(self.device.clone(), self.lesson.arms[i].config.clone(), &self.train, &self.test, None)?;
                 self.states[i] = ArmState::Running { trainer: Box::new(trainer), last: None };
             }
         }
@@ -247,7 +246,7 @@ impl LessonRun {
                 },
                 None => None,
             };
-            let trainer = Trainer::new(self.ctx.clone(), self.lesson.arms[i].config.clone(), &self.train, &self.test, checkpoint)?;
+            let trainer = Trainer::new(self.device.clone(), self.lesson.arms[i].config.clone(), &self.train, &self.test, checkpoint)?;
             self.states[i] = ArmState::Running { trainer: Box::new(trainer), last: None };
         }
         Ok(())
@@ -285,7 +284,7 @@ impl LessonRun {
         let mut epoch = None;
         if trainer.epoch != epoch_before {
             let (test_loss, test_acc) = trainer.evaluate().await?;
-            let train_clean_acc = if self.lesson.track_train_accuracy { Some(trainer.evaluate_on(Split::Train, None).await?.1) } else { None };
+            let train_clean_acc = if self.lesson.track_train_accuracy { Some(trainer.evaluate_on(Split::Train, false).await?.acc) } else { None };
             let norms = analysis::param_norms(trainer.graph(), &trainer.checkpoint().await?.params);
             let e = EpochRecord { epoch: trainer.epoch, train_loss: p.loss, train_acc: p.acc, test_loss, test_acc, train_clean_acc, norms };
             record.epochs.push(e.clone());

@@ -2,6 +2,7 @@
 //! against. Forward keeps every activation (and each BN's batch mean and 1/std) for backward.
 
 use super::graph::{ActId, Graph, Layer};
+use crate::ops::batchnorm::BatchNormShape;
 use crate::reference::{batchnorm, conv2d, elementwise, linear, pool};
 use crate::Result;
 
@@ -33,6 +34,16 @@ impl CpuNet {
     /// Runs the network on `input` (NCHW) and returns the logits. `train` uses batch statistics
     /// and updates the running ones; otherwise the running statistics normalize.
     pub fn forward(&mut self, input: &[f32], train: bool) -> Result<&[f32]> {
+        self.run_forward(input, train, None)
+    }
+
+    /// A training forward whose batch norms update their running statistics with `momentum`
+    /// instead of their own (1: replace them with the batch's), as `GpuNet::recalibration` does.
+    pub fn forward_recalibrate(&mut self, input: &[f32], momentum: f32) -> Result<&[f32]> {
+        self.run_forward(input, true, Some(momentum))
+    }
+
+    fn run_forward(&mut self, input: &[f32], train: bool, momentum: Option<f32>) -> Result<&[f32]> {
         crate::ops::expect_len("forward", "input", input.len(), self.graph.act_len(0))?;
         self.acts[0] = input.to_vec();
         for node in &self.graph.nodes {
@@ -40,6 +51,7 @@ impl CpuNet {
             let y = match &node.layer {
                 Layer::Conv { s, w } => conv2d::forward(s, x, &self.params[*w])?,
                 Layer::BatchNorm { s, gamma, beta, bn } => {
+                    let s = &BatchNormShape { momentum: momentum.unwrap_or(s.momentum), ..*s };
                     let (g, b) = (&self.params[*gamma], &self.params[*beta]);
                     let (rm, rv) = &mut self.running[*bn];
                     if train {

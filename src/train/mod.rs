@@ -2,6 +2,7 @@
 //! arithmetic on targets (label smoothing, mixup weights).
 
 pub mod analysis;
+pub mod backend;
 pub mod config;
 pub mod overrides;
 pub mod schedule;

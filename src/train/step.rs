@@ -10,6 +10,7 @@ use crate::nn::graph::{Graph, ParamSpec};
 use crate::ops::loss::{DistillShape, LossShape};
 use crate::ops::sgd::SgdParams;
 use crate::reference;
+use crate::train::checkpoint::Checkpoint;
 use crate::train::TrainConfig;
 use crate::Result;
 
@@ -76,6 +77,23 @@ impl Sums {
     }
 }
 
+/// A teacher must take the student's images and predict its classes.
+pub fn check_teacher(teacher: &Graph, student: &Graph) -> Result<()> {
+    if teacher.classes != student.classes || teacher.input_shape() != student.input_shape() {
+        return Err(crate::Error::config(
+            "teacher",
+            format!(
+                "the teacher takes {:?} and predicts {} classes, but the student takes {:?} and predicts {}",
+                teacher.input_shape(),
+                teacher.classes,
+                student.input_shape(),
+                student.classes
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The GPU step. Write the batch into `net.input()`, `targets` and `labels`, the learning rate
 /// with `set_lr`, then submit `dispatches()`. `metrics` accumulates (Σ loss, Σ correct, count).
 pub struct GpuStep {
@@ -104,12 +122,7 @@ impl GpuStep {
         let loss = match &teacher {
             None => loss::softmax_cross_entropy(ctx, &LossShape { batch, classes }, net.logits(), &targets, &labels, net.dlogits(), &metrics)?,
             Some(t) => {
-                if t.graph.classes != classes || t.graph.input_shape() != g.input_shape() {
-                    return Err(crate::Error::config("teacher", format!(
-                        "the teacher takes {:?} and predicts {} classes, but the student takes {:?} and predicts {}",
-                        t.graph.input_shape(), t.graph.classes, g.input_shape(), classes
-                    )));
-                }
+                check_teacher(&t.graph, g)?;
                 teacher_feed.push(elementwise::copy(ctx, net.input(), t.input())?);
                 let s = DistillShape { batch, classes, temperature: o.temperature, hard_weight: o.hard_weight };
                 loss::distillation(ctx, &s, net.logits(), t.logits(), &targets, &labels, net.dlogits(), &metrics)?
@@ -155,6 +168,21 @@ impl CpuStep {
     pub fn new(graph: Graph, params: Vec<Vec<f32>>, teacher: Option<CpuNet>, options: StepOptions) -> Self {
         let velocity = params.iter().map(|p| vec![0.0; p.len()]).collect();
         CpuStep { net: CpuNet::new(graph, params), teacher, velocity, options }
+    }
+
+    /// The step of a run: `graph` from `params`, with the teacher's eval-mode net (its running
+    /// statistics loaded) when distilling, checked like the GPU step's.
+    pub fn with_teacher(graph: Graph, params: Vec<Vec<f32>>, teacher: Option<(Graph, &Checkpoint)>, options: StepOptions) -> Result<Self> {
+        let teacher = match teacher {
+            None => None,
+            Some((g, t)) => {
+                check_teacher(&g, &graph)?;
+                let mut net = CpuNet::new(g, t.params.clone());
+                net.running = t.running.clone();
+                Some(net)
+            }
+        };
+        Ok(CpuStep::new(graph, params, teacher, options))
     }
 
     /// One step on (x, targets, labels); returns (mean loss, correct count).

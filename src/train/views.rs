@@ -48,7 +48,7 @@ pub async fn final_views(t: &mut Trainer, test: &Dataset, train_accuracy: bool) 
     let classes = t.graph().classes;
     let gaps = analysis::logit_gaps(&logits, classes);
     let mean_gap = (gaps.iter().map(|&g| g as f64).sum::<f64>() / gaps.len().max(1) as f64) as f32;
-    let train_clean_acc = if train_accuracy { Some(t.evaluate_on(Split::Train, None).await?.1) } else { None };
+    let train_clean_acc = if train_accuracy { Some(t.evaluate_on(Split::Train, false).await?.acc) } else { None };
     Ok(FinalViews {
         test_loss,
         test_acc,

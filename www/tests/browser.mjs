@@ -1,6 +1,7 @@
 // What the browser tests share: Debian's chromium with WebGPU (SwiftShader), driven by playwright-core
-// against the site xtask serves (its address in TRICKLAB_URL), one browser per test file and one
-// fresh context (own IndexedDB) per page, and the screenshots in artifacts/screenshots/.
+// against the site xtask serves from dist/ (its address in TRICKLAB_URL), one browser per test file
+// and one fresh context (own IndexedDB, caches and service worker) per page, a second chromium
+// without WebGPU for the CPU fallback, and the screenshots in artifacts/screenshots/.
 
 import test from 'node:test';
 import { mkdirSync, existsSync } from 'node:fs';
@@ -9,6 +10,8 @@ import { chromium } from 'playwright-core';
 
 export const SITE = process.env.TRICKLAB_URL;
 export const SHOTS = fileURLToPath(new URL('../../artifacts/screenshots/', import.meta.url));
+// The built site (`cargo xtask build-web`), which some tests copy and serve themselves.
+export const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 let browser;
@@ -21,6 +24,17 @@ async function hasWebGpu(b) {
   } finally {
     await p.close();
   }
+}
+
+// Chromium without WebGPU: without `--enable-unsafe-webgpu`, Linux chromium has `navigator.gpu`
+// but no adapter, as a browser on a machine without a usable GPU. The caller closes it.
+export async function launchWithoutWebGpu() {
+  const b = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS.filter((f) => f !== '--enable-unsafe-webgpu') });
+  if (await hasWebGpu(b)) {
+    await b.close();
+    throw new Error(`${CHROMIUM} offers a WebGPU adapter even without --enable-unsafe-webgpu`);
+  }
+  return b;
 }
 
 // chromium with WebGPU; `--enable-features=Vulkan` only if the plain flags find no adapter.
@@ -36,16 +50,18 @@ async function launch() {
 export const ready = (p) => p.waitForSelector('body[data-ready]', { timeout: 60_000 });
 
 // A page in a fresh browser context at `hash`, ready unless `wait` is false. `init` runs before the
-// page's own scripts; `route` is [url glob, handler]. `p.problems` collects page and console errors.
-export async function open(hash = '', { init, route, wait = true } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+// page's own scripts; `route` is [url glob, handler] (with the service worker blocked, as requests
+// it answers would pass the route by); `on` is another browser (one without WebGPU), `base` another
+// address of the site. `p.problems` collects page and console errors.
+export async function open(hash = '', { init, route, wait = true, on = browser, base = SITE } = {}) {
+  const context = await on.newContext({ viewport: { width: 1280, height: 1000 }, serviceWorkers: route ? 'block' : 'allow' });
   if (init) await context.addInitScript(init);
   if (route) await context.route(...route);
   const p = await context.newPage();
   p.problems = [];
   p.on('pageerror', (e) => p.problems.push(`page error: ${e.message}`));
   p.on('console', (m) => { if (m.type() === 'error') p.problems.push(`console error: ${m.text()}`); });
-  await p.goto(`${SITE}${hash}`, { waitUntil: wait ? 'load' : 'domcontentloaded' });
+  await p.goto(`${base}${hash}`, { waitUntil: wait ? 'load' : 'domcontentloaded' });
   if (wait) await ready(p);
   return p;
 }
@@ -70,8 +86,8 @@ export function useBrowser() {
         + 'serves it and sets TRICKLAB_URL (or `cargo xtask serve` and TRICKLAB_URL=http://127.0.0.1:8080/).');
     }
     mkdirSync(SHOTS, { recursive: true });
-    if (!existsSync(fileURLToPath(new URL('../pkg/tricklab_bg.wasm', import.meta.url)))) {
-      throw new Error('www/pkg is missing: run `cargo xtask test-web`, which builds it first');
+    if (!existsSync(`${DIST}pkg/tricklab_bg.wasm`)) {
+      throw new Error('dist/ holds no site: run `cargo xtask test-web`, which builds it first');
     }
     browser = await launch();
   });

@@ -422,13 +422,3 @@ test('a malformed link shows a message and falls back to the defaults', async ()
   });
 });
 
-test('without WebGPU the page says which browsers work', () => withPage('', {
-  init: () => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }),
-}, async (p) => {
-  await seedRun(p);
-  assert.match(await p.locator('#messages').textContent(), /WebGPU.*Chrome or Edge 113/);
-  assert.ok(await p.locator('#train').isDisabled());
-  assert.equal(await historyRows(p).count(), 1, 'the run history is still shown');
-  await shot(p, '15-no-webgpu');
-  assert.deepEqual(p.problems, []);
-}));

@@ -129,12 +129,14 @@ export class ControlsView {
     return row;
   }
 
-  // The teacher choices: finished runs of the same dataset that kept their weights, newest first.
+  // The teacher choices: finished runs of the same dataset that kept their weights, and imported
+  // weights, newest first.
   setTeachers(runs, dataset) {
     const { control } = this.params.get('teacher');
     const current = control.value;
-    const teachers = runs.filter((r) => r.status === 'finished' && r.config.dataset === dataset).reverse();
-    control.replaceChildren(...teachers.map((r) => el('option', { value: r.id }, `${r.name} (test acc ${(100 * r.final.test_acc).toFixed(1)}%)`)));
+    const teachers = runs.filter((r) => (r.status === 'finished' || r.status === 'imported') && r.config.dataset === dataset).reverse();
+    const label = (r) => (r.final ? `${r.name} (test acc ${(100 * r.final.test_acc).toFixed(1)}%)` : `${r.name} (imported)`);
+    control.replaceChildren(...teachers.map((r) => el('option', { value: r.id }, label(r))));
     if ([...control.options].some((o) => o.value === current)) control.value = current;
     const { toggle } = this.toggles.get('distillation');
     toggle.disabled = this.locked || control.options.length === 0;

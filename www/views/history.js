@@ -1,6 +1,7 @@
-// The run history: every run (finished, stopped or diverged) with how it ended, its config's
-// differences from the baseline (the dataset's defaults, every trick off but linear scaling, or a
-// finished run picked as baseline), a box to overlay its curves, and a delete button.
+// The run history: every run (finished, stopped or diverged, or weights imported from a file) with
+// how it ended, its config's differences from the baseline (the dataset's defaults, every trick
+// off but linear scaling, or a finished run picked as baseline), a box to overlay its curves, its
+// exports (curves as CSV and JSON, weights as safetensors) and a delete button.
 
 import { describeDifferences } from '../state.js';
 
@@ -30,12 +31,13 @@ export function outcome(run) {
     finished: `finished, ${plural(run.config.epochs, 'epoch')}`,
     stopped: `stopped after ${done}`,
     diverged: `diverged at step ${run.divergedAt ?? '?'} (after ${done})`,
+    imported: `imported from ${run.imported?.file ?? 'a file'} (not trained here)`,
   }[run.status] ?? run.status;
   return run.unsaved ? `${text}; not saved, kept until this tab closes` : text;
 }
 
 export class HistoryView {
-  // handlers: {onSelect(id, on), onBaseline(id | null), onDelete(id)}
+  // handlers: {onSelect(id, on), onBaseline(id | null), onDelete(id), onExport(id, 'csv' | 'json' | 'weights')}
   constructor(root, handlers) {
     this.body = root.querySelector('tbody');
     this.empty = root.querySelector('.empty');
@@ -48,7 +50,7 @@ export class HistoryView {
     const defaultsRow = document.createElement('tr');
     const none = control('radio', 'baseline', 'Use the defaults as baseline', baselineId === null);
     none.addEventListener('change', () => this.handlers.onBaseline(null));
-    defaultsRow.append(cell(), cell(none), cell('Defaults'), cell(), cell('every trick off but linear scaling (η = η₀ · b / 256)'), cell('–'), cell());
+    defaultsRow.append(cell(), cell(none), cell('Defaults'), cell(), cell('every trick off but linear scaling (η = η₀ · b / 256)'), cell('–'), cell(), cell());
     const names = new Map(runs.map((r) => [r.id, r.name]));
     const rows = runs.map((run) => {
       const tr = document.createElement('tr');
@@ -68,9 +70,26 @@ export class HistoryView {
       const diff = run.id === baselineId ? 'baseline'
         : describeDifferences(run.config, baselineConfig(run)).replace(/teacher=([\w-]+)/, (m, id) => `teacher=${names.get(id) ?? id}`);
       const last = run.epochs[run.epochs.length - 1];
-      tr.append(cell(compare), cell(baseline), cell(run.name), cell(outcome(run)), cell(diff), cell(last ? pct(last.test_acc) : '–'), cell(del));
+      const exports = cell(...this.exportButtons(run));
+      exports.className = 'export';
+      tr.append(cell(compare), cell(baseline), cell(run.name), cell(outcome(run)), cell(diff), cell(last ? pct(last.test_acc) : '–'), exports, cell(del));
       return tr;
     });
     this.body.replaceChildren(defaultsRow, ...rows);
+  }
+
+  // Curves as CSV and JSON, and the weights of a run that kept them (finished or imported).
+  exportButtons(run) {
+    const kinds = [['csv', 'CSV', 'its curves as CSV'], ['json', 'JSON', 'its curves and config as JSON']];
+    if (run.status === 'finished' || run.status === 'imported') kinds.push(['weights', 'Weights', 'its trained weights (.safetensors, loads in PyTorch)']);
+    return kinds.map(([kind, text, what]) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = text;
+      b.dataset.export = kind;
+      b.setAttribute('aria-label', `Export ${run.name}: ${what}`);
+      b.addEventListener('click', () => this.handlers.onExport(run.id, kind));
+      return b;
+    });
   }
 }

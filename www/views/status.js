@@ -1,5 +1,6 @@
-// The status line (role="status", read out by screen readers) and the message banner for errors
-// and notices that a visitor must see (bad links, no WebGPU, a lost device, a diverging run).
+// The status line (role="status", read out by screen readers; while a run trains it starts with
+// where it trains, GPU or CPU) and the message banner for errors and notices that a visitor must
+// see (bad links, no WebGPU, a lost device, a diverging run, an update of the site).
 
 function duration(s) {
   if (!Number.isFinite(s)) return '–';
@@ -16,9 +17,10 @@ export class StatusView {
     this.root.textContent = message;
   }
 
-  // p: {epoch, epochs, step, stepsPerEpoch, loss, acc, imagesPerSec, elapsed, eta}
+  // p: {backend ('GPU' | 'CPU'), epoch, epochs, step, stepsPerEpoch, loss, acc, imagesPerSec, elapsed, eta}
   progress(p) {
     this.root.textContent = [
+      p.backend,
       `epoch ${p.epoch}/${p.epochs}`,
       `step ${p.step}/${p.stepsPerEpoch}`,
       `loss ${p.loss.toFixed(4)}`,

@@ -1,14 +1,17 @@
 //! `cargo xtask bench-web`: the side-by-side training-speed benchmark in the browser. Builds the
-//! site (unless --no-build), serves www/ from this process on a free port, and runs
-//! www/bench/run.mjs (playwright-core driving Debian's chromium, headless) against it: tricklab and
-//! TensorFlow.js with its WebGPU backend train ResNet-20 and the MNIST model in one session, one
-//! step each in turn. The script prints one JSON line per model and a table; other flags
+//! site (unless --no-build), installs the benchmark's own packages (TensorFlow.js, in
+//! www/bench/package.json, so building or serving the site never installs them), serves dist/
+//! with www/bench/ at /bench/ from this process on a free port, and runs www/bench/run.mjs
+//! (playwright-core driving Debian's chromium, headless) against it: tricklab and TensorFlow.js
+//! with its WebGPU backend train ResNet-20 and the MNIST model in one session, one step each in
+//! turn. The script prints one JSON line per model and a table; other flags
 //! (--resnet-batch N, --mnist-batch N, --steps N, --models a,b) are passed to it.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use super::server::{self, Mounts};
 use super::{root, web};
 
 pub fn bench_web(args: &[String]) -> Result<(), String> {
@@ -21,11 +24,11 @@ pub fn bench_web(args: &[String]) -> Result<(), String> {
         web::build_web()?;
     }
     let www = root().join("www");
-    web::npm_packages()?;
-    let listener = web::bind(0)?;
+    web::npm_packages(&www)?;
+    web::npm_packages(&www.join("bench"))?;
+    let listener = server::bind(0)?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    let dir = www.clone();
-    std::thread::spawn(move || web::serve_forever(listener, dir));
+    std::thread::spawn(move || server::serve_forever(listener, Mounts::site_and_bench()));
     let url = format!("http://127.0.0.1:{port}/");
     eprintln!("+ (cd www) TRICKLAB_URL={url} node bench/run.mjs {}", passed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "));
     let started = Instant::now();

