@@ -134,11 +134,24 @@ pub fn verdict(lesson: &Lesson, summaries: &[ArmSummary]) -> Verdict {
             format!("the difference between the pair shrinks by more than {margin} with the trick"),
         ),
     };
-    let conclusion = match (seeds, held) {
-        (1, 1) => format!("In this run, {rule}: the effect shows."),
-        (1, _) => format!("In this run it is not true that {rule}: the effect does not show."),
-        (n, h) if h == n => format!("In all {n} seeds, {rule}: the effect holds."),
-        (n, h) => format!("Only in {h} of {n} seeds, {rule}: at this size the effect is within noise."),
+    // Where the baseline came out ahead in every seed, that is said too: a consistent reversal
+    // is a finding at this size, not noise.
+    let reversed = match lesson.rule {
+        Rule::Beats { trick, baseline, better, .. } if seeds > 0 && held == 0 => {
+            let swapped = Rule::Beats { trick: baseline, baseline: trick, better, margin: 0.0 };
+            let all = (0..seeds).all(|s| holds(&swapped, &summaries.iter().map(|a| a.values[s]).collect::<Vec<_>>()));
+            let way = if better == Better::Higher { "higher" } else { "lower" };
+            all.then(|| format!("{} {way} than {}", summaries[baseline].name, summaries[trick].name))
+        }
+        _ => None,
+    };
+    let conclusion = match (seeds, held, reversed) {
+        (1, 1, _) => format!("In this run, {rule}: the effect shows."),
+        (1, _, Some(r)) => format!("In this run it is not true that {rule}; instead {r}: the effect does not show."),
+        (1, _, None) => format!("In this run it is not true that {rule}: the effect does not show."),
+        (n, h, _) if h == n => format!("In all {n} seeds, {rule}: the effect holds."),
+        (n, _, Some(r)) => format!("In none of the {n} seeds is it true that {rule}; in all {n}, {r}: at this size the trick does not help."),
+        (n, h, None) => format!("Only in {h} of {n} seeds, {rule}: at this size the effect is within noise."),
     };
     Verdict { seeds, held, holds: held == seeds && seeds > 0, sentence: format!("{measured}. {conclusion}") }
 }
@@ -169,6 +182,22 @@ mod tests {
         assert!(v.sentence.contains("In all 3 seeds"), "{}", v.sentence);
         let v = verdict(&l, &arms(&[&[Some(2.5), Some(2.6), Some(2.0)], &[Some(1.8), Some(1.9), Some(2.0)]]));
         assert_eq!((v.held, v.holds), (2, false));
+        assert!(v.sentence.contains("within noise"), "{}", v.sentence);
+    }
+
+    #[test]
+    fn a_baseline_ahead_in_every_seed_is_said_not_called_noise() {
+        // cosine: higher test accuracy is better; here step decay (arm 0) wins in all 3 seeds.
+        let l = catalog::find("cosine").unwrap();
+        let v = verdict(&l, &arms(&[&[Some(95.3), Some(94.9), Some(95.6)], &[Some(94.1), Some(94.6), Some(95.0)]]));
+        assert_eq!((v.held, v.holds), (0, false));
+        assert!(v.sentence.contains("in all 3, arm higher than arm: at this size the trick does not help"), "{}", v.sentence);
+        // One seed where the trick wins: mixed, so within noise.
+        let v = verdict(&l, &arms(&[&[Some(95.3), Some(94.9), Some(95.6)], &[Some(94.1), Some(95.6), Some(95.0)]]));
+        assert_eq!(v.held, 1);
+        assert!(v.sentence.contains("within noise"), "{}", v.sentence);
+        // Neither way in any seed (a tie): within noise, not reversed.
+        let v = verdict(&l, &arms(&[&[Some(95.0), Some(94.0)], &[Some(95.0), Some(94.0)]]));
         assert!(v.sentence.contains("within noise"), "{}", v.sentence);
     }
 
