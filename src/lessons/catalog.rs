@@ -324,7 +324,12 @@ fn distillation() -> Lesson {
                      (+0.36), with T = 20.",
             source: "He et al. 2019, Table 6",
         },
-        noise_note: None,
+        noise_note: Some(
+            "Over seeds 1-3 (bench/LESSONS.md) the distilled student beat the label-only one in two \
+             seeds and lost in the third: at this size the effect is within noise. This teacher is only \
+             about two points better than its students, so it has little to pass on; the paper's \
+             teacher is a ResNet-152-D.",
+        ),
     }
 }
 
@@ -356,7 +361,12 @@ fn resnet_tweaks() -> Lesson {
                      for about 10% more FLOPs.",
             source: "He et al. 2019, Table 5",
         },
-        noise_note: None,
+        noise_note: Some(
+            "The verdict judges ResNet-D. ResNet-C did not help at this size: over seeds 1-3 \
+             (bench/LESSONS.md) it ended below the plain network in two of the three. In the paper \
+             ResNet-C replaces a 7×7 stem conv on 224-pixel images; here it replaces one 3×3 conv on \
+             28-pixel digits, where there is far less to gain.",
+        ),
     }
 }
 
