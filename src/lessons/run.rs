@@ -282,17 +282,26 @@ impl LessonRun {
             record.batch = Some(views::batch_preview(&trainer.config, &b));
         }
         let mut epoch = None;
+        let finished = trainer.is_done();
+        if finished {
+            record.result = Some(views::final_views(trainer, &self.test, self.lesson.track_train_accuracy).await?);
+        }
         if trainer.epoch != epoch_before {
-            let (test_loss, test_acc) = trainer.evaluate().await?;
-            let train_clean_acc = if self.lesson.track_train_accuracy { Some(trainer.evaluate_on(Split::Train, false).await?.acc) } else { None };
+            // The last epoch's numbers are the final views' evaluation, not a second one.
+            let (test_loss, test_acc, train_clean_acc) = match &record.result {
+                Some(f) => (f.test_loss, f.test_acc, f.train_clean_acc),
+                None => {
+                    let (loss, acc) = trainer.evaluate().await?;
+                    let clean = if self.lesson.track_train_accuracy { Some(trainer.evaluate_on(Split::Train, false).await?.acc) } else { None };
+                    (loss, acc, clean)
+                }
+            };
             let norms = analysis::param_norms(trainer.graph(), &trainer.checkpoint().await?.params);
             let e = EpochRecord { epoch: trainer.epoch, train_loss: p.loss, train_acc: p.acc, test_loss, test_acc, train_clean_acc, norms };
             record.epochs.push(e.clone());
             epoch = Some(e);
         }
-        let finished = trainer.is_done();
         if finished {
-            record.result = Some(views::final_views(trainer, &self.test, self.lesson.track_train_accuracy).await?);
             let ArmState::Running { trainer, .. } = std::mem::replace(&mut self.states[i], ArmState::Waiting) else { unreachable!() };
             self.states[i] = ArmState::Done(Some(trainer));
         }
