@@ -375,8 +375,9 @@ async function keepRun(outcome, { checkpoint = null, views = null, message = nul
   live.savedAs = run.id;
   const where = saved ? 'It is in the run history below.'
     : `It could not be saved in this browser (${reason}), so it is listed below only until this tab closes.`;
-  status.text(`${endOf(run)} ${where}`);
+  // The history is drawn before the status says the run is in it.
   await reloadRuns();
+  status.text(`${endOf(run)} ${where}`);
   if (run.views) showNetwork(run.id);
   drawCharts();
 }
