@@ -13,7 +13,9 @@ pub mod pool;
 pub mod sgd;
 pub mod shaders;
 pub mod tensor;
+pub mod variant;
 
 pub use buffer::{live_buffers, GpuBuffer, LiveBuffers};
 pub use context::{block_on, grid, Dispatch, GpuContext};
 pub use tensor::Tensor;
+pub use variant::{Pass, Variant};
