@@ -1,12 +1,13 @@
 //! Convolution kernels against the reference (forward, backward for the input and for the weight,
-//! NCHW and the NHWC measurement kernel), the reference's backward passes against finite
-//! differences, and bad shapes rejected with clear errors.
+//! in every built variant, and the NHWC measurement kernel), the reference's backward passes against
+//! finite differences, and bad shapes and unbuilt variants rejected with clear errors.
 
 mod common;
 use common::*;
 use tricklab::check::Tolerance;
 use tricklab::rng::Rng;
 use tricklab::gpu::conv2d as gpu;
+use tricklab::gpu::Variant;
 use tricklab::ops::conv2d::Conv2dShape;
 use tricklab::reference::conv2d as cpu;
 use tricklab::reference::gradcheck::{dot, numerical_grad};
@@ -15,9 +16,14 @@ fn conv(batch: usize, cin: usize, hw: usize, cout: usize, k: usize, stride: usiz
     Conv2dShape::new(batch, cin, hw, cout, k, stride, pad)
 }
 
-/// Shapes covering the kernels' edge cases: sizes that are not multiples of the 4×4 register block
-/// or of the 64-thread workgroup, batch 1, stride 2 (odd and even inputs), padding 0 and 1, 1×1,
-/// 3×3, 5×5 and 7×7 kernels, depthwise, grouped, a channel multiplier, and 3/16/64 channels.
+/// The variants built so far; every kernel test runs each of them.
+const VARIANTS: [Variant; 2] = [Variant::Register, Variant::Tiled];
+
+/// Shapes covering the kernels' edge cases: sizes that are not multiples of the 4×4 register block,
+/// of the 64-thread workgroup or of the tiled kernels' 64×64 tile and 16-deep K step, batch 1,
+/// stride 2 (odd and even inputs), padding 0 and 1, 1×1, 3×3, 5×5 and 7×7 kernels, depthwise,
+/// grouped, a channel multiplier, 3/16/64 channels, and one shape larger than a 64×64 tile in every
+/// GEMM dimension of every pass (M = 80 or 96 channels, N and K ≥ 720).
 fn shapes() -> Vec<(&'static str, Conv2dShape)> {
     vec![
         ("stem 3->16 3x3 9x9", conv(2, 3, 9, 16, 3, 1, 1)),
@@ -37,10 +43,11 @@ fn shapes() -> Vec<(&'static str, Conv2dShape)> {
         ("grouped 8->8 groups 2 stride 2", conv(2, 8, 9, 8, 3, 2, 1).with_groups(2)),
         ("channel multiplier 4->8 groups 4", conv(2, 4, 6, 8, 3, 1, 1).with_groups(4)),
         ("many chunks 16->16 16x16 batch 4", conv(4, 16, 16, 16, 3, 1, 1)),
+        ("several tiles 80->96 3x3 16x16 batch 4", conv(4, 80, 16, 96, 3, 1, 1)),
     ]
 }
 
-/// Sums over at most 64·9 = 576 (forward, backward input) or 4·16·16 = 1024 (weight) products of
+/// Sums over at most 96·9 = 864 (forward, backward input) or 4·16·16 = 1024 (weight) products of
 /// values in [-1, 1]: the `balanced` preset.
 const TOL: Tolerance = Tolerance::balanced();
 
@@ -50,11 +57,14 @@ fn forward_matches_reference() {
     for (name, s) in shapes() {
         let (x, w) = (random(&mut rng, s.input_len()), random(&mut rng, s.weight_len()));
         let (xt, wt) = (upload("x", &s.input_shape(), &x), upload("w", &s.weight_shape(), &w));
-        // Start from garbage: the kernel must overwrite, not accumulate.
-        let y = upload("y", &s.output_shape(), &random(&mut rng, s.output_len()));
-        let d = gpu::forward(ctx(), &s, &xt, &wt, &y).unwrap();
-        ctx().submit(&[&d]).unwrap();
-        TOL.assert(&format!("{name}: y"), &read(&y), &cpu::forward(&s, &x, &w).unwrap());
+        let want = cpu::forward(&s, &x, &w).unwrap();
+        for variant in VARIANTS {
+            // Start from garbage: the kernel must overwrite, not accumulate.
+            let y = upload("y", &s.output_shape(), &random(&mut rng, s.output_len()));
+            let d = gpu::forward_with(ctx(), &s, &xt, &wt, &y, variant).unwrap();
+            ctx().submit(&[&d]).unwrap();
+            TOL.assert(&format!("{name} [{variant}]: y"), &read(&y), &want);
+        }
     }
 }
 
@@ -64,30 +74,62 @@ fn backward_input_matches_reference() {
     for (name, s) in shapes() {
         let (dy, w) = (random(&mut rng, s.output_len()), random(&mut rng, s.weight_len()));
         let (dyt, wt) = (upload("dy", &s.output_shape(), &dy), upload("w", &s.weight_shape(), &w));
-        let dx = upload("dx", &s.input_shape(), &random(&mut rng, s.input_len()));
-        let d = gpu::backward_input(ctx(), &s, &dyt, &wt, &dx).unwrap();
-        ctx().submit(&[&d]).unwrap();
-        TOL.assert(&format!("{name}: dx"), &read(&dx), &cpu::backward_input(&s, &dy, &w).unwrap());
+        let want = cpu::backward_input(&s, &dy, &w).unwrap();
+        for variant in VARIANTS {
+            let dx = upload("dx", &s.input_shape(), &random(&mut rng, s.input_len()));
+            let d = gpu::backward_input_with(ctx(), &s, &dyt, &wt, &dx, variant).unwrap();
+            ctx().submit(&[&d]).unwrap();
+            TOL.assert(&format!("{name} [{variant}]: dx"), &read(&dx), &want);
+        }
     }
 }
 
 #[test]
 fn backward_weight_matches_reference() {
     let mut rng = Rng::new(13);
-    let mut splits_seen = Vec::new();
+    let mut splits_seen: Vec<(Variant, usize)> = Vec::new();
     for (name, s) in shapes() {
         let (x, dy) = (random(&mut rng, s.input_len()), random(&mut rng, s.output_len()));
         let (xt, dyt) = (upload("x", &s.input_shape(), &x), upload("dy", &s.output_shape(), &dy));
-        let dw = upload("dw", &s.weight_shape(), &random(&mut rng, s.weight_len()));
-        let bw = gpu::backward_weight(ctx(), &s, &xt, &dyt, &dw).unwrap();
-        splits_seen.push(bw.splits());
-        // Twice in one submit: the second run must give the same dw (overwrite, no accumulate).
-        let passes = [bw.dispatches(), bw.dispatches()].concat();
-        ctx().submit(&passes).unwrap();
-        TOL.assert(&format!("{name}: dw ({} chunks)", bw.splits()), &read(&dw), &cpu::backward_weight(&s, &x, &dy).unwrap());
+        let want = cpu::backward_weight(&s, &x, &dy).unwrap();
+        for variant in VARIANTS {
+            let dw = upload("dw", &s.weight_shape(), &random(&mut rng, s.weight_len()));
+            let bw = gpu::backward_weight_with(ctx(), &s, &xt, &dyt, &dw, variant).unwrap();
+            splits_seen.push((variant, bw.splits()));
+            // Twice in one submit: the second run must give the same dw (overwrite, no accumulate).
+            let passes = [bw.dispatches(), bw.dispatches()].concat();
+            ctx().submit(&passes).unwrap();
+            TOL.assert(&format!("{name} [{variant}]: dw ({} chunks)", bw.splits()), &read(&dw), &want);
+        }
     }
-    assert!(splits_seen.contains(&1), "no shape took the single-chunk path: {splits_seen:?}");
-    assert!(splits_seen.iter().any(|&n| n > 2), "no shape took the split path: {splits_seen:?}");
+    for variant in VARIANTS {
+        let seen: Vec<usize> = splits_seen.iter().filter(|(v, _)| *v == variant).map(|&(_, n)| n).collect();
+        assert!(seen.contains(&1), "[{variant}] no shape took the single-chunk path: {seen:?}");
+        assert!(seen.iter().any(|&n| n > 2), "[{variant}] no shape took the split path: {seen:?}");
+    }
+}
+
+/// Every dispatch names its variant; depthwise shapes take the direct kernels whatever is asked.
+#[test]
+fn dispatches_are_labelled_with_their_variant() {
+    let s = conv(2, 4, 6, 8, 3, 1, 1);
+    let (x, w, y) = (zeros("x", &s.input_shape()), zeros("w", &s.weight_shape()), zeros("y", &s.output_shape()));
+    for variant in VARIANTS {
+        let d = gpu::forward_with(ctx(), &s, &x, &w, &y, variant).unwrap();
+        assert_eq!(d.label, format!("conv2d forward [{variant}] -> y"));
+        let d = gpu::backward_input_with(ctx(), &s, &y, &w, &x, variant).unwrap();
+        assert_eq!(d.label, format!("conv2d backward_input [{variant}] -> x"));
+        let bw = gpu::backward_weight_with(ctx(), &s, &x, &y, &w, variant).unwrap();
+        assert!(bw.passes.iter().all(|d| d.label.contains(&format!("[{variant}]"))), "{:?}", bw.passes.iter().map(|d| &d.label).collect::<Vec<_>>());
+    }
+    let dw = conv(2, 8, 6, 8, 3, 1, 1).with_groups(8);
+    let (x, w, y) = (zeros("x", &dw.input_shape()), zeros("w", &dw.weight_shape()), zeros("y", &dw.output_shape()));
+    for variant in Variant::ALL {
+        let d = gpu::forward_with(ctx(), &dw, &x, &w, &y, variant).unwrap();
+        assert_eq!(d.label, "conv2d forward [direct] -> y");
+        assert!(gpu::backward_input_with(ctx(), &dw, &y, &w, &x, variant).is_ok());
+        assert!(gpu::backward_weight_with(ctx(), &dw, &x, &y, &w, variant).is_ok());
+    }
 }
 
 /// NCHW `[n, c, h, w]` -> NHWC `[n, h, w, c]`.
@@ -201,6 +243,15 @@ fn bad_shapes_are_errors() {
     let wg = zeros("w grouped", &grouped.weight_shape());
     let e = err_text(gpu::forward_nhwc(ctx(), &grouped, &x, &wg, &y));
     assert!(e.contains("groups = 1 only"), "{e}");
+
+    for variant in Variant::ALL.into_iter().filter(|v| !VARIANTS.contains(v)) {
+        let e = err_text(gpu::forward_with(ctx(), &s, &x, &w, &y, variant));
+        assert!(e.contains(&format!("conv2d forward: the {variant} variant is not built")), "{e}");
+        let e = err_text(gpu::backward_input_with(ctx(), &s, &y, &w, &x, variant));
+        assert!(e.contains(&format!("conv2d backward_input: the {variant} variant is not built")), "{e}");
+        let e = err_text(gpu::backward_weight_with(ctx(), &s, &x, &y, &w, variant));
+        assert!(e.contains(&format!("conv2d backward_weight: the {variant} variant is not built")), "{e}");
+    }
 }
 
 #[test]

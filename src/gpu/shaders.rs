@@ -20,6 +20,7 @@ macro_rules! shader {
 
 shader!(ELEMENTWISE, "elementwise");
 shader!(CONV2D, "conv2d");
+shader!(CONV2D_TILED, "conv2d_tiled");
 shader!(BATCHNORM, "batchnorm");
 shader!(POOL, "pool");
 shader!(LINEAR, "linear");
