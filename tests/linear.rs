@@ -1,11 +1,13 @@
-//! Linear layer kernels against the reference (sizes that do and do not divide by the 4×4 block
-//! and the workgroup), the reference's backward against finite differences, and bad shapes.
+//! Linear layer kernels against the reference in every built variant (sizes that do and do not
+//! divide by the 4×4 block, the workgroup and the 64×64 tile), the reference's backward against
+//! finite differences, and bad shapes and unbuilt variants.
 
 mod common;
 use common::*;
 use tricklab::check::Tolerance;
 use tricklab::rng::Rng;
 use tricklab::gpu::linear as gpu;
+use tricklab::gpu::Variant;
 use tricklab::ops::linear::LinearShape;
 use tricklab::reference::gradcheck::{dot, numerical_grad};
 use tricklab::reference::linear as cpu;
@@ -14,9 +16,13 @@ fn shape(batch: usize, in_features: usize, out_features: usize) -> LinearShape {
     LinearShape { batch, in_features, out_features }
 }
 
-// Degenerate, ragged, block-aligned, the classifier head of a CIFAR ResNet, and more than one
-// workgroup of 4×4 blocks in every pass.
-const SHAPES: [(usize, usize, usize); 6] = [(1, 1, 1), (3, 5, 7), (8, 16, 4), (128, 64, 10), (37, 129, 10), (70, 97, 66)];
+/// The variants built so far; every kernel test runs each of them.
+const VARIANTS: [Variant; 2] = [Variant::Register, Variant::Tiled];
+
+// Degenerate, ragged, block-aligned, the classifier head of a CIFAR ResNet, more than one
+// workgroup of 4×4 blocks in every pass, and more than one ragged 64×64 tile in every dimension of
+// every pass.
+const SHAPES: [(usize, usize, usize); 7] = [(1, 1, 1), (3, 5, 7), (8, 16, 4), (128, 64, 10), (37, 129, 10), (70, 97, 66), (130, 150, 77)];
 
 #[test]
 fn forward_and_backward_match_reference() {
@@ -28,21 +34,40 @@ fn forward_and_backward_match_reference() {
         let wt = upload("linear w", &[outf, inf], &w);
         let bt = upload("linear b", &[outf], &b);
         let dyt = upload("linear dy", &[batch, outf], &dy);
-        let (y, dx) = (zeros("linear y", &[batch, outf]), zeros("linear dx", &[batch, inf]));
-        let (dw, db) = (zeros("linear dw", &[outf, inf]), zeros("linear db", &[outf]));
-        let fwd = gpu::forward(ctx(), &s, &xt, &wt, &bt, &y).unwrap();
-        let bwd_x = gpu::backward_input(ctx(), &s, &dyt, &wt, &dx).unwrap();
-        let bwd_p = gpu::backward_params(ctx(), &s, &xt, &dyt, &dw, &db).unwrap();
-        let mut all = vec![&fwd, &bwd_x];
-        all.extend(bwd_p.iter());
-        ctx().submit(&all).unwrap();
-
-        let what = |t: &str| format!("{t} for {s:?}");
-        Tolerance::balanced().assert(&what("y"), &read(&y), &cpu::forward(&s, &x, &w, &b).unwrap());
-        Tolerance::balanced().assert(&what("dx"), &read(&dx), &cpu::backward_input(&s, &dy, &w).unwrap());
+        let want_y = cpu::forward(&s, &x, &w, &b).unwrap();
+        let want_dx = cpu::backward_input(&s, &dy, &w).unwrap();
         let (want_dw, want_db) = cpu::backward_params(&s, &x, &dy).unwrap();
-        Tolerance::balanced().assert(&what("dw"), &read(&dw), &want_dw);
-        Tolerance::balanced().assert(&what("db"), &read(&db), &want_db);
+        for variant in VARIANTS {
+            // Start from garbage: the kernels must overwrite, not accumulate.
+            let mut garbage = |label: &str, shape: &[usize]| upload(label, shape, &random(&mut rng, shape.iter().product()));
+            let (y, dx) = (garbage("linear y", &[batch, outf]), garbage("linear dx", &[batch, inf]));
+            let (dw, db) = (garbage("linear dw", &[outf, inf]), garbage("linear db", &[outf]));
+            let fwd = gpu::forward_with(ctx(), &s, &xt, &wt, &bt, &y, variant).unwrap();
+            let bwd_x = gpu::backward_input_with(ctx(), &s, &dyt, &wt, &dx, variant).unwrap();
+            let bwd_p = gpu::backward_params_with(ctx(), &s, &xt, &dyt, &dw, &db, variant).unwrap();
+            let mut all = vec![&fwd, &bwd_x];
+            all.extend(bwd_p.iter());
+            ctx().submit(&all).unwrap();
+
+            let what = |t: &str| format!("{t} [{variant}] for {s:?}");
+            Tolerance::balanced().assert(&what("y"), &read(&y), &want_y);
+            Tolerance::balanced().assert(&what("dx"), &read(&dx), &want_dx);
+            Tolerance::balanced().assert(&what("dw"), &read(&dw), &want_dw);
+            Tolerance::balanced().assert(&what("db"), &read(&db), &want_db);
+        }
+    }
+}
+
+/// Every product names its variant in its label.
+#[test]
+fn dispatches_are_labelled_with_their_variant() {
+    let s = shape(2, 3, 4);
+    let (x, w, b, y) = (zeros("x", &[2, 3]), zeros("w", &[4, 3]), zeros("b", &[4]), zeros("y", &[2, 4]));
+    for variant in VARIANTS {
+        assert_eq!(gpu::forward_with(ctx(), &s, &x, &w, &b, &y, variant).unwrap().label, format!("linear product_bias [{variant}] -> y"));
+        assert_eq!(gpu::backward_input_with(ctx(), &s, &y, &w, &x, variant).unwrap().label, format!("linear product [{variant}] -> x"));
+        let passes = gpu::backward_params_with(ctx(), &s, &x, &y, &w, &b, variant).unwrap();
+        assert_eq!(passes[0].label, format!("linear product [{variant}] -> w"));
     }
 }
 
@@ -97,4 +122,13 @@ fn bad_shapes_are_errors() {
     assert!(gpu::backward_input(ctx(), &s, &y, &w, &zeros("dx_bad", &[3, 3])).is_err());
     assert!(gpu::backward_params(ctx(), &s, &x, &y, &w, &zeros("db_bad", &[3])).is_err());
     assert!(gpu::forward(ctx(), &s, &x, &w, &b, &y).is_ok());
+
+    for variant in Variant::ALL.into_iter().filter(|v| !VARIANTS.contains(v)) {
+        let e = gpu::forward_with(ctx(), &s, &x, &w, &b, &y, variant).err().expect("an unbuilt variant must fail").to_string();
+        assert!(e.contains(&format!("linear forward: the {variant} variant is not built")), "{e}");
+        let e = gpu::backward_input_with(ctx(), &s, &y, &w, &x, variant).err().expect("an unbuilt variant must fail").to_string();
+        assert!(e.contains(&format!("linear backward_input: the {variant} variant is not built")), "{e}");
+        let e = gpu::backward_params_with(ctx(), &s, &x, &y, &w, &b, variant).err().expect("an unbuilt variant must fail").to_string();
+        assert!(e.contains(&format!("linear backward_params: the {variant} variant is not built")), "{e}");
+    }
 }

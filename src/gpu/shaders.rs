@@ -24,6 +24,7 @@ shader!(CONV2D_TILED, "conv2d_tiled");
 shader!(BATCHNORM, "batchnorm");
 shader!(POOL, "pool");
 shader!(LINEAR, "linear");
+shader!(LINEAR_TILED, "linear_tiled");
 shader!(LOSS, "loss");
 shader!(SGD, "sgd");
 shader!(BATCH, "batch");
