@@ -53,7 +53,7 @@ impl GpuContext {
             .await
             .map_err(|e| Error::NoAdapter(format!("{INSTALL_HINT} ({e})")))?;
         let info = adapter.get_info();
-        let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY;
+        let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
         let features = adapter.features() & wanted;
         let limits = adapter.limits();
         let (device, queue) = adapter

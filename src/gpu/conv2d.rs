@@ -34,31 +34,31 @@ const TILE_K: usize = 16;
 /// Mirrors `Params` in the shader.
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    batch: u32,
-    in_c: u32,
-    in_h: u32,
-    in_w: u32,
-    out_c: u32,
-    out_h: u32,
-    out_w: u32,
-    groups: u32,
-    k_h: u32,
-    k_w: u32,
-    stride: u32,
-    pad: u32,
-    cin_g: u32,
-    cout_g: u32,
-    blocks_a: u32,
-    blocks_b: u32,
-    rows_per_chunk: u32,
-    splits: u32,
-    len: u32,
+pub(crate) struct Params {
+    pub(crate) batch: u32,
+    pub(crate) in_c: u32,
+    pub(crate) in_h: u32,
+    pub(crate) in_w: u32,
+    pub(crate) out_c: u32,
+    pub(crate) out_h: u32,
+    pub(crate) out_w: u32,
+    pub(crate) groups: u32,
+    pub(crate) k_h: u32,
+    pub(crate) k_w: u32,
+    pub(crate) stride: u32,
+    pub(crate) pad: u32,
+    pub(crate) cin_g: u32,
+    pub(crate) cout_g: u32,
+    pub(crate) blocks_a: u32,
+    pub(crate) blocks_b: u32,
+    pub(crate) rows_per_chunk: u32,
+    pub(crate) splits: u32,
+    pub(crate) len: u32,
     _pad: u32,
 }
 
 impl Params {
-    fn new(s: &Conv2dShape) -> Self {
+    pub(crate) fn new(s: &Conv2dShape) -> Self {
         let u = |v: usize| v as u32;
         Params {
             batch: u(s.batch),
@@ -211,7 +211,7 @@ impl BackwardWeight {
 }
 
 /// How many (n, oh) rows each weight-gradient chunk sums, for `threads_per_chunk` threads per chunk.
-fn weight_grad_rows_per_chunk(s: &Conv2dShape, threads_per_chunk: usize) -> usize {
+pub(crate) fn weight_grad_rows_per_chunk(s: &Conv2dShape, threads_per_chunk: usize) -> usize {
     let rows = s.batch * s.out_h();
     let min_rows = WEIGHT_GRAD_MIN_TERMS.div_ceil(s.out_w());
     let max_splits = rows.div_ceil(min_rows).max(1);

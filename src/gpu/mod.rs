@@ -6,6 +6,8 @@ pub mod batchnorm;
 pub mod buffer;
 pub mod context;
 pub mod conv2d;
+pub mod conv2d_subgroup;
+pub mod conv2d_wide;
 pub mod elementwise;
 pub mod linear;
 pub mod loss;

@@ -1,5 +1,6 @@
 //! WGSL sources, one file per kernel family, compiled into the binary, each after the common
-//! prelude (shaders/common.wgsl: the grid index helpers every family uses).
+//! prelude (shaders/common.wgsl: the grid index helpers every family uses). A family that needs a
+//! WGSL extension (`subgroups`) must only be compiled on a device with the matching feature.
 
 /// A shader file: its name (used in labels and the pipeline cache) and its source.
 #[derive(Debug)]
@@ -16,11 +17,32 @@ macro_rules! shader {
                 source: concat!(include_str!("../../shaders/common.wgsl"), include_str!(concat!("../../shaders/", $name, ".wgsl"))),
             };
     };
+    // In the browser the extension's `enable` directive goes in front (directives must come before
+    // any declaration). Natively it must not: naga 30 rejects `enable subgroups;` as not yet
+    // implemented and offers the builtins without it, wherever the device has the feature.
+    ($ident:ident, $name:literal, enable $ext:literal) => {
+        #[cfg(target_arch = "wasm32")]
+        pub static $ident: Shader = Shader {
+            name: $name,
+            source: concat!(
+                "enable ",
+                $ext,
+                ";\n",
+                include_str!("../../shaders/common.wgsl"),
+                include_str!(concat!("../../shaders/", $name, ".wgsl"))
+            ),
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        shader!($ident, $name);
+    };
 }
 
 shader!(ELEMENTWISE, "elementwise");
 shader!(CONV2D, "conv2d");
 shader!(CONV2D_TILED, "conv2d_tiled");
+shader!(CONV2D_WIDE, "conv2d_wide");
+// Needs `wgpu::Features::SUBGROUP`: conv2d_subgroup.rs checks for it before asking for a pipeline.
+shader!(CONV2D_SUBGROUP, "conv2d_subgroup", enable "subgroups");
 shader!(BATCHNORM, "batchnorm");
 shader!(POOL, "pool");
 shader!(LINEAR, "linear");

@@ -1,0 +1,169 @@
+//! The Wide and Subgroup convolution kernels against the CPU reference: forward, backward for the
+//! input and backward for the weight, at tests/conv2d.rs's shapes (depthwise left out: those use
+//! conv2d's direct kernels) plus a larger one, each output starting from garbage. The Subgroup
+//! tests skip, saying so, on a device without the `subgroups` feature.
+
+mod common;
+use common::*;
+use tricklab::check::Tolerance;
+use tricklab::gpu::conv2d::BackwardWeight;
+use tricklab::gpu::{conv2d_subgroup, conv2d_wide, Dispatch, GpuContext, Tensor};
+use tricklab::ops::conv2d::Conv2dShape;
+use tricklab::reference::conv2d as cpu;
+use tricklab::rng::Rng;
+
+fn conv(batch: usize, cin: usize, hw: usize, cout: usize, k: usize, stride: usize, pad: usize) -> Conv2dShape {
+    Conv2dShape::new(batch, cin, hw, cout, k, stride, pad)
+}
+
+/// tests/conv2d.rs's shapes without those of one input channel per group (depthwise and the
+/// channel multiplier), plus 64->64 at 16×16 batch 4.
+fn shapes() -> Vec<(&'static str, Conv2dShape)> {
+    vec![
+        ("stem 3->16 3x3 9x9", conv(2, 3, 9, 16, 3, 1, 1)),
+        ("batch 1 16->16 3x3 7x7", conv(1, 16, 7, 16, 3, 1, 1)),
+        ("16->32 3x3 stride 2 odd 9x9", conv(2, 16, 9, 32, 3, 2, 1)),
+        ("16->32 3x3 stride 2 even 8x8", conv(2, 16, 8, 32, 3, 2, 1)),
+        ("5->7 3x3 pad 0 non-square", Conv2dShape { in_h: 6, in_w: 5, ..conv(2, 5, 6, 7, 3, 1, 0) }),
+        ("projection 16->32 1x1 stride 2", conv(3, 16, 8, 32, 1, 2, 0)),
+        ("1x1 3->5 stride 1", conv(2, 3, 5, 5, 1, 1, 0)),
+        ("64->64 3x3 5x5", conv(2, 64, 5, 64, 3, 1, 1)),
+        ("5x5 kernel 3->6 pad 2", conv(2, 3, 11, 6, 5, 1, 2)),
+        ("7x7 kernel stride 2 pad 3", conv(1, 3, 13, 8, 7, 2, 3)),
+        ("3x3 kernel on 3x3 input stride 2", conv(2, 4, 3, 5, 3, 2, 0)),
+        ("grouped 12->8 groups 4", conv(2, 12, 7, 8, 3, 1, 1).with_groups(4)),
+        ("grouped 8->8 groups 2 stride 2", conv(2, 8, 9, 8, 3, 2, 1).with_groups(2)),
+        ("many chunks 16->16 16x16 batch 4", conv(4, 16, 16, 16, 3, 1, 1)),
+        ("larger 64->64 16x16 batch 4", conv(4, 64, 16, 64, 3, 1, 1)),
+    ]
+}
+
+/// Sums of up to 64·9 (forward, backward input) or 4·16·16 (weight) products of values in [-1, 1].
+const TOL: Tolerance = Tolerance::balanced();
+
+type Pass = fn(&GpuContext, &Conv2dShape, &Tensor, &Tensor, &Tensor) -> tricklab::Result<Dispatch>;
+type WeightPass = fn(&GpuContext, &Conv2dShape, &Tensor, &Tensor, &Tensor) -> tricklab::Result<BackwardWeight>;
+
+fn check_forward(variant: &str, seed: u64, forward: Pass) {
+    let mut rng = Rng::new(seed);
+    for (name, s) in shapes() {
+        let (x, w) = (random(&mut rng, s.input_len()), random(&mut rng, s.weight_len()));
+        let (xt, wt) = (upload("x", &s.input_shape(), &x), upload("w", &s.weight_shape(), &w));
+        let y = upload("y", &s.output_shape(), &random(&mut rng, s.output_len()));
+        let d = forward(ctx(), &s, &xt, &wt, &y).unwrap();
+        ctx().submit(&[&d]).unwrap();
+        TOL.assert(&format!("{variant} {name}: y"), &read(&y), &cpu::forward(&s, &x, &w).unwrap());
+    }
+}
+
+fn check_backward_input(variant: &str, seed: u64, backward_input: Pass) {
+    let mut rng = Rng::new(seed);
+    for (name, s) in shapes() {
+        let (dy, w) = (random(&mut rng, s.output_len()), random(&mut rng, s.weight_len()));
+        let (dyt, wt) = (upload("dy", &s.output_shape(), &dy), upload("w", &s.weight_shape(), &w));
+        let dx = upload("dx", &s.input_shape(), &random(&mut rng, s.input_len()));
+        let d = backward_input(ctx(), &s, &dyt, &wt, &dx).unwrap();
+        ctx().submit(&[&d]).unwrap();
+        TOL.assert(&format!("{variant} {name}: dx"), &read(&dx), &cpu::backward_input(&s, &dy, &w).unwrap());
+    }
+}
+
+fn check_backward_weight(variant: &str, seed: u64, backward_weight: WeightPass) {
+    let mut rng = Rng::new(seed);
+    let mut splits_seen = Vec::new();
+    for (name, s) in shapes() {
+        let (x, dy) = (random(&mut rng, s.input_len()), random(&mut rng, s.output_len()));
+        let (xt, dyt) = (upload("x", &s.input_shape(), &x), upload("dy", &s.output_shape(), &dy));
+        let dw = upload("dw", &s.weight_shape(), &random(&mut rng, s.weight_len()));
+        let bw = backward_weight(ctx(), &s, &xt, &dyt, &dw).unwrap();
+        splits_seen.push(bw.splits());
+        // Twice in one submit: the second run must give the same dw (overwrite, no accumulate).
+        let passes = [bw.dispatches(), bw.dispatches()].concat();
+        ctx().submit(&passes).unwrap();
+        let what = format!("{variant} {name}: dw ({} chunks)", bw.splits());
+        TOL.assert(&what, &read(&dw), &cpu::backward_weight(&s, &x, &dy).unwrap());
+    }
+    assert!(splits_seen.contains(&1), "no shape took the single-chunk path: {splits_seen:?}");
+    assert!(splits_seen.iter().any(|&n| n > 2), "no shape took the split path: {splits_seen:?}");
+}
+
+/// False (with a note) where the device has no subgroups.
+fn has_subgroups() -> bool {
+    let ok = conv2d_subgroup::supported(ctx());
+    if !ok {
+        eprintln!("skipped: {} does not offer the `subgroups` feature", ctx().describe());
+    }
+    ok
+}
+
+#[test]
+fn wide_forward_matches_reference() {
+    check_forward("wide", 21, conv2d_wide::forward);
+}
+
+#[test]
+fn wide_backward_input_matches_reference() {
+    check_backward_input("wide", 22, conv2d_wide::backward_input);
+}
+
+#[test]
+fn wide_backward_weight_matches_reference() {
+    check_backward_weight("wide", 23, conv2d_wide::backward_weight);
+}
+
+/// Every block shape the shader allows for, not only the chosen ones.
+#[test]
+fn wide_other_blocks_match_reference() {
+    use conv2d_wide::Block;
+    let mut rng = Rng::new(24);
+    for block in [Block { ch: 4, px: 4 }, Block { ch: 4, px: 8 }, Block { ch: 8, px: 8 }, Block { ch: 3, px: 5 }] {
+        for (name, s) in shapes() {
+            let (x, w, dy) = (random(&mut rng, s.input_len()), random(&mut rng, s.weight_len()), random(&mut rng, s.output_len()));
+            let (xt, wt) = (upload("x", &s.input_shape(), &x), upload("w", &s.weight_shape(), &w));
+            let dyt = upload("dy", &s.output_shape(), &dy);
+            let y = upload("y", &s.output_shape(), &random(&mut rng, s.output_len()));
+            let dx = upload("dx", &s.input_shape(), &random(&mut rng, s.input_len()));
+            let dw = upload("dw", &s.weight_shape(), &random(&mut rng, s.weight_len()));
+            let f = conv2d_wide::forward_blocked(ctx(), &s, &xt, &wt, &y, block).unwrap();
+            let bi = conv2d_wide::backward_input_blocked(ctx(), &s, &dyt, &wt, &dx, block).unwrap();
+            let bw = conv2d_wide::backward_weight_blocked(ctx(), &s, &xt, &dyt, &dw, block).unwrap();
+            ctx().submit(&[[&f, &bi].as_slice(), &bw.dispatches()].concat()).unwrap();
+            TOL.assert(&format!("wide {block:?} {name}: y"), &read(&y), &cpu::forward(&s, &x, &w).unwrap());
+            TOL.assert(&format!("wide {block:?} {name}: dx"), &read(&dx), &cpu::backward_input(&s, &dy, &w).unwrap());
+            TOL.assert(&format!("wide {block:?} {name}: dw"), &read(&dw), &cpu::backward_weight(&s, &x, &dy).unwrap());
+        }
+    }
+}
+
+#[test]
+fn subgroup_forward_matches_reference() {
+    if has_subgroups() {
+        check_forward("subgroup", 31, conv2d_subgroup::forward);
+        // The 4-channel block too.
+        check_forward("subgroup 4x8", 34, |c, s, x, w, y| {
+            conv2d_subgroup::forward_blocked(c, s, x, w, y, conv2d_wide::Block { ch: 4, px: 8 })
+        });
+    }
+}
+
+#[test]
+fn subgroup_backward_input_matches_reference() {
+    if has_subgroups() {
+        check_backward_input("subgroup", 32, conv2d_subgroup::backward_input);
+    }
+}
+
+#[test]
+fn subgroup_backward_weight_matches_reference() {
+    if has_subgroups() {
+        check_backward_weight("subgroup", 33, conv2d_subgroup::backward_weight);
+    }
+}
+
+#[test]
+fn depthwise_is_an_error() {
+    let s = conv(2, 16, 9, 16, 3, 1, 1).with_groups(16);
+    let (x, w, y) = (zeros("x", &s.input_shape()), zeros("w", &s.weight_shape()), zeros("y", &s.output_shape()));
+    let e = conv2d_wide::forward(ctx(), &s, &x, &w, &y).err().expect("depthwise must be an error").to_string();
+    assert!(e.contains("depthwise"), "{e}");
+}
