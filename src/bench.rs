@@ -36,10 +36,15 @@ pub fn dataset_for(model: ModelKind) -> DatasetKind {
     }
 }
 
+/// The recipe a benchmark step trains `model` with: the default of the dataset it is built for.
+pub fn bench_config(model: ModelKind) -> TrainConfig {
+    TrainConfig { model, ..TrainConfig::default_for(dataset_for(model)) }
+}
+
 impl StepBench {
     /// Builds `model`'s step at `batch` images and writes its random batch and rate once.
     pub fn new(ctx: &GpuContext, model: ModelKind, batch: usize) -> Result<Self> {
-        let config = TrainConfig { model, ..TrainConfig::default_for(dataset_for(model)) };
+        let config = bench_config(model);
         let graph = config.graph(batch)?;
         let gflop = 3.0 * graph.forward_flops() / 1e9;
         let params = graph.init_params(7);
@@ -68,21 +73,8 @@ const PROBE_BATCH: u32 = 16;
 /// of at most `PROBE_BATCH` of `data`'s first images (after one untimed step): the page's estimate
 /// of how long a run will take before it starts one.
 pub async fn probe_speed(device: Device, config: &TrainConfig, data: &Dataset) -> Result<f64> {
-    let batch = config.batch_size.min(PROBE_BATCH);
-    // One short epoch of the same model and tricks (a schedule that fits it; the rate does not
-    // change a step's work).
-    let config = TrainConfig {
-        batch_size: batch,
-        epochs: 1,
-        lr_decay_epochs: vec![],
-        warmup_epochs: 0,
-        warmup_steps: None,
-        hold_epochs: 0,
-        hold_steps: None,
-        mixup_off_epochs: 0,
-        teacher: None,
-        ..config.clone()
-    };
+    let config = probe_config(config);
+    let batch = config.batch_size;
     let images = batch as usize * (PROBE_STEPS + 1);
     let train = data.slice(0, images.min(data.count))?;
     let test = data.slice(0, batch as usize)?;
@@ -96,4 +88,21 @@ pub async fn probe_speed(device: Device, config: &TrainConfig, data: &Dataset) -
     t.progress().await?;
     let seconds = (crate::clock::now_s() - started).max(1e-3);
     Ok((PROBE_STEPS * batch as usize) as f64 / seconds)
+}
+
+/// The run a probe times: one short epoch of the same model and tricks at a batch of at most
+/// `PROBE_BATCH` (a schedule that fits it; the rate does not change a step's work).
+pub fn probe_config(config: &TrainConfig) -> TrainConfig {
+    TrainConfig {
+        batch_size: config.batch_size.min(PROBE_BATCH),
+        epochs: 1,
+        lr_decay_epochs: vec![],
+        warmup_epochs: 0,
+        warmup_steps: None,
+        hold_epochs: 0,
+        hold_steps: None,
+        mixup_off_epochs: 0,
+        teacher: None,
+        ..config.clone()
+    }
 }

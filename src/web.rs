@@ -21,6 +21,7 @@ use crate::train::views;
 use crate::data::{cifar, mnist, Dataset, DatasetKind, Splits};
 use crate::names::Named;
 use crate::nn::models::ModelKind;
+use crate::gpu::tune::PickCache;
 use crate::gpu::GpuContext;
 use crate::train::backend::Device;
 use crate::train::checkpoint::{self, Checkpoint};
@@ -44,15 +45,96 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
 /// software adapter trains slowly), or explains why there is none.
 #[wasm_bindgen]
 pub async fn adapter_info() -> Result<JsValue, JsValue> {
-    let ctx = GpuContext::new().await.map_err(js_error)?;
+    let ctx = shared_gpu().await.map_err(js_error)?;
     to_js(&serde_json::json!({ "description": ctx.describe(), "software": ctx.is_software() }))
+}
+
+thread_local! {
+    /// The GPU context every run of this worker shares (its pipelines compile once), until its
+    /// device is lost.
+    static SHARED_GPU: RefCell<Option<Rc<GpuContext>>> = const { RefCell::new(None) };
+    /// The kernel picks the worker loaded from IndexedDB, plus those timed since.
+    static PICKS: RefCell<PickCache> = RefCell::new(PickCache::default());
+}
+
+/// The worker's shared GPU context, opened on first use (or again after a lost device), with the
+/// kernel picks known for its adapter.
+async fn shared_gpu() -> crate::Result<Rc<GpuContext>> {
+    if let Some(ctx) = SHARED_GPU.with(|s| s.borrow().clone()).filter(|c| !c.is_lost()) {
+        return Ok(ctx);
+    }
+    let ctx = Rc::new(GpuContext::new().await?);
+    PICKS.with(|p| p.borrow().load_into(&ctx));
+    SHARED_GPU.with(|s| *s.borrow_mut() = Some(ctx.clone()));
+    Ok(ctx)
+}
+
+/// Times the kernel variants for whatever `configs` prepare that has no pick yet (only the first
+/// time an adapter meets a shape) and keeps the picks for `kernel_picks` to save.
+async fn tune(ctx: &GpuContext, configs: &[(&TrainConfig, Option<&TrainConfig>)]) -> crate::Result<()> {
+    for (config, teacher) in configs {
+        crate::gpu::tune::tune_config(ctx, config, *teacher).await?;
+    }
+    PICKS.with(|p| p.borrow_mut().store_from(ctx));
+    Ok(())
+}
+
+/// Gives the worker the kernel picks saved in IndexedDB (`PickCache` JSON, from `kernel_picks`).
+/// Returns why a saved value was ignored (it is then timed again), or an empty string.
+#[wasm_bindgen]
+pub fn set_kernel_picks(json: &str) -> String {
+    let (cache, problem) = PickCache::parse(json);
+    if let Some(ctx) = SHARED_GPU.with(|s| s.borrow().clone()) {
+        cache.load_into(&ctx);
+    }
+    PICKS.with(|p| *p.borrow_mut() = cache);
+    problem.unwrap_or_default()
+}
+
+/// Every kernel pick known (saved and timed since), as `PickCache` JSON to save in IndexedDB.
+#[wasm_bindgen]
+pub fn kernel_picks() -> String {
+    PICKS.with(|p| p.borrow().to_json())
+}
+
+/// What the shared GPU context runs on: `{adapter, key, variants: {pass: [variant names]},
+/// picks}` (the variants its dispatches were prepared with so far), or null before any GPU run.
+#[wasm_bindgen]
+pub fn gpu_kernels() -> Result<JsValue, JsValue> {
+    let Some(ctx) = SHARED_GPU.with(|s| s.borrow().clone()) else { return Ok(JsValue::NULL) };
+    let mut variants: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (pass, v) in ctx.variants_used() {
+        variants.entry(pass.name()).or_default().push(v.name());
+    }
+    let picks: std::collections::BTreeMap<String, &str> = ctx.picks().into_iter().map(|(k, v)| (k, v.name())).collect();
+    to_js(&serde_json::json!({ "adapter": ctx.describe(), "key": ctx.adapter_key(), "variants": variants, "picks": picks }))
+}
+
+/// Compiles what a run of `config_json` on `data` will need (kernel picks timed where the adapter
+/// is new, every pipeline of the step, evaluation and data stream), while the visitor reads the
+/// page: builds the run on two batches of images and drops it. Resolves when done.
+#[wasm_bindgen]
+pub fn warm_up(data: &WebDataset, config_json: &str) -> Promise {
+    let prepared = TrainConfig::from_json(config_json).and_then(|c| {
+        let n = c.batch_size;
+        Ok((c, first(&data.splits.train, n)?, first(&data.splits.test, n)?))
+    });
+    future_to_promise(async move {
+        let (config, train, test) = prepared.map_err(js_error)?;
+        let ctx = shared_gpu().await.map_err(js_error)?;
+        tune(&ctx, &[(&config, None)]).await.map_err(js_error)?;
+        let trainer = Trainer::new(Device::Gpu(ctx.clone()), config, &train, &test, None).map_err(js_error)?;
+        drop(trainer);
+        ctx.read_bytes(&ctx.zeros("warm-up sync", &[1]).map_err(js_error)?.buffer, 4).await.map_err(js_error)?;
+        Ok(JsValue::from_f64(ctx.pipeline_count() as f64))
+    })
 }
 
 /// What a run computes on, as the worker names it: "gpu" (WebGPU) or "cpu" (the reference ops,
 /// where WebGPU offers no adapter).
 async fn open_device(backend: &str) -> crate::Result<Device> {
     match backend {
-        "gpu" => Ok(Device::Gpu(Rc::new(GpuContext::new().await?))),
+        "gpu" => Ok(Device::Gpu(shared_gpu().await?)),
         "cpu" => Ok(Device::Cpu),
         other => Err(Error::config("backend", format!("`{other}` is not a backend; use \"gpu\" or \"cpu\""))),
     }
@@ -258,6 +340,9 @@ impl WebTrainer {
         future_to_promise(async move {
             let (config, train, test, teacher) = prepared.map_err(js_error)?;
             let device = open_device(&backend).await.map_err(js_error)?;
+            if let Device::Gpu(ctx) = &device {
+                tune(ctx, &[(&config, teacher.as_ref().map(|t| &t.config))]).await.map_err(js_error)?;
+            }
             let trainer = Trainer::new(device, config, &train, &test, teacher).map_err(js_error)?;
             Ok(WebTrainer { slot: Rc::new(RefCell::new(Some(trainer))), last: Rc::new(RefCell::new(None)), test: Rc::new(test) }.into())
         })
@@ -365,6 +450,9 @@ pub fn measure_speed(data: &WebDataset, config_json: &str, backend: String) -> P
     future_to_promise(async move {
         let config = prepared.map_err(js_error)?;
         let device = open_device(&backend).await.map_err(js_error)?;
+        if let Device::Gpu(ctx) = &device {
+            tune(ctx, &[(&crate::bench::probe_config(&config), None)]).await.map_err(js_error)?;
+        }
         let speed = crate::bench::probe_speed(device, &config, &train).await.map_err(js_error)?;
         Ok(JsValue::from_f64(speed))
     })
@@ -433,6 +521,10 @@ impl WebLesson {
         future_to_promise(async move {
             let (lesson, train, test) = prepared.map_err(js_error)?;
             let device = open_device(&backend).await.map_err(js_error)?;
+            if let Device::Gpu(ctx) = &device {
+                let configs: Vec<_> = lesson.arms.iter().map(|a| (&a.config, None)).collect();
+                tune(ctx, &configs).await.map_err(js_error)?;
+            }
             let run = LessonRun::new(device, lesson, seed as u64, &train, &test).map_err(js_error)?;
             Ok(WebLesson { slot: Rc::new(RefCell::new(Some(run))) }.into())
         })
@@ -505,19 +597,89 @@ impl WebLesson {
 pub struct WebBench {
     ctx: Rc<GpuContext>,
     bench: Rc<StepBench>,
+    first_step: FirstStep,
+}
+
+/// Where the time to the first step went, in ms: opening the device, timing kernel variants (0
+/// when the adapter's picks were known), compiling pipelines, building the step's buffers and
+/// writing its weights and batch, and the step itself. Compile = the build with every pipeline
+/// new minus the same build again with them compiled (upload).
+#[derive(Clone, Copy, Default, Serialize)]
+struct FirstStep {
+    device_ms: f64,
+    tune_ms: f64,
+    compile_ms: f64,
+    upload_ms: f64,
+    step_ms: f64,
+    first_step_ms: f64,
+    pipelines: usize,
+}
+
+/// Milliseconds since `t0` (seconds), after the queue has finished everything submitted.
+async fn settled_ms(ctx: &GpuContext, t0: f64) -> crate::Result<f64> {
+    ctx.read_bytes(&ctx.zeros("sync", &[1])?.buffer, 4).await?;
+    Ok((crate::clock::now_s() - t0) * 1e3)
+}
+
+async fn step_loss(ctx: &GpuContext, bench: &StepBench) -> crate::Result<f64> {
+    ctx.submit(&bench.dispatches())?;
+    let bytes = ctx.read_bytes(&bench.step.metrics.buffer, 4).await?;
+    Ok(f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as f64)
 }
 
 #[wasm_bindgen]
 impl WebBench {
-    /// Opens the GPU and builds `model` (by name, on the input size of the dataset it is built for)
-    /// at `batch` images per step. Resolves to a `WebBench`.
+    /// Opens a new GPU device (so that every pipeline compiles anew) with the kernel picks the page
+    /// knows, builds `model` (by name, on the input size of the dataset it is built for) at `batch`
+    /// images per step and runs its first step, timing each phase (`first_step`). Resolves to a
+    /// `WebBench`.
     pub fn create(model: String, batch: u32) -> Promise {
         future_to_promise(async move {
-            let kind = ModelKind::parse(&model).map_err(js_error)?;
-            let ctx = GpuContext::new().await.map_err(js_error)?;
-            let bench = StepBench::new(&ctx, kind, batch as usize).map_err(js_error)?;
-            Ok(WebBench { ctx: Rc::new(ctx), bench: Rc::new(bench) }.into())
+            let r: crate::Result<WebBench> = async {
+                let kind = ModelKind::parse(&model)?;
+                let t0 = crate::clock::now_s();
+                let ctx = GpuContext::new().await?;
+                PICKS.with(|p| p.borrow().load_into(&ctx));
+                let mut f = FirstStep { device_ms: settled_ms(&ctx, t0).await?, ..Default::default() };
+                let t = crate::clock::now_s();
+                let graph = crate::bench::bench_config(kind).graph(batch as usize)?;
+                let timed = crate::gpu::tune::tune_graph(&ctx, &graph).await?;
+                PICKS.with(|p| p.borrow_mut().store_from(&ctx));
+                f.tune_ms = if timed.is_empty() { 0.0 } else { settled_ms(&ctx, t).await? };
+                let t = crate::clock::now_s();
+                let bench = StepBench::new(&ctx, kind, batch as usize)?;
+                let build_ms = settled_ms(&ctx, t).await?;
+                let t = crate::clock::now_s();
+                step_loss(&ctx, &bench).await?;
+                f.step_ms = (crate::clock::now_s() - t) * 1e3;
+                f.first_step_ms = f.device_ms + f.tune_ms + build_ms + f.step_ms;
+                f.pipelines = ctx.pipeline_count();
+                // The same build again, every pipeline compiled: what building alone costs.
+                let t = crate::clock::now_s();
+                drop(StepBench::new(&ctx, kind, batch as usize)?);
+                f.upload_ms = settled_ms(&ctx, t).await?;
+                f.compile_ms = (build_ms - f.upload_ms).max(0.0);
+                Ok(WebBench { ctx: Rc::new(ctx), bench: Rc::new(bench), first_step: f })
+            }
+            .await;
+            r.map(JsValue::from).map_err(js_error)
         })
+    }
+
+    /// The first step's breakdown (see `FirstStep`), as an object.
+    #[wasm_bindgen(getter)]
+    pub fn first_step(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.first_step)
+    }
+
+    /// The variants this step's passes were prepared with, `{pass: [variant names]}`.
+    #[wasm_bindgen(getter)]
+    pub fn variants(&self) -> Result<JsValue, JsValue> {
+        let mut variants: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for (pass, v) in self.ctx.variants_used() {
+            variants.entry(pass.name()).or_default().push(v.name());
+        }
+        to_js(&variants)
     }
 
     /// FLOPs of one step in GFLOP: 3 × forward (2 per multiply-add, conv and linear layers).
@@ -539,11 +701,7 @@ impl WebBench {
     /// One training step; resolves to the loss summed over every step so far (after this one).
     pub fn step(&self) -> Promise {
         let (ctx, bench) = (self.ctx.clone(), self.bench.clone());
-        future_to_promise(async move {
-            ctx.submit(&bench.dispatches()).map_err(js_error)?;
-            let bytes = ctx.read_bytes(&bench.step.metrics.buffer, 4).await.map_err(js_error)?;
-            Ok(JsValue::from_f64(f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as f64))
-        })
+        future_to_promise(async move { step_loss(&ctx, &bench).await.map(JsValue::from_f64).map_err(js_error) })
     }
 }
 

@@ -45,7 +45,7 @@ const state = new PageState();
 const store = new RunStore();
 
 // Measurements the browser tests read: main-thread long tasks and the time to the first step.
-const perf = { longTasks: [], longestTaskMs: 0, longestHandlerMs: 0, firstStepMs: null, trainClickedAt: null };
+const perf = { longTasks: [], longestTaskMs: 0, longestHandlerMs: 0, firstStepMs: null, trainClickedAt: null, warmMs: null, warmed: false };
 if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
@@ -302,6 +302,7 @@ function onRunEvent(ev) {
   const { live } = state;
   if (!live || live.status !== 'running') return;
   if (ev.event === 'started') {
+    showKernels(ev.kernels);
     live.adapter = ev.adapter;
     live.backend = ev.backend;
     live.startedAt = performance.now();
@@ -715,6 +716,33 @@ async function main() {
     : `Ready. GPU: ${adapterName(info.adapter.description)}.${slow}`);
   keepOffline();
   document.body.dataset.ready = 'true';
+  if (state.backend.kind === 'gpu') warmUp();
+}
+
+// Which kernel variant each GEMM-shaped pass runs with on this adapter (picked by timing them
+// here once; see the README), under the status line.
+function showKernels(kernels) {
+  if (!kernels) return;
+  const passes = Object.entries(kernels.variants).map(([pass, vs]) => `${pass} ${vs.join(' + ')}`).join(', ');
+  $('#kernels').textContent = `Kernels on ${adapterName(kernels.adapter)}: ${passes || 'none prepared yet'}`
+    + ` (each picked by timing every variant on this adapter once; ${Object.keys(kernels.picks).length} shapes timed so far).`;
+  $('#kernels').hidden = false;
+}
+
+// While the visitor reads the page, the worker times kernel variants (first visit with this
+// adapter only) and compiles every pipeline of the current run, so that Train starts at once.
+async function warmUp() {
+  try {
+    const r = await client.send('warm', { config: state.settings.config });
+    if (!r) return;
+    perf.warmMs = r.ms;
+    showKernels(r.kernels);
+  } catch (e) {
+    $('#kernels').textContent = `Preparing the GPU kernels failed: ${e.message}`;
+    $('#kernels').hidden = false;
+  } finally {
+    perf.warmed = true;
+  }
 }
 
 main().catch((e) => messages.show(`The page failed to start: ${e.message}`));

@@ -11,9 +11,10 @@
 // archive is not asked for again.
 
 import init, {
-  adapter_info, catalog, checkpoint_info, classify, default_config, gpu_memory, lessons, measure_speed, validate_config, schedule_curve,
-  WebDataset, WebLesson, WebTrainer,
+  adapter_info, catalog, checkpoint_info, classify, default_config, gpu_kernels, gpu_memory, kernel_picks, lessons, measure_speed,
+  set_kernel_picks, validate_config, schedule_curve, warm_up, WebDataset, WebLesson, WebTrainer,
 } from './pkg/tricklab.js';
+import { loadPicks, savePicks } from './kernel-picks.js';
 import { runLesson } from './lesson-runner.js';
 import { DataFiles } from './data.js';
 
@@ -30,6 +31,9 @@ const yieldToMessages = () => new Promise((resolve) => { setTimeout(resolve, 0);
 const files = new DataFiles();
 const datasets = {};
 let run = null;
+// The warm-up started by `warm` (kernel picks and pipelines for the page's current run), which a
+// run waits for so that the two do not time kernels against each other.
+let warming = Promise.resolve();
 // Where runs train: 'gpu' (WebGPU) or 'cpu' (the reference ops), decided once by `init`.
 let backend = 'gpu';
 
@@ -84,11 +88,28 @@ const commands = {
     const menus = JSON.parse(catalog());
     const defaults = Object.fromEntries(menus.datasets.map(({ name }) => [name, JSON.parse(default_config(name))]));
     loadMnist().catch(() => {}); // in the background, so the first run starts at once
+    const picksProblem = set_kernel_picks(await loadPicks());
     const { adapter, error } = await findAdapter();
     backend = adapter ? 'gpu' : 'cpu';
     return {
       catalog: menus, defaults, lessons: JSON.parse(lessons()), backend, adapter, error, cifarKept: await files.hasDroppedCifar(),
+      picksProblem: picksProblem || null,
     };
+  },
+  // While the visitor reads the page: the kernel picks (timed only for a new adapter) and every
+  // pipeline a run of `config` needs, so the Train click goes straight to the first step. Resolves
+  // to {ms, pipelines, kernels}.
+  async warm({ config }) {
+    if (backend !== 'gpu' || config.dataset !== 'mnist') return null;
+    const t0 = performance.now();
+    const job = (async () => {
+      const pipelines = await warm_up(await loadMnist(), JSON.stringify(config));
+      await savePicks(kernel_picks());
+      return pipelines;
+    })();
+    warming = job.catch(() => {});
+    const pipelines = await job;
+    return { ms: performance.now() - t0, pipelines, kernels: gpu_kernels() };
   },
   // Images per second of `config` on this backend, timed over a few steps of a small batch.
   async speed({ config }) {
@@ -183,11 +204,14 @@ async function startRun(state, { config, trainLimit, testLimit, teacher }) {
   let trainer = null;
   try {
     const data = await dataset(config.dataset);
+    await warming;
     trainer = await WebTrainer.start(data, JSON.stringify(config), trainLimit, testLimit, teacher ? new Uint8Array(teacher) : undefined, backend);
+    if (backend === 'gpu') savePicks(kernel_picks());
     self.postMessage({
       event: 'started',
       backend,
       adapter: trainer.adapter,
+      kernels: backend === 'gpu' ? gpu_kernels() : null,
       stepsPerEpoch: trainer.steps_per_epoch,
       trainCount: trainer.train_count,
       testCount: trainer.test_count,
@@ -216,10 +240,12 @@ async function startRun(state, { config, trainLimit, testLimit, teacher }) {
 async function startLesson(state, { id, seed, tiny }) {
   try {
     const data = await dataset('mnist');
+    await warming;
     await runLesson({ post: (m, transfer) => self.postMessage(m, transfer ?? []), control: state, WebLesson, data, id, seed, tiny, backend });
   } catch (e) {
     self.postMessage({ event: 'failed', message: e?.message ?? String(e) });
   } finally {
+    if (backend === 'gpu') savePicks(kernel_picks());
     run = null;
   }
 }

@@ -4,11 +4,13 @@
 //! and asynchronous readback. GPU validation errors and a lost device are captured and returned as
 //! `Error::Gpu` instead of panicking.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::shaders::Shader;
+use super::variant::{Pass, Variant};
 use super::{GpuBuffer, Tensor};
 use crate::{Error, Result};
 
@@ -36,6 +38,12 @@ pub struct GpuContext {
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
     error: Arc<Mutex<Option<String>>>,
+    lost: Arc<AtomicBool>,
+    /// The kernel variant picked for each (pass, shape) key (`gpu::tune`); absent keys use
+    /// `Variant::Register`.
+    picks: Mutex<BTreeMap<String, Variant>>,
+    /// The (pass, variant) pairs dispatches were prepared with, for reports.
+    used: Mutex<BTreeSet<(Pass, Variant)>>,
 }
 
 impl GpuContext {
@@ -73,8 +81,10 @@ impl GpuContext {
                 *slot = Some(e.to_string());
             }
         }));
-        let lost = error.clone();
+        let lost_flag = Arc::new(AtomicBool::new(false));
+        let (lost, flag) = (error.clone(), lost_flag.clone());
         device.set_device_lost_callback(move |reason, msg| {
+            flag.store(true, Ordering::SeqCst);
             let mut slot = lost.lock().unwrap();
             if slot.is_none() {
                 *slot = Some(format!("the GPU device was lost ({reason:?}): {msg}"));
@@ -89,7 +99,54 @@ impl GpuContext {
             modules: Mutex::new(HashMap::new()),
             pipelines: Mutex::new(HashMap::new()),
             error,
+            lost: lost_flag,
+            picks: Mutex::new(BTreeMap::new()),
+            used: Mutex::new(BTreeSet::new()),
         })
+    }
+
+    /// True once the device was lost (destroyed, reset, or its GPU process crashed): nothing more
+    /// can run on this context.
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// A stable name for this adapter, the key its kernel picks are cached under.
+    pub fn adapter_key(&self) -> String {
+        let i = &self.info;
+        format!("{} | {:?} | {:?} | vendor {:#x} device {:#x} | {} {}", i.name, i.backend, i.device_type, i.vendor, i.device, i.driver, i.driver_info)
+    }
+
+    /// The variant to prepare `pass` on the shape `key` with (`Variant::Register` until one is
+    /// picked), and remembers that it was used.
+    pub fn pick(&self, pass: Pass, key: &str) -> Variant {
+        let v = self.picks.lock().unwrap().get(&pick_key(pass, key)).copied().unwrap_or(Variant::Register);
+        self.used.lock().unwrap().insert((pass, v));
+        v
+    }
+
+    /// The picked variant for `pass` on `key`, if one was picked.
+    pub fn picked(&self, pass: Pass, key: &str) -> Option<Variant> {
+        self.picks.lock().unwrap().get(&pick_key(pass, key)).copied()
+    }
+
+    pub fn set_pick(&self, pass: Pass, key: &str, v: Variant) {
+        self.picks.lock().unwrap().insert(pick_key(pass, key), v);
+    }
+
+    /// Every pick, by `"pass|shape"` key.
+    pub fn picks(&self) -> BTreeMap<String, Variant> {
+        self.picks.lock().unwrap().clone()
+    }
+
+    /// Which variants dispatches were prepared with so far, per pass.
+    pub fn variants_used(&self) -> Vec<(Pass, Variant)> {
+        self.used.lock().unwrap().iter().copied().collect()
+    }
+
+    /// How many compute pipelines this context has compiled.
+    pub fn pipeline_count(&self) -> usize {
+        self.pipelines.lock().unwrap().len()
     }
 
     /// One line naming the adapter, for logs and benchmark headers.
@@ -284,4 +341,9 @@ pub fn grid(groups: u32) -> [u32; 3] {
         let y = groups.div_ceil(MAX);
         [groups.div_ceil(y), y, 1]
     }
+}
+
+/// The key a pick is stored under: the pass and the shape's own key (`gpu::tune`).
+pub fn pick_key(pass: Pass, key: &str) -> String {
+    format!("{}|{key}", pass.name())
 }

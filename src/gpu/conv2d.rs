@@ -14,7 +14,8 @@ use bytemuck::{Pod, Zeroable};
 
 use super::context::grid;
 use super::shaders::{Shader, CONV2D, CONV2D_TILED};
-use super::{Dispatch, GpuContext, Tensor, Variant};
+use super::tune::conv_key;
+use super::{conv2d_subgroup, conv2d_wide, Dispatch, GpuContext, Pass, Tensor, Variant};
 use crate::ops::conv2d::Conv2dShape;
 use crate::{Error, Result};
 
@@ -140,9 +141,19 @@ fn set_tiles(p: &mut Params, m: usize, n: usize) -> usize {
     (p.groups * p.blocks_a * p.blocks_b) as usize
 }
 
-/// y = conv(x, w) with the register variant; see [`forward_with`].
+/// The variants of the convolution's passes this adapter can run (the subgroup one only where the
+/// device has subgroups); which is fastest is measured (`gpu::tune`).
+pub fn variants(ctx: &GpuContext) -> Vec<Variant> {
+    let mut v = vec![Variant::Register, Variant::Wide, Variant::Tiled];
+    if conv2d_subgroup::supported(ctx) {
+        v.push(Variant::Subgroup);
+    }
+    v
+}
+
+/// y = conv(x, w) with the variant picked for this shape on this adapter; see [`forward_with`].
 pub fn forward(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y: &Tensor) -> Result<Dispatch> {
-    forward_with(ctx, s, x, w, y, Variant::Register)
+    forward_with(ctx, s, x, w, y, ctx.pick(Pass::ConvForward, &conv_key(s)))
 }
 
 /// y = conv(x, w). x `[N, C_in, H, W]`, w `[C_out, C_in/groups, KH, KW]`, y `[N, C_out, OH, OW]`
@@ -155,6 +166,11 @@ pub fn forward_with(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y
     if uses_direct_kernels(s) {
         return prepare(ctx, OP, "direct", &CONV2D, "depthwise_forward", &p, [x, w], y, register_workgroups(s.output_len()));
     }
+    match variant {
+        Variant::Wide => return conv2d_wide::forward(ctx, s, x, w, y),
+        Variant::Subgroup => return conv2d_subgroup::forward(ctx, s, x, w, y),
+        Variant::Register | Variant::Tiled => {}
+    }
     let shader = shader_for(OP, variant)?;
     let workgroups = if variant == Variant::Tiled {
         set_tiles(&mut p, s.out_channels_per_group(), s.batch * s.out_h() * s.out_w())
@@ -166,9 +182,9 @@ pub fn forward_with(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y
     prepare(ctx, OP, variant.name(), shader, "forward", &p, [x, w], y, workgroups)
 }
 
-/// dx with the register variant; see [`backward_input_with`].
+/// dx with the variant picked for this shape on this adapter; see [`backward_input_with`].
 pub fn backward_input(ctx: &GpuContext, s: &Conv2dShape, dy: &Tensor, w: &Tensor, dx: &Tensor) -> Result<Dispatch> {
-    backward_input_with(ctx, s, dy, w, dx, Variant::Register)
+    backward_input_with(ctx, s, dy, w, dx, ctx.pick(Pass::ConvBackwardInput, &conv_key(s)))
 }
 
 /// dx = the gradient of the loss with respect to x, given dy and w (overwritten, not accumulated).
@@ -179,6 +195,11 @@ pub fn backward_input_with(ctx: &GpuContext, s: &Conv2dShape, dy: &Tensor, w: &T
     let mut p = Params::new(s);
     if uses_direct_kernels(s) {
         return prepare(ctx, OP, "direct", &CONV2D, "depthwise_backward_input", &p, [dy, w], dx, register_workgroups(s.input_len()));
+    }
+    match variant {
+        Variant::Wide => return conv2d_wide::backward_input(ctx, s, dy, w, dx),
+        Variant::Subgroup => return conv2d_subgroup::backward_input(ctx, s, dy, w, dx),
+        Variant::Register | Variant::Tiled => {}
     }
     let shader = shader_for(OP, variant)?;
     let workgroups = if variant == Variant::Tiled {
@@ -229,9 +250,9 @@ fn weight_grad_terms_per_chunk(s: &Conv2dShape, workgroups_per_chunk: usize) -> 
     terms.div_ceil(splits).div_ceil(TILE_K) * TILE_K
 }
 
-/// dw with the register variant; see [`backward_weight_with`].
+/// dw with the variant picked for this shape on this adapter; see [`backward_weight_with`].
 pub fn backward_weight(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, dy: &Tensor, dw: &Tensor) -> Result<BackwardWeight> {
-    backward_weight_with(ctx, s, x, dy, dw, Variant::Register)
+    backward_weight_with(ctx, s, x, dy, dw, ctx.pick(Pass::ConvBackwardWeight, &conv_key(s)))
 }
 
 /// dw = the gradient of the loss with respect to w, given x and dy (overwritten, not accumulated).
@@ -243,6 +264,13 @@ pub fn backward_weight_with(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, dy: &
     s.check_backward_weight(x, dy, Some(dw))?;
     let mut p = Params::new(s);
     let direct = uses_direct_kernels(s);
+    if !direct {
+        match variant {
+            Variant::Wide => return conv2d_wide::backward_weight(ctx, s, x, dy, dw),
+            Variant::Subgroup => return conv2d_subgroup::backward_weight(ctx, s, x, dy, dw),
+            Variant::Register | Variant::Tiled => {}
+        }
+    }
     let (shader, tag, entry) = if direct {
         (&CONV2D, "direct", "depthwise_backward_weight")
     } else {

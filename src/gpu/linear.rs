@@ -6,7 +6,8 @@
 
 use super::context::grid;
 use super::shaders::{Shader, LINEAR, LINEAR_TILED};
-use super::{Dispatch, GpuContext, Tensor, Variant};
+use super::tune::linear_key;
+use super::{Dispatch, GpuContext, Pass, Tensor, Variant};
 use crate::ops::linear::LinearShape;
 use crate::{Error, Result};
 
@@ -82,9 +83,14 @@ fn product(
     ctx.dispatch(label, pipeline, bytemuck::bytes_of(&params), &buffers, params.workgroups(variant))
 }
 
-/// y with the register variant; see [`forward_with`].
+/// The variants of the linear products; which is fastest is measured (`gpu::tune`).
+pub fn variants(_ctx: &GpuContext) -> Vec<Variant> {
+    BUILT.to_vec()
+}
+
+/// y with the variant picked for this shape on this adapter; see [`forward_with`].
 pub fn forward(ctx: &GpuContext, s: &LinearShape, x: &Tensor, w: &Tensor, b: &Tensor, y: &Tensor) -> Result<Dispatch> {
-    forward_with(ctx, s, x, w, b, y, Variant::Register)
+    forward_with(ctx, s, x, w, b, y, ctx.pick(Pass::LinearForward, &linear_key(s)))
 }
 
 /// y = x·Wᵀ + b, with x `[batch, in]`, W `[out, in]`, b `[out]`, y `[batch, out]`. `variant` is
@@ -97,9 +103,9 @@ pub fn forward_with(ctx: &GpuContext, s: &LinearShape, x: &Tensor, w: &Tensor, b
     product(ctx, OP, variant, "product_bias", params, x, w, Some(b), y)
 }
 
-/// dx with the register variant; see [`backward_input_with`].
+/// dx with the variant picked for this shape on this adapter; see [`backward_input_with`].
 pub fn backward_input(ctx: &GpuContext, s: &LinearShape, dy: &Tensor, w: &Tensor, dx: &Tensor) -> Result<Dispatch> {
-    backward_input_with(ctx, s, dy, w, dx, Variant::Register)
+    backward_input_with(ctx, s, dy, w, dx, ctx.pick(Pass::LinearBackwardInput, &linear_key(s)))
 }
 
 /// dx = dy·W, with dy `[batch, out]` and dx `[batch, in]`. `variant` as for [`forward_with`].
@@ -112,9 +118,9 @@ pub fn backward_input_with(ctx: &GpuContext, s: &LinearShape, dy: &Tensor, w: &T
     product(ctx, OP, variant, "product", params, dy, w, None, dx)
 }
 
-/// dW and db with the register variant; see [`backward_params_with`].
+/// dW and db with the variant picked for this shape on this adapter; see [`backward_params_with`].
 pub fn backward_params(ctx: &GpuContext, s: &LinearShape, x: &Tensor, dy: &Tensor, dw: &Tensor, db: &Tensor) -> Result<Vec<Dispatch>> {
-    backward_params_with(ctx, s, x, dy, dw, db, Variant::Register)
+    backward_params_with(ctx, s, x, dy, dw, db, ctx.pick(Pass::LinearBackwardWeight, &linear_key(s)))
 }
 
 /// dW = dyᵀ·x (`[out, in]`) and db = Σ_n dy[n, :] (`[out]`); both overwrite their outputs.

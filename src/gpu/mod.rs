@@ -15,6 +15,7 @@ pub mod pool;
 pub mod sgd;
 pub mod shaders;
 pub mod tensor;
+pub mod tune;
 pub mod variant;
 
 pub use buffer::{live_buffers, GpuBuffer, LiveBuffers};

@@ -3,7 +3,8 @@
 // untimed warm-up step of each, then --steps timed steps, tricklab and TensorFlow.js in turn.
 // Prints one JSON line per model and a table. `cargo xtask bench-web` serves the site and runs
 // this with TRICKLAB_URL set; flags: --resnet-batch N (8), --mnist-batch N (32), --steps N (10),
-// --models resnet20,mnist_resnet.
+// --models resnet20,mnist_resnet, --require-hardware (print why and stop when chromium offers only
+// a software adapter; `cargo xtask bench-gpu` uses it), --allow-software (lifts that).
 
 import { chromium } from 'playwright-core';
 
@@ -14,9 +15,14 @@ const FLAGS = ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disabl
 const STEP_TIMEOUT_MS = 15 * 60 * 1000;
 
 function options(argv) {
-  const o = { resnetBatch: 8, mnistBatch: 32, steps: 10, models: ['resnet20', 'mnist_resnet'] };
+  const o = { resnetBatch: 8, mnistBatch: 32, steps: 10, models: ['resnet20', 'mnist_resnet'], requireHardware: false, allowSoftware: false };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
+    if (flag === '--require-hardware' || flag === '--allow-software') {
+      o[flag === '--require-hardware' ? 'requireHardware' : 'allowSoftware'] = true;
+      i -= 1;
+      continue;
+    }
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === '--resnet-batch') o.resnetBatch = Number(value);
     else if (flag === '--mnist-batch') o.mnistBatch = Number(value);
@@ -56,8 +62,10 @@ const round = (x, d = 1) => Number(x.toFixed(d));
 
 async function compare(page, model, batch, steps) {
   const info = await page.evaluate(([m, b]) => window.bench.setup(m, b), [model, batch]);
+  const f = info.tricklab_first_step;
   console.error(`${model} batch ${batch}: tricklab on ${info.tricklab_adapter} (${info.tricklab_dispatches} dispatches per step), TF.js ${info.tfjs_version} on ${info.tfjs_backend}`);
-  console.error(`  first step: tricklab ${info.tricklab_first_step_ms.toFixed(0)} ms, TF.js ${info.tfjs_first_step_ms.toFixed(0)} ms`);
+  console.error(`  first step: tricklab ${info.tricklab_first_step_ms.toFixed(0)} ms (device ${f.device_ms.toFixed(0)}, kernel timing ${f.tune_ms.toFixed(0)}, compile ${f.compile_ms.toFixed(0)} for ${f.pipelines} pipelines, upload ${f.upload_ms.toFixed(0)}, step ${f.step_ms.toFixed(0)}), TF.js ${info.tfjs_first_step_ms.toFixed(0)} ms`);
+  console.error(`  variants: ${Object.entries(info.tricklab_variants).map(([p, v]) => `${p} ${v.join('+')}`).join(', ')}`);
   await page.evaluate(() => window.bench.stepBoth()); // warm-up
   const ours = [];
   const theirs = [];
@@ -77,6 +85,15 @@ async function compare(page, model, batch, steps) {
     tfjs_ms_per_step: round(b),
     ratio: round(b / a, 2),
     tricklab_first_step_ms: round(info.tricklab_first_step_ms, 0),
+    // The same first step once the adapter's kernel picks are known (a later visit): without the
+    // one-time kernel timing.
+    tricklab_first_step_known_picks_ms: round(info.tricklab_first_step_ms - f.tune_ms, 0),
+    first_step_breakdown_ms: {
+      device: round(f.device_ms, 0), kernel_timing: round(f.tune_ms, 0), compile: round(f.compile_ms, 0),
+      upload: round(f.upload_ms, 0), step: round(f.step_ms, 0),
+    },
+    pipelines: f.pipelines,
+    tricklab_variants: info.tricklab_variants,
     tfjs_first_step_ms: round(info.tfjs_first_step_ms, 0),
     gflop_per_step: round(info.gflop, 4),
     tricklab_images_per_s: round((batch * 1000) / a, 2),
@@ -99,6 +116,18 @@ async function main() {
   if (!URL_BASE) throw new Error('TRICKLAB_URL is not set: run this through `cargo xtask bench-web`');
   const o = options(process.argv.slice(2));
   const { browser, page, errors } = await launch();
+  if (o.requireHardware && !o.allowSoftware) {
+    const info = await page.evaluate(async () => {
+      const a = await navigator.gpu.requestAdapter();
+      return { fallback: a.isFallbackAdapter ?? a.info?.isFallbackAdapter ?? false, vendor: a.info?.vendor ?? '', architecture: a.info?.architecture ?? '', description: a.info?.description ?? '' };
+    });
+    const software = info.fallback || /swiftshader|llvmpipe|lavapipe/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
+    if (software) {
+      console.log(JSON.stringify({ measurement: 'browser', skipped: `chromium offers only a software WebGPU adapter here (${info.vendor} ${info.architecture} ${info.description})`.trim() }));
+      await browser.close();
+      return;
+    }
+  }
   const rows = [];
   try {
     for (const model of o.models) {

@@ -15,6 +15,13 @@ use super::server::{self, Mounts};
 use super::{root, web};
 
 pub fn bench_web(args: &[String]) -> Result<(), String> {
+    print!("{}", bench_web_output(args)?);
+    Ok(())
+}
+
+/// The benchmark as `bench_web` runs it, its stdout (JSON lines and the table) returned instead of
+/// printed; progress still goes to stderr.
+pub fn bench_web_output(args: &[String]) -> Result<String, String> {
     let build = !args.iter().any(|a| a == "--no-build");
     let passed: Vec<&String> = args.iter().filter(|a| *a != "--no-build").collect();
     if !Path::new("/usr/bin/chromium").exists() {
@@ -32,18 +39,21 @@ pub fn bench_web(args: &[String]) -> Result<(), String> {
     let url = format!("http://127.0.0.1:{port}/");
     eprintln!("+ (cd www) TRICKLAB_URL={url} node bench/run.mjs {}", passed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "));
     let started = Instant::now();
-    let status = Command::new("node")
+    let out = Command::new("node")
         .arg("bench/run.mjs")
         .args(passed)
         .current_dir(&www)
         .env("TRICKLAB_URL", &url)
         .env("CHROMIUM", "/usr/bin/chromium")
-        .status()
+        .stderr(std::process::Stdio::inherit())
+        .output()
         .map_err(|e| format!("could not start node: {e}"))?;
     eprintln!("bench-web took {:.0} s", started.elapsed().as_secs_f64());
-    if status.success() {
-        Ok(())
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(stdout)
     } else {
-        Err(format!("the benchmark failed ({status})"))
+        print!("{stdout}");
+        Err(format!("the benchmark failed ({})", out.status))
     }
 }

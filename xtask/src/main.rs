@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench_gpu;
 mod bench_web;
 mod server;
 mod setup;
@@ -27,7 +28,11 @@ tasks:
   bench-kernels   GFLOP/s of the conv and matmul kernels at ResNet-20 shapes (flags go to the CLI)
   bench-web [--no-build] [--resnet-batch N] [--mnist-batch N] [--steps N]
                   ms per training step of tricklab and TensorFlow.js (WebGPU) in headless chromium
-                  (installs TensorFlow.js into www/bench/node_modules; nothing else does)";
+                  (installs TensorFlow.js into www/bench/node_modules; nothing else does)
+  bench-gpu [--quick] [--allow-software] [--no-browser] [--bin PATH]
+                  on a machine with a real GPU: the adapter, every kernel variant with the picks,
+                  native steps (ResNet-20 batch 128, MNIST model batch 256) and the browser
+                  benchmark, one JSON line per measurement (--quick: small sizes, to check it)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,6 +40,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench-kernels") => bench_kernels(&args[1..]),
         Some("bench-web") => bench_web::bench_web(&args[1..]),
+        Some("bench-gpu") => bench_gpu::bench_gpu(&args[1..]),
         Some("serve") => web::serve(&args[1..]),
         Some("build-web") => web::build_web(),
         Some("test-web") => web::build_web().and_then(|()| web::browser_tests()),

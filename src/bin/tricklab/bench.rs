@@ -1,31 +1,38 @@
-//! `tricklab bench-kernels`: GFLOP/s of the convolution kernels (forward in NCHW and NHWC, backward
-//! for the input, backward for the weight) at the distinct conv shapes of ResNet-20 on CIFAR-10,
-//! and of the linear kernel at the final FC shape and at a square 512³ product.
+//! `tricklab bench-kernels`: GFLOP/s of every kernel variant (register-blocked, wide, tiled,
+//! subgroup; `tricklab::gpu::variant`) of each GEMM-shaped pass (the convolution's forward,
+//! backward-input and backward-weight at the distinct conv shapes of ResNet-20 on CIFAR-10, and
+//! the linear layer's three products at the final FC shape and at a square 512³ product), and
+//! which variant is picked: the fastest. The picks are saved to the kernel cache (as runs' own
+//! timing would; see kernels.rs), so later runs on this adapter use them.
 //!
 //! Each measurement submits n back-to-back copies of the kernel's dispatches in one submit and
 //! waits for the queue; n is picked after a warm-up so that one timed run lasts about --target-ms.
-//! The kernels of one shape are timed interleaved (A B C D A B C D ...), so a slow spell on the
+//! The variants of one pass are timed interleaved (A B C A B C ...), so a slow spell on the
 //! machine hits them all alike, and each is reported as the median of --reps runs.
 
 use std::time::Instant;
 
-use tricklab::rng::Rng;
-use tricklab::gpu::{block_on, conv2d, linear, Dispatch, GpuContext, Tensor};
+use serde_json::json;
+use tricklab::gpu::tune::{Operands, Work};
+use tricklab::gpu::{Dispatch, GpuContext, Pass, Variant};
 use tricklab::ops::conv2d::Conv2dShape;
 use tricklab::ops::linear::LinearShape;
 use tricklab::train::config::MAX_BATCH_SIZE;
 
-const HELP: &str = "usage: tricklab bench-kernels [--batch B] [--reps R] [--target-ms T]
+const HELP: &str = "usage: tricklab bench-kernels [--batch B] [--reps R] [--target-ms T] [--json]
 
-Times the conv kernels at ResNet-20/CIFAR-10 shapes (batch B, default 64) and the linear kernel,
-and prints GFLOP/s: the median of R timed runs (default 5) after a warm-up. Each timed run submits
-n back-to-back dispatches and waits; n is chosen so that a run takes about T ms (default 100),
-between 1 and 64. B is at most 4096 (the training limit) and must fit this device's buffers.";
+Times every kernel variant of the conv passes at ResNet-20/CIFAR-10 shapes (batch B, default 64)
+and of the linear products, prints GFLOP/s per variant and the pick (the fastest), and saves the
+picks to the kernel cache. A time is the median of R timed runs (default 5) after a warm-up; each
+timed run submits n back-to-back dispatches and waits, n chosen so that a run takes about T ms
+(default 100), between 1 and 64. B is at most 4096 (the training limit) and must fit this
+device's buffers. --json prints one JSON line per pass and shape instead of the table.";
 
 struct Options {
     batch: usize,
     reps: usize,
     target_ms: f64,
+    json: bool,
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -34,30 +41,87 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Ok(());
     }
     let opts = parse(args)?;
-    let ctx = block_on(GpuContext::new()).map_err(|e| e.to_string())?;
+    let ctx = crate::kernels::open()?;
     check_sizes(&ctx, opts.batch)?;
-    println!("adapter: {}", ctx.describe());
-    println!(
-        "batch {}, median of {} timed runs after a warm-up; a run = n back-to-back dispatches in one submit, then wait\n",
-        opts.batch, opts.reps
-    );
+    let variants: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
+    if !opts.json {
+        println!("adapter: {}", ctx.describe());
+        println!(
+            "batch {}, median of {} timed runs after a warm-up; a run = n back-to-back dispatches in one submit, then wait",
+            opts.batch, opts.reps
+        );
+        println!("GFLOP/s per variant (\"-\": not available on this adapter or for this pass); pick = the fastest\n");
+        println!("{:<22} {:<26} {:>8}  {}  pick", "pass", "shape", "MFLOP", variants.iter().map(|v| format!("{v:>9}")).collect::<String>());
+    }
     let started = Instant::now();
-    conv_table(&ctx, &opts).map_err(|e| e.to_string())?;
-    println!();
-    linear_table(&ctx, &opts).map_err(|e| e.to_string())?;
-    println!(
-        "\nFLOPs per pass: conv = 2·N·C_out·OH·OW·(C_in/groups)·KH·KW (forward, backward-input and \
-         backward-weight each do this many);\n                linear = 2·batch·in·out.\n\
-         GFLOP/s = FLOPs / median seconds per dispatch (ms per dispatch in parentheses). Total time {:.1} s.",
-        started.elapsed().as_secs_f64()
-    );
+    for work in works(opts.batch) {
+        let row = measure_work(&ctx, &opts, &work).map_err(|e| e.to_string())?;
+        let gflops: Vec<Option<f64>> = Variant::ALL.iter().map(|v| row.iter().find(|(rv, _)| rv == v).map(|(_, s)| work.flops() / s / 1e9)).collect();
+        let pick = row.iter().min_by(|a, b| a.1.total_cmp(&b.1)).map(|(v, _)| *v).unwrap_or(Variant::Register);
+        if row.len() > 1 {
+            ctx.set_pick(work.pass(), &work.key(), pick);
+        }
+        if opts.json {
+            let per: serde_json::Map<String, serde_json::Value> =
+                Variant::ALL.iter().zip(&gflops).filter_map(|(v, g)| g.map(|g| (v.name().to_string(), json!((g * 1000.0).round() / 1000.0)))).collect();
+            println!("{}", json!({"measurement": "kernel", "adapter": ctx.describe(), "pass": work.pass().name(), "shape": work.key(), "mflop": work.flops() / 1e6, "gflop_per_s": per, "picked": pick.name()}));
+        } else {
+            let cells: String = gflops.iter().map(|g| g.map_or(format!("{:>9}", "-"), |g| format!("{g:>9.3}"))).collect();
+            println!("{:<22} {:<26} {:>8.1}  {cells}  {}", work.pass().name(), work.key(), work.flops() / 1e6, pick.name());
+        }
+    }
+    crate::kernels::save(&ctx);
+    if !opts.json {
+        println!(
+            "\nFLOPs per pass: conv = 2·N·C_out·OH·OW·(C_in/groups)·KH·KW (forward, backward-input and \
+             backward-weight each do this many);\n                linear = 2·batch·in·out.\n\
+             GFLOP/s = FLOPs / median seconds per dispatch. Picks saved to {}. Total time {:.1} s.",
+            crate::kernels::cache_path().display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }
 
+/// Every pass of every shape measured: the conv passes at the ResNet-20 shapes, then the linear
+/// products.
+fn works(batch: usize) -> Vec<Work> {
+    let mut out = Vec::new();
+    for (_, s) in resnet20_convs(batch) {
+        for p in [Pass::ConvForward, Pass::ConvBackwardInput, Pass::ConvBackwardWeight] {
+            out.push(Work::Conv(p, s));
+        }
+    }
+    for (_, s) in linear_shapes(batch) {
+        for p in [Pass::LinearForward, Pass::LinearBackwardInput, Pass::LinearBackwardWeight] {
+            out.push(Work::Linear(p, s));
+        }
+    }
+    out
+}
+
+/// Each available variant of `work` with its median seconds per call.
+fn measure_work(ctx: &GpuContext, opts: &Options, work: &Work) -> tricklab::Result<Vec<(Variant, f64)>> {
+    let operands = Operands::new(ctx, work)?;
+    let mut prepared = Vec::new();
+    for v in work.candidates(ctx) {
+        if let Ok(p) = operands.prepare(ctx, work, v) {
+            prepared.push((v, p));
+        }
+    }
+    let mut kernels: Vec<Timed> = prepared.iter().map(|(_, p)| Timed::new(p.dispatches.iter().collect())).collect();
+    measure_interleaved(ctx, opts, &mut kernels)?;
+    Ok(prepared.iter().zip(&kernels).map(|((v, _), k)| (*v, k.median())).collect())
+}
+
 fn parse(args: &[String]) -> Result<Options, String> {
-    let mut opts = Options { batch: 64, reps: 5, target_ms: 100.0 };
+    let mut opts = Options { batch: 64, reps: 5, target_ms: 100.0, json: false };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
+        if flag == "--json" {
+            opts.json = true;
+            continue;
+        }
         let value = it.next().ok_or_else(|| format!("`{flag}` needs a value\n{HELP}"))?;
         match flag.as_str() {
             "--batch" => opts.batch = number(flag, value)?,
@@ -142,14 +206,13 @@ fn linear_shapes(batch: usize) -> [(&'static str, LinearShape); 2] {
 /// One kernel under test: its dispatches (recorded n times per run) and the runs' timings.
 struct Timed<'a> {
     passes: Vec<&'a Dispatch>,
-    flops: f64,
     calls: usize,
     seconds: Vec<f64>,
 }
 
 impl<'a> Timed<'a> {
-    fn new(passes: Vec<&'a Dispatch>, flops: f64) -> Self {
-        Timed { passes, flops, calls: 1, seconds: Vec::new() }
+    fn new(passes: Vec<&'a Dispatch>) -> Self {
+        Timed { passes, calls: 1, seconds: Vec::new() }
     }
 
     /// Seconds for `calls` back-to-back copies of the passes, submitted at once, until idle.
@@ -180,11 +243,6 @@ impl<'a> Timed<'a> {
     fn median(&self) -> f64 {
         median(&self.seconds)
     }
-
-    fn cell(&self) -> String {
-        let s = self.median();
-        format!("{:6.2} ({:7.2})", self.flops / s / 1e9, s * 1e3)
-    }
 }
 
 /// Warms every kernel up, then times them interleaved, `reps` rounds.
@@ -196,87 +254,6 @@ fn measure_interleaved(ctx: &GpuContext, opts: &Options, kernels: &mut [Timed]) 
         for k in kernels.iter_mut() {
             k.measure(ctx)?;
         }
-    }
-    Ok(())
-}
-
-fn random_tensor(ctx: &GpuContext, rng: &mut Rng, label: String, shape: &[usize]) -> tricklab::Result<Tensor> {
-    let n = shape.iter().product();
-    ctx.tensor(label, shape, &rng.vec(n, -1.0, 1.0))
-}
-
-fn conv_table(ctx: &GpuContext, opts: &Options) -> tricklab::Result<()> {
-    println!("conv (GFLOP/s, ms per dispatch)   MFLOP   fwd NCHW          fwd NHWC          NHWC/NCHW  bwd input         bwd weight");
-    let mut rng = Rng::new(2019);
-    let (mut flops, mut seconds) = (0.0, [0.0f64; 4]);
-    for (name, s) in resnet20_convs(opts.batch) {
-        let t = |role: &str| format!("bench conv {name} {role}");
-        let x = random_tensor(ctx, &mut rng, t("x"), &s.input_shape())?;
-        let w = random_tensor(ctx, &mut rng, t("w"), &s.weight_shape())?;
-        let dy = random_tensor(ctx, &mut rng, t("dy"), &s.output_shape())?;
-        let y = ctx.zeros(t("y"), &s.output_shape())?;
-        let dx = ctx.zeros(t("dx"), &s.input_shape())?;
-        let dw = ctx.zeros(t("dw"), &s.weight_shape())?;
-        // The NHWC kernel reads the same numbers in its own layout; only the timing matters here
-        // (tests/conv2d.rs checks its results against the reference).
-        let x_nhwc = random_tensor(ctx, &mut rng, t("x nhwc"), &[s.batch, s.in_h, s.in_w, s.in_channels])?;
-        let w_hwio = random_tensor(ctx, &mut rng, t("w hwio"), &[s.kernel_h, s.kernel_w, s.in_channels, s.out_channels])?;
-        let y_nhwc = ctx.zeros(t("y nhwc"), &[s.batch, s.out_h(), s.out_w(), s.out_channels])?;
-
-        let fwd = conv2d::forward(ctx, &s, &x, &w, &y)?;
-        let fwd_nhwc = conv2d::forward_nhwc(ctx, &s, &x_nhwc, &w_hwio, &y_nhwc)?;
-        let bwd_in = conv2d::backward_input(ctx, &s, &dy, &w, &dx)?;
-        let bwd_w = conv2d::backward_weight(ctx, &s, &x, &dy, &dw)?;
-        let f = s.forward_flops();
-        let mut kernels = [
-            Timed::new(vec![&fwd], f),
-            Timed::new(vec![&fwd_nhwc], f),
-            Timed::new(vec![&bwd_in], f),
-            Timed::new(bwd_w.dispatches(), f),
-        ];
-        measure_interleaved(ctx, opts, &mut kernels)?;
-        let ratio = kernels[0].median() / kernels[1].median();
-        println!(
-            "  {name:<31} {:7.1}  {}  {}  {ratio:9.2}  {}  {}",
-            f / 1e6,
-            kernels[0].cell(),
-            kernels[1].cell(),
-            kernels[2].cell(),
-            kernels[3].cell()
-        );
-        flops += f;
-        for (total, k) in seconds.iter_mut().zip(&kernels) {
-            *total += k.median();
-        }
-    }
-    let g = |s: f64| format!("{:6.2} ({:7.1})", flops / s / 1e9, s * 1e3);
-    println!(
-        "  {:<31} {:7.1}  {}  {}  {:9.2}  {}  {}",
-        "all shapes above (one each)",
-        flops / 1e6,
-        g(seconds[0]),
-        g(seconds[1]),
-        seconds[0] / seconds[1],
-        g(seconds[2]),
-        g(seconds[3])
-    );
-    println!("  (NHWC/NCHW = NHWC speed relative to NCHW: above 1 means NHWC is faster)");
-    Ok(())
-}
-
-fn linear_table(ctx: &GpuContext, opts: &Options) -> tricklab::Result<()> {
-    println!("linear forward (GFLOP/s, ms per dispatch)   MFLOP   y = x·Wᵀ + b");
-    let mut rng = Rng::new(2020);
-    for (name, s) in linear_shapes(opts.batch) {
-        let t = |role: &str| format!("bench linear {name} {role}");
-        let x = random_tensor(ctx, &mut rng, t("x"), &[s.batch, s.in_features])?;
-        let w = random_tensor(ctx, &mut rng, t("w"), &[s.out_features, s.in_features])?;
-        let b = random_tensor(ctx, &mut rng, t("b"), &[s.out_features])?;
-        let y = ctx.zeros(t("y"), &[s.batch, s.out_features])?;
-        let fwd = linear::forward(ctx, &s, &x, &w, &b, &y)?;
-        let mut kernels = [Timed::new(vec![&fwd], s.flops())];
-        measure_interleaved(ctx, opts, &mut kernels)?;
-        println!("  {name:<41} {:7.2}  {}", s.flops() / 1e6, kernels[0].cell());
     }
     Ok(())
 }

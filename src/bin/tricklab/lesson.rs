@@ -4,11 +4,10 @@
 //! the verdict sentence; progress on stderr.
 
 use std::path::PathBuf;
-use std::rc::Rc;
 
 use serde_json::json;
 use tricklab::data::mnist;
-use tricklab::gpu::{block_on, GpuContext};
+use tricklab::gpu::block_on;
 use tricklab::lessons::run::{sized, LessonRun, Size};
 use tricklab::lessons::verdict::{self, format_value};
 use tricklab::lessons::{catalog, Lesson};
@@ -44,7 +43,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     })?;
     let lesson = sized(&lesson, o.size);
     let splits = mnist::read_dir(&o.data).map_err(|e| e.to_string())?;
-    let device = Device::Gpu(Rc::new(block_on(GpuContext::new()).map_err(|e| e.to_string())?));
+    let ctx = crate::kernels::open()?;
+    crate::kernels::prepare(&ctx, &lesson.arms.iter().map(|a| (&a.config, None)).collect::<Vec<_>>())?;
+    let device = Device::Gpu(ctx);
     eprintln!("adapter: {}", device.describe());
     eprintln!("{}: {} arms, {} training images per seed", lesson.id, lesson.arms.len(), lesson.training_images());
     let mut runs = Vec::new();

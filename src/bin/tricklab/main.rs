@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_step;
+mod kernels;
 mod lesson;
 mod schedule;
 mod train;
@@ -14,7 +15,8 @@ const USAGE: &str = "usage: tricklab <command> [options]
 commands:
   train          train a model headless (see `tricklab train --help`)
   schedule       print the learning rate for every global step (see `tricklab schedule --help`)
-  bench-kernels  time conv and matmul kernels at ResNet-20/CIFAR-10 shapes and print GFLOP/s
+  adapter        print the GPU adapter runs would use, as JSON (name, type, backend, software)
+  bench-kernels  time every kernel variant at ResNet-20/CIFAR-10 shapes, print GFLOP/s and the picks
   bench-step     time whole training steps of ResNet-20 and the MNIST model (see `tricklab bench-step --help`)
   lesson         run a lesson (one trick's experiment) over seeds (see `tricklab lesson --help`)";
 
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
         "schedule" => schedule::run(rest),
         "train" => train::run(rest),
         "bench-kernels" => bench::run(rest),
+        "adapter" => kernels::adapter(),
         "bench-step" => bench_step::run(rest),
         "lesson" => lesson::run(rest),
         "-h" | "--help" | "help" => {

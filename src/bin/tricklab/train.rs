@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use tricklab::clock::now_s;
 use tricklab::data::{bounded, cifar, mnist, DatasetKind, Splits};
-use tricklab::gpu::{block_on, GpuContext};
+use tricklab::gpu::block_on;
 use tricklab::train::checkpoint::{self, MAX_CHECKPOINT_BYTES};
 use tricklab::train::config::MAX_JSON_BYTES;
 use tricklab::train::overrides::{config_with, parse_set};
@@ -150,7 +150,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
             Some(loaded.map_err(|e| format!("cannot use the teacher: {e}"))?.1)
         }
     };
-    let device = if a.cpu { Device::Cpu } else { Device::Gpu(std::rc::Rc::new(block_on(GpuContext::new()).map_err(|e| e.to_string())?)) };
+    let device = if a.cpu {
+        Device::Cpu
+    } else {
+        let ctx = crate::kernels::open()?;
+        crate::kernels::prepare(&ctx, &[(&config, teacher.as_ref().map(|t| &t.config))])?;
+        Device::Gpu(ctx)
+    };
     eprintln!("adapter: {}", device.describe());
     let started = now_s();
     let mut trainer = Trainer::new(device, config, &train, &test, teacher).map_err(|e| e.to_string())?;

@@ -1,0 +1,133 @@
+//! The CLI's kernel picks: a GPU context opened with the picks saved for its adapter, and the
+//! variants timed for whatever a run prepares that has none yet (`tricklab::gpu::tune`), saved
+//! back to the cache file so that later runs start at once. The file is `$TRICKLAB_KERNEL_CACHE`
+//! if set, else `$XDG_CACHE_HOME/tricklab/kernel-picks.json`, else
+//! `~/.cache/tricklab/kernel-picks.json`. A cache that cannot be read or parsed is ignored with a
+//! note (the picks are timed again); one that cannot be written costs only the note.
+//! `TRICKLAB_KERNELS=register` turns the picker off: every pass uses the register-blocked kernels
+//! (the ones before variants existed), for before/after comparisons.
+
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use tricklab::gpu::tune::{self, PickCache, Timing};
+use tricklab::gpu::{block_on, GpuContext};
+use tricklab::train::TrainConfig;
+
+/// Where the picks are kept.
+pub fn cache_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("TRICKLAB_KERNEL_CACHE") {
+        return PathBuf::from(p);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("tricklab").join("kernel-picks.json")
+}
+
+/// The cache file's picks (empty when there is no file; a note on stderr when it is unusable).
+pub fn read_cache() -> PickCache {
+    let path = cache_path();
+    let Ok(text) = std::fs::read_to_string(&path) else { return PickCache::default() };
+    let (cache, problem) = PickCache::parse(&text);
+    if let Some(p) = problem {
+        eprintln!("kernels: ignoring {} ({p}); the kernel variants will be timed again", path.display());
+    }
+    cache
+}
+
+/// Adds `ctx`'s picks to the cache file.
+pub fn save(ctx: &GpuContext) {
+    let path = cache_path();
+    let mut cache = read_cache();
+    cache.store_from(ctx);
+    // Written aside and renamed, so a run reading the file at the same moment never sees half.
+    let aside = path.with_extension(format!("json.{}", std::process::id()));
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|_| std::fs::write(&aside, cache.to_json()))
+        .and_then(|_| std::fs::rename(&aside, &path));
+    if let Err(e) = written {
+        eprintln!("kernels: could not save the picks to {} ({e}); they will be timed again next run", path.display());
+    }
+}
+
+/// True when `TRICKLAB_KERNELS=register` asks for the register-blocked kernels everywhere.
+fn picker_off() -> bool {
+    std::env::var("TRICKLAB_KERNELS").is_ok_and(|v| v == "register")
+}
+
+/// Opens the GPU with the picks saved for its adapter.
+pub fn open() -> Result<Rc<GpuContext>, String> {
+    let ctx = block_on(GpuContext::new()).map_err(|e| e.to_string())?;
+    if !picker_off() {
+        read_cache().load_into(&ctx);
+    }
+    Ok(Rc::new(ctx))
+}
+
+/// Picks for everything `graph` prepares that has none yet (none with the picker off); saves them.
+pub fn prepare_graph(ctx: &GpuContext, graph: &tricklab::nn::graph::Graph) -> Result<Vec<Timing>, String> {
+    if picker_off() {
+        return Ok(vec![]);
+    }
+    let timed = block_on(tune::tune_graph(ctx, graph)).map_err(|e| e.to_string())?;
+    if !timed.is_empty() {
+        save(ctx);
+    }
+    Ok(timed)
+}
+
+/// Times the variants for every pass of `configs` (with their teachers) that has no pick yet,
+/// says so on stderr, and saves the picks. Returns the timings made.
+pub fn prepare(ctx: &GpuContext, configs: &[(&TrainConfig, Option<&TrainConfig>)]) -> Result<Vec<Timing>, String> {
+    if picker_off() {
+        return Ok(vec![]);
+    }
+    let started = std::time::Instant::now();
+    let mut timed = Vec::new();
+    for (config, teacher) in configs {
+        timed.extend(block_on(tune::tune_config(ctx, config, *teacher)).map_err(|e| e.to_string())?);
+    }
+    if !timed.is_empty() {
+        eprintln!(
+            "kernels: timed the variants of {} passes on {} in {:.1} s; picks saved to {}",
+            timed.len(),
+            ctx.describe(),
+            started.elapsed().as_secs_f64(),
+            cache_path().display()
+        );
+        save(ctx);
+    }
+    Ok(timed)
+}
+
+/// One line per pass and variant actually prepared, e.g. "conv forward: register".
+pub fn describe_used(ctx: &GpuContext) -> String {
+    let mut by_pass: Vec<(String, Vec<&str>)> = Vec::new();
+    for (pass, v) in ctx.variants_used() {
+        match by_pass.iter_mut().find(|(p, _)| *p == pass.name()) {
+            Some((_, vs)) => vs.push(v.name()),
+            None => by_pass.push((pass.name().to_string(), vec![v.name()])),
+        }
+    }
+    by_pass.iter().map(|(p, vs)| format!("{p} {}", vs.join("+"))).collect::<Vec<_>>().join(", ")
+}
+
+/// `tricklab adapter`: the adapter as one JSON line, `{name, device_type, backend, software,
+/// subgroups}`, for scripts (`cargo xtask bench-gpu` refuses a software adapter by default).
+pub fn adapter() -> Result<(), String> {
+    let ctx = block_on(GpuContext::new()).map_err(|e| e.to_string())?;
+    let i = &ctx.info;
+    println!(
+        "{}",
+        serde_json::json!({
+            "name": i.name, "device_type": format!("{:?}", i.device_type), "backend": format!("{:?}", i.backend),
+            "driver": format!("{} {}", i.driver, i.driver_info), "software": ctx.is_software(),
+            "subgroups": ctx.features.contains(wgpu::Features::SUBGROUP),
+        })
+    );
+    Ok(())
+}

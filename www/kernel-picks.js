@@ -1,0 +1,46 @@
+// The kernel picks in IndexedDB: which kernel variant (register-blocked, tiled, ...) the core timed
+// fastest for each pass and shape, per adapter (the core's `PickCache` JSON, keyed inside by the
+// adapter's name, backend, vendor, device and driver). Saved after a run times new shapes, loaded
+// when the worker starts, so only the first visit with an adapter pays for the timing. Where
+// IndexedDB is unavailable the picks are simply timed again next time.
+
+const DB = 'tricklab-kernels';
+const STORE = 'picks';
+const KEY = 'picks';
+
+function request(r) {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+
+async function open() {
+  const o = indexedDB.open(DB, 1);
+  o.onupgradeneeded = () => o.result.createObjectStore(STORE);
+  return request(o);
+}
+
+// The saved JSON, or '' when there is none (or no IndexedDB).
+export async function loadPicks() {
+  try {
+    const db = await open();
+    const json = await request(db.transaction(STORE, 'readonly').objectStore(STORE).get(KEY));
+    db.close();
+    return typeof json === 'string' ? json : '';
+  } catch {
+    return '';
+  }
+}
+
+// Saves `json`; false when it could not be saved (the picks are then timed again next visit).
+export async function savePicks(json) {
+  try {
+    const db = await open();
+    await request(db.transaction(STORE, 'readwrite').objectStore(STORE).put(json, KEY));
+    db.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
