@@ -266,3 +266,46 @@ fn shape_arithmetic() {
     assert_eq!(dw.weight_shape(), [8, 1, 3, 3]);
     assert_eq!(dw.forward_flops(), 2.0 * 8.0 * 25.0 * 9.0);
 }
+
+/// Seconds per run of `passes`, recorded `reps` times in one submit after one warm-up submit.
+fn seconds_per_run(passes: &[&tricklab::gpu::Dispatch]) -> f64 {
+    ctx().submit(passes).unwrap();
+    ctx().wait().unwrap();
+    let t = std::time::Instant::now();
+    ctx().submit(passes).unwrap();
+    ctx().wait().unwrap();
+    let reps = (1.0 / t.elapsed().as_secs_f64()).clamp(2.0, 20.0) as usize;
+    let list: Vec<_> = (0..reps).flat_map(|_| passes.iter().copied()).collect();
+    let t = std::time::Instant::now();
+    ctx().submit(&list).unwrap();
+    ctx().wait().unwrap();
+    t.elapsed().as_secs_f64() / reps as f64
+}
+
+/// Not a check: GFLOP/s of every built variant for the three passes at two ResNet shapes, on
+/// whatever adapter the test finds. `cargo test --test conv2d -- --ignored --nocapture variant_speed`
+#[test]
+#[ignore]
+fn variant_speed() {
+    let mut rng = Rng::new(16);
+    println!("adapter: {}", ctx().describe());
+    for (name, s) in [("resnet20 16->16 32x32 batch 64", conv(64, 16, 32, 16, 3, 1, 1)), ("64->64 8x8 batch 64", conv(64, 64, 8, 64, 3, 1, 1))] {
+        let x = upload("x", &s.input_shape(), &random(&mut rng, s.input_len()));
+        let w = upload("w", &s.weight_shape(), &random(&mut rng, s.weight_len()));
+        let y = upload("y", &s.output_shape(), &random(&mut rng, s.output_len()));
+        let gflop = s.forward_flops() / 1e9;
+        for variant in VARIANTS {
+            let fwd = gpu::forward_with(ctx(), &s, &x, &w, &y, variant).unwrap();
+            let bwd_x = gpu::backward_input_with(ctx(), &s, &y, &w, &x, variant).unwrap();
+            let bwd_w = gpu::backward_weight_with(ctx(), &s, &x, &y, &w, variant).unwrap();
+            let rate = |passes: &[&tricklab::gpu::Dispatch]| gflop / seconds_per_run(passes);
+            println!(
+                "{name:<32} {variant:<9} forward {:5.2}  backward_input {:5.2}  backward_weight {:5.2} GFLOP/s ({} chunks)",
+                rate(&[&fwd]),
+                rate(&[&bwd_x]),
+                rate(&bwd_w.dispatches()),
+                bwd_w.splits()
+            );
+        }
+    }
+}

@@ -132,3 +132,37 @@ fn bad_shapes_are_errors() {
         assert!(e.contains(&format!("linear backward_params: the {variant} variant is not built")), "{e}");
     }
 }
+
+/// Not a check: GFLOP/s of every built variant for the three products at 512³, on whatever adapter
+/// the test finds. `cargo test --test linear -- --ignored --nocapture variant_speed`
+#[test]
+#[ignore]
+fn variant_speed() {
+    let mut rng = Rng::new(13);
+    let s = shape(512, 512, 512);
+    let mut t = |label: &str| upload(label, &[512, 512], &random(&mut rng, 512 * 512));
+    let (x, w, y) = (t("x"), t("w"), t("y"));
+    let b = upload("b", &[512], &random(&mut rng, 512));
+    println!("adapter: {}", ctx().describe());
+    let seconds_per_run = |d: &tricklab::gpu::Dispatch| {
+        ctx().submit(&[d]).unwrap();
+        ctx().wait().unwrap();
+        let reps = 5;
+        let start = std::time::Instant::now();
+        ctx().submit(&vec![d; reps]).unwrap();
+        ctx().wait().unwrap();
+        start.elapsed().as_secs_f64() / reps as f64
+    };
+    for variant in VARIANTS {
+        let fwd = gpu::forward_with(ctx(), &s, &x, &w, &b, &y, variant).unwrap();
+        let bwd_x = gpu::backward_input_with(ctx(), &s, &y, &w, &x, variant).unwrap();
+        let bwd_p = gpu::backward_params_with(ctx(), &s, &x, &y, &w, &b, variant).unwrap();
+        let gflop = s.flops() / 1e9;
+        println!(
+            "512³ {variant:<9} forward {:5.2}  backward_input {:5.2}  backward_weight (dW only) {:5.2} GFLOP/s",
+            gflop / seconds_per_run(&fwd),
+            gflop / seconds_per_run(&bwd_x),
+            gflop / seconds_per_run(&bwd_p[0]),
+        );
+    }
+}
