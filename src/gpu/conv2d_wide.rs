@@ -25,10 +25,13 @@ pub struct Block {
     pub px: u32,
 }
 
-/// The blocks measured fastest on lavapipe (see the commit that set them).
-pub const FORWARD_BLOCK: Block = Block { ch: 8, px: 4 };
-pub const BACKWARD_INPUT_BLOCK: Block = Block { ch: 8, px: 4 };
-pub const BACKWARD_WEIGHT_BLOCK: Block = Block { ch: 8, px: 4 };
+/// The blocks measured fastest on lavapipe (2 cores, Mesa 22.3, ResNet-20 3×3 shapes at batch 8,
+/// interleaved medians; 8×4, 4×8 and 8×8 tried): 4×8 for every pass, 1.1–1.3× the 4×4 Register
+/// kernels, except the input gradient at 64->64 @8 and at stride 2, where Register stays faster.
+/// 8×8 was slowest everywhere (its 64 accumulators spill).
+pub const FORWARD_BLOCK: Block = Block { ch: 4, px: 8 };
+pub const BACKWARD_INPUT_BLOCK: Block = Block { ch: 4, px: 8 };
+pub const BACKWARD_WEIGHT_BLOCK: Block = Block { ch: 4, px: 8 };
 
 /// The override constants of one pipeline.
 fn constants(block: Block, s: &Conv2dShape) -> [(&'static str, f64); 4] {
