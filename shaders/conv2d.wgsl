@@ -118,6 +118,122 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 }
 
 // ---------------------------------------------------------------------------------------------
+// forward8x8 (`Variant::Register8x8`): forward with 8 output channels × 8 output pixels per
+// thread, every accumulator a named variable. Per input channel and tap it loads 8 inputs and 8
+// weights for 64 multiply-adds (the 4×4 kernel: 8 loads for 16). No arrays: on a CPU-emulated GPU
+// an array indexed in a loop lives in memory, while named values stay in registers (or spill to
+// fixed stack slots, which costs far less than a gathered load).
+@compute @workgroup_size(64)
+fn forward8x8(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let t = thread_index(wid, nwg, lid, WG);
+    let pix_blocks = p.batch * p.out_h * p.blocks_b;
+    if t >= pix_blocks * p.groups * p.blocks_a { return; }
+    let pb = t % pix_blocks;
+    let cb = t / pix_blocks;
+    let g = cb / p.blocks_a;
+    let c0 = (cb % p.blocks_a) * 8u;
+    let n = pb / (p.out_h * p.blocks_b);
+    let oh = (pb / p.blocks_b) % p.out_h;
+    let ow0 = (pb % p.blocks_b) * 8u;
+
+    let taps = p.k_h * p.k_w;
+    let kvol = p.cin_g * taps;
+    let last = vec4u(p.cout_g - 1u);
+    let base = vec4u(g * p.cout_g);
+    let wlo = (base + min(vec4u(c0) + vec4u(LANES), last)) * kvol;
+    let whi = (base + min(vec4u(c0 + 4u) + vec4u(LANES), last)) * kvol;
+    let s = i32(p.stride);
+    let plane = i32(p.in_h * p.in_w);
+    let x_n = i32((n * p.in_c + g * p.cin_g) * p.in_h * p.in_w);
+    let ih0 = i32(oh) * s - i32(p.pad);
+    let iw0 = vec4i(i32(ow0) * s - i32(p.pad)) + LANES * s;
+    let iw4 = iw0 + vec4i(4 * s);
+
+    var acc0 = vec4f(0.0);
+    var acc1 = vec4f(0.0);
+    var acc2 = vec4f(0.0);
+    var acc3 = vec4f(0.0);
+    var acc4 = vec4f(0.0);
+    var acc5 = vec4f(0.0);
+    var acc6 = vec4f(0.0);
+    var acc7 = vec4f(0.0);
+    var bcc0 = vec4f(0.0);
+    var bcc1 = vec4f(0.0);
+    var bcc2 = vec4f(0.0);
+    var bcc3 = vec4f(0.0);
+    var bcc4 = vec4f(0.0);
+    var bcc5 = vec4f(0.0);
+    var bcc6 = vec4f(0.0);
+    var bcc7 = vec4f(0.0);
+    for (var kh = 0u; kh < p.k_h; kh++) {
+        let ih = ih0 + i32(kh);
+        let row_ok = ih >= 0 && ih < i32(p.in_h);
+        for (var kw = 0u; kw < p.k_w; kw++) {
+            let iw = iw0 + vec4i(i32(kw));
+            let ok = vec4<bool>(row_ok) & (iw >= vec4i(0)) & (iw < vec4i(i32(p.in_w)));
+            let idx = select(vec4i(0), vec4i(x_n + ih * i32(p.in_w)) + iw, ok);
+            let jw = iw4 + vec4i(i32(kw));
+            let ok2 = vec4<bool>(row_ok) & (jw >= vec4i(0)) & (jw < vec4i(i32(p.in_w)));
+            let jdx = select(vec4i(0), vec4i(x_n + ih * i32(p.in_w)) + jw, ok2);
+            let tap = kh * p.k_w + kw;
+            for (var ci = 0u; ci < p.cin_g; ci++) {
+                let xv = load4_a(idx, i32(ci) * plane, ok);
+                let xw = load4_a(jdx, i32(ci) * plane, ok2);
+                let wi = ci * taps + tap;
+                let w0 = b[wlo.x + wi];
+                let w1 = b[wlo.y + wi];
+                let w2 = b[wlo.z + wi];
+                let w3 = b[wlo.w + wi];
+                let w4 = b[whi.x + wi];
+                let w5 = b[whi.y + wi];
+                let w6 = b[whi.z + wi];
+                let w7 = b[whi.w + wi];
+                acc0 += w0 * xv;
+                acc1 += w1 * xv;
+                acc2 += w2 * xv;
+                acc3 += w3 * xv;
+                acc4 += w4 * xv;
+                acc5 += w5 * xv;
+                acc6 += w6 * xv;
+                acc7 += w7 * xv;
+                bcc0 += w0 * xw;
+                bcc1 += w1 * xw;
+                bcc2 += w2 * xw;
+                bcc3 += w3 * xw;
+                bcc4 += w4 * xw;
+                bcc5 += w5 * xw;
+                bcc6 += w6 * xw;
+                bcc7 += w7 * xw;
+            }
+        }
+    }
+
+    let ow = vec4i(i32(ow0)) + LANES;
+    let px_ok = ow < vec4i(i32(p.out_w));
+    let out_plane = i32(p.out_h * p.out_w);
+    let y0 = vec4i(i32((n * p.out_c * p.out_h + oh) * p.out_w)) + ow + vec4i(i32((g * p.cout_g + c0) * p.out_h * p.out_w));
+    let n_ok = p.cout_g - c0; // channels of this block that exist
+    store4(y0, acc0, px_ok);
+    if n_ok > 1u { store4(y0 + vec4i(out_plane), acc1, px_ok); }
+    if n_ok > 2u { store4(y0 + vec4i(2 * out_plane), acc2, px_ok); }
+    if n_ok > 3u { store4(y0 + vec4i(3 * out_plane), acc3, px_ok); }
+    if n_ok > 4u { store4(y0 + vec4i(4 * out_plane), acc4, px_ok); }
+    if n_ok > 5u { store4(y0 + vec4i(5 * out_plane), acc5, px_ok); }
+    if n_ok > 6u { store4(y0 + vec4i(6 * out_plane), acc6, px_ok); }
+    if n_ok > 7u { store4(y0 + vec4i(7 * out_plane), acc7, px_ok); }
+    let px2 = (ow + vec4i(4)) < vec4i(i32(p.out_w));
+    let z0 = y0 + vec4i(4);
+    store4(z0, bcc0, px2);
+    if n_ok > 1u { store4(z0 + vec4i(out_plane), bcc1, px2); }
+    if n_ok > 2u { store4(z0 + vec4i(2 * out_plane), bcc2, px2); }
+    if n_ok > 3u { store4(z0 + vec4i(3 * out_plane), bcc3, px2); }
+    if n_ok > 4u { store4(z0 + vec4i(4 * out_plane), bcc4, px2); }
+    if n_ok > 5u { store4(z0 + vec4i(5 * out_plane), bcc5, px2); }
+    if n_ok > 6u { store4(z0 + vec4i(6 * out_plane), bcc6, px2); }
+    if n_ok > 7u { store4(z0 + vec4i(7 * out_plane), bcc7, px2); }
+}
+
+// ---------------------------------------------------------------------------------------------
 // backward_input: a = dy, b = w, out = dx. Thread = 4 input channels (of one group) × 4 input
 // pixels of one row that share a stride phase (iw = phase + stride·(4·blk + j)), so the same kernel
 // taps reach all four and taps that reach none are skipped instead of masked.
@@ -180,6 +296,121 @@ fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
             store4(x0 + vec4i(i32((g * p.cin_g + c0 + i) * in_plane)), accs[i], iw_ok);
         }
     }
+}
+
+// backward_input8x8 (`Variant::Register8x8`): backward_input with 8 input channels × 8 input pixels
+// of one stride phase per thread, named accumulators (see forward8x8).
+@compute @workgroup_size(64)
+fn backward_input8x8(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let t = thread_index(wid, nwg, lid, WG);
+    let pix_blocks = p.batch * p.in_h * p.stride * p.blocks_b;
+    if t >= pix_blocks * p.groups * p.blocks_a { return; }
+    let pb = t % pix_blocks;
+    let cb = t / pix_blocks;
+    let g = cb / p.blocks_a;
+    let c0 = (cb % p.blocks_a) * 8u;
+    let blk = pb % p.blocks_b;
+    let r = pb / p.blocks_b;
+    let phase = r % p.stride;
+    let ih = (r / p.stride) % p.in_h;
+    let n = r / (p.stride * p.in_h);
+
+    let s = i32(p.stride);
+    let iw = vec4i(i32(phase + p.stride * 8u * blk)) + LANES * s;
+    let iw_ok = iw < vec4i(i32(p.in_w));
+    let jw = iw + vec4i(4 * s);
+    let jw_ok = jw < vec4i(i32(p.in_w));
+    let taps = p.k_h * p.k_w;
+    let kvol = p.cin_g * taps;
+    let last = vec4u(p.cin_g - 1u);
+    let wlo = min(vec4u(c0) + vec4u(LANES), last) * taps;
+    let whi = min(vec4u(c0 + 4u) + vec4u(LANES), last) * taps;
+    let out_plane = i32(p.out_h * p.out_w);
+    let dy_n = i32((n * p.out_c + g * p.cout_g) * p.out_h * p.out_w);
+
+    var acc0 = vec4f(0.0);
+    var acc1 = vec4f(0.0);
+    var acc2 = vec4f(0.0);
+    var acc3 = vec4f(0.0);
+    var acc4 = vec4f(0.0);
+    var acc5 = vec4f(0.0);
+    var acc6 = vec4f(0.0);
+    var acc7 = vec4f(0.0);
+    var bcc0 = vec4f(0.0);
+    var bcc1 = vec4f(0.0);
+    var bcc2 = vec4f(0.0);
+    var bcc3 = vec4f(0.0);
+    var bcc4 = vec4f(0.0);
+    var bcc5 = vec4f(0.0);
+    var bcc6 = vec4f(0.0);
+    var bcc7 = vec4f(0.0);
+    for (var kh = (ih + p.pad) % p.stride; kh < p.k_h; kh += p.stride) {
+        let th = i32(ih + p.pad) - i32(kh); // = oh·stride
+        if th < 0 { break; }
+        let oh = th / s;
+        if oh >= i32(p.out_h) { continue; }
+        for (var kw = (phase + p.pad) % p.stride; kw < p.k_w; kw += p.stride) {
+            let tw = iw + vec4i(i32(p.pad) - i32(kw)); // = ow·stride where valid
+            let ow = tw / vec4i(s);
+            let ok = iw_ok & (tw >= vec4i(0)) & (ow < vec4i(i32(p.out_w)));
+            let idx = select(vec4i(0), vec4i(dy_n + oh * i32(p.out_w)) + ow, ok);
+            let tv = jw + vec4i(i32(p.pad) - i32(kw));
+            let ov = tv / vec4i(s);
+            let ok2 = jw_ok & (tv >= vec4i(0)) & (ov < vec4i(i32(p.out_w)));
+            let jdx = select(vec4i(0), vec4i(dy_n + oh * i32(p.out_w)) + ov, ok2);
+            let tap = kh * p.k_w + kw;
+            for (var co = 0u; co < p.cout_g; co++) {
+                let dyv = load4_a(idx, i32(co) * out_plane, ok);
+                let dyw = load4_a(jdx, i32(co) * out_plane, ok2);
+                let wb = (g * p.cout_g + co) * kvol + tap;
+                let w0 = b[wb + wlo.x];
+                let w1 = b[wb + wlo.y];
+                let w2 = b[wb + wlo.z];
+                let w3 = b[wb + wlo.w];
+                let w4 = b[wb + whi.x];
+                let w5 = b[wb + whi.y];
+                let w6 = b[wb + whi.z];
+                let w7 = b[wb + whi.w];
+                acc0 += w0 * dyv;
+                acc1 += w1 * dyv;
+                acc2 += w2 * dyv;
+                acc3 += w3 * dyv;
+                acc4 += w4 * dyv;
+                acc5 += w5 * dyv;
+                acc6 += w6 * dyv;
+                acc7 += w7 * dyv;
+                bcc0 += w0 * dyw;
+                bcc1 += w1 * dyw;
+                bcc2 += w2 * dyw;
+                bcc3 += w3 * dyw;
+                bcc4 += w4 * dyw;
+                bcc5 += w5 * dyw;
+                bcc6 += w6 * dyw;
+                bcc7 += w7 * dyw;
+            }
+        }
+    }
+
+    let in_plane = i32(p.in_h * p.in_w);
+    let x0 = vec4i(i32((n * p.in_c * p.in_h + ih) * p.in_w)) + iw + vec4i(i32((g * p.cin_g + c0) * p.in_h * p.in_w));
+    let n_ok = p.cin_g - c0;
+    store4(x0, acc0, iw_ok);
+    if n_ok > 1u { store4(x0 + vec4i(in_plane), acc1, iw_ok); }
+    if n_ok > 2u { store4(x0 + vec4i(2 * in_plane), acc2, iw_ok); }
+    if n_ok > 3u { store4(x0 + vec4i(3 * in_plane), acc3, iw_ok); }
+    if n_ok > 4u { store4(x0 + vec4i(4 * in_plane), acc4, iw_ok); }
+    if n_ok > 5u { store4(x0 + vec4i(5 * in_plane), acc5, iw_ok); }
+    if n_ok > 6u { store4(x0 + vec4i(6 * in_plane), acc6, iw_ok); }
+    if n_ok > 7u { store4(x0 + vec4i(7 * in_plane), acc7, iw_ok); }
+    let z0 = x0 + vec4i(4 * s);
+    store4(z0, bcc0, jw_ok);
+    if n_ok > 1u { store4(z0 + vec4i(in_plane), bcc1, jw_ok); }
+    if n_ok > 2u { store4(z0 + vec4i(2 * in_plane), bcc2, jw_ok); }
+    if n_ok > 3u { store4(z0 + vec4i(3 * in_plane), bcc3, jw_ok); }
+    if n_ok > 4u { store4(z0 + vec4i(4 * in_plane), bcc4, jw_ok); }
+    if n_ok > 5u { store4(z0 + vec4i(5 * in_plane), bcc5, jw_ok); }
+    if n_ok > 6u { store4(z0 + vec4i(6 * in_plane), bcc6, jw_ok); }
+    if n_ok > 7u { store4(z0 + vec4i(7 * in_plane), bcc7, jw_ok); }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,6 +483,128 @@ fn backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
             store4(vec4i(i32(base)) + vec4i(col), accs[i], col_ok);
         }
     }
+}
+
+// backward_weight8x8 (`Variant::Register8x8`): backward_weight with 8 output channels × 8 weight
+// taps per thread, named accumulators (see forward8x8): per (n, oh, ow) it loads 8 inputs and 8
+// output gradients for 64 multiply-adds.
+@compute @workgroup_size(64)
+fn backward_weight8x8(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let t = thread_index(wid, nwg, lid, WG);
+    let per_split = p.groups * p.blocks_a * p.blocks_b;
+    if t >= per_split * p.splits { return; }
+    let tb = t % p.blocks_b;
+    let cb = (t / p.blocks_b) % (p.groups * p.blocks_a);
+    let chunk = t / per_split;
+    let g = cb / p.blocks_a;
+    let c0 = (cb % p.blocks_a) * 8u;
+
+    let taps = p.k_h * p.k_w;
+    let kvol = p.cin_g * taps;
+    let col = vec4u(tb * 8u) + vec4u(LANES);
+    let col_ok = col < vec4u(kvol);
+    let colc = min(col, vec4u(kvol - 1u));
+    let ci = colc / taps;
+    let kh = vec4i((colc % taps) / p.k_w);
+    let kw = vec4i(colc % p.k_w);
+    let col2 = col + vec4u(4u);
+    let col2_ok = col2 < vec4u(kvol);
+    let colc2 = min(col2, vec4u(kvol - 1u));
+    let ci2 = colc2 / taps;
+    let kh2 = vec4i((colc2 % taps) / p.k_w);
+    let kw2 = vec4i(colc2 % p.k_w);
+    let last = vec4u(p.cout_g - 1u);
+    let co_lo = vec4u(g * p.cout_g) + min(vec4u(c0) + vec4u(LANES), last);
+    let co_hi = vec4u(g * p.cout_g) + min(vec4u(c0 + 4u) + vec4u(LANES), last);
+
+    let s = i32(p.stride);
+    let in_plane = p.in_h * p.in_w;
+    let out_plane = p.out_h * p.out_w;
+    let x_c = vec4i((vec4u(g * p.cin_g) + ci) * in_plane);
+    let x_c2 = vec4i((vec4u(g * p.cin_g) + ci2) * in_plane);
+    let rows = p.batch * p.out_h;
+    let row_end = min(rows, (chunk + 1u) * p.rows_per_chunk);
+
+    var lo0 = vec4f(0.0); // tap 0, output channels c0..c0+3
+    var lo1 = vec4f(0.0);
+    var lo2 = vec4f(0.0);
+    var lo3 = vec4f(0.0);
+    var hi0 = vec4f(0.0); // tap 0, output channels c0+4..c0+7
+    var hi1 = vec4f(0.0);
+    var hi2 = vec4f(0.0);
+    var hi3 = vec4f(0.0);
+    var lo4 = vec4f(0.0); // tap 4
+    var lo5 = vec4f(0.0);
+    var lo6 = vec4f(0.0);
+    var lo7 = vec4f(0.0);
+    var hi4 = vec4f(0.0);
+    var hi5 = vec4f(0.0);
+    var hi6 = vec4f(0.0);
+    var hi7 = vec4f(0.0);
+    for (var row = chunk * p.rows_per_chunk; row < row_end; row++) {
+        let n = row / p.out_h;
+        let oh = row % p.out_h;
+        let ih = vec4i(i32(oh) * s - i32(p.pad)) + kh;
+        let row_ok = col_ok & (ih >= vec4i(0)) & (ih < vec4i(i32(p.in_h)));
+        let x_row = vec4i(i32(n * p.in_c * in_plane)) + x_c + ih * i32(p.in_w);
+        let ih2 = vec4i(i32(oh) * s - i32(p.pad)) + kh2;
+        let row2_ok = col2_ok & (ih2 >= vec4i(0)) & (ih2 < vec4i(i32(p.in_h)));
+        let x_row2 = vec4i(i32(n * p.in_c * in_plane)) + x_c2 + ih2 * i32(p.in_w);
+        let jw0 = kw2 - vec4i(i32(p.pad));
+        let dy_lo = (vec4u(n * p.out_c) + co_lo) * out_plane + vec4u(oh * p.out_w);
+        let dy_hi = (vec4u(n * p.out_c) + co_hi) * out_plane + vec4u(oh * p.out_w);
+        let iw0 = kw - vec4i(i32(p.pad));
+        for (var ow = 0u; ow < p.out_w; ow++) {
+            let iw = iw0 + vec4i(i32(ow) * s);
+            let ok = row_ok & (iw >= vec4i(0)) & (iw < vec4i(i32(p.in_w)));
+            let xv = load4_a(select(vec4i(0), x_row + iw, ok), 0, ok);
+            let jw = jw0 + vec4i(i32(ow) * s);
+            let ok2 = row2_ok & (jw >= vec4i(0)) & (jw < vec4i(i32(p.in_w)));
+            let xw = load4_a(select(vec4i(0), x_row2 + jw, ok2), 0, ok2);
+            let dl = dy_lo + vec4u(ow);
+            let dh = dy_hi + vec4u(ow);
+            let dyl = vec4f(b[dl.x], b[dl.y], b[dl.z], b[dl.w]);
+            let dyh = vec4f(b[dh.x], b[dh.y], b[dh.z], b[dh.w]);
+            lo0 += dyl * xv.x;
+            lo1 += dyl * xv.y;
+            lo2 += dyl * xv.z;
+            lo3 += dyl * xv.w;
+            hi0 += dyh * xv.x;
+            hi1 += dyh * xv.y;
+            hi2 += dyh * xv.z;
+            hi3 += dyh * xv.w;
+            lo4 += dyl * xw.x;
+            lo5 += dyl * xw.y;
+            lo6 += dyl * xw.z;
+            lo7 += dyl * xw.w;
+            hi4 += dyh * xw.x;
+            hi5 += dyh * xw.y;
+            hi6 += dyh * xw.z;
+            hi7 += dyh * xw.w;
+        }
+    }
+
+    // out[chunk·len + co·kvol + col]: two vec4s of four taps per output channel.
+    let base = vec4i(i32(chunk * p.len + (g * p.cout_g + c0) * kvol)) + vec4i(col);
+    let k = i32(kvol);
+    let n_ok = p.cout_g - c0;
+    store4(base, vec4f(lo0.x, lo1.x, lo2.x, lo3.x), col_ok);
+    if n_ok > 1u { store4(base + vec4i(k), vec4f(lo0.y, lo1.y, lo2.y, lo3.y), col_ok); }
+    if n_ok > 2u { store4(base + vec4i(2 * k), vec4f(lo0.z, lo1.z, lo2.z, lo3.z), col_ok); }
+    if n_ok > 3u { store4(base + vec4i(3 * k), vec4f(lo0.w, lo1.w, lo2.w, lo3.w), col_ok); }
+    if n_ok > 4u { store4(base + vec4i(4 * k), vec4f(hi0.x, hi1.x, hi2.x, hi3.x), col_ok); }
+    if n_ok > 5u { store4(base + vec4i(5 * k), vec4f(hi0.y, hi1.y, hi2.y, hi3.y), col_ok); }
+    if n_ok > 6u { store4(base + vec4i(6 * k), vec4f(hi0.z, hi1.z, hi2.z, hi3.z), col_ok); }
+    if n_ok > 7u { store4(base + vec4i(7 * k), vec4f(hi0.w, hi1.w, hi2.w, hi3.w), col_ok); }
+    let base2 = base + vec4i(4);
+    store4(base2, vec4f(lo4.x, lo5.x, lo6.x, lo7.x), col2_ok);
+    if n_ok > 1u { store4(base2 + vec4i(k), vec4f(lo4.y, lo5.y, lo6.y, lo7.y), col2_ok); }
+    if n_ok > 2u { store4(base2 + vec4i(2 * k), vec4f(lo4.z, lo5.z, lo6.z, lo7.z), col2_ok); }
+    if n_ok > 3u { store4(base2 + vec4i(3 * k), vec4f(lo4.w, lo5.w, lo6.w, lo7.w), col2_ok); }
+    if n_ok > 4u { store4(base2 + vec4i(4 * k), vec4f(hi4.x, hi5.x, hi6.x, hi7.x), col2_ok); }
+    if n_ok > 5u { store4(base2 + vec4i(5 * k), vec4f(hi4.y, hi5.y, hi6.y, hi7.y), col2_ok); }
+    if n_ok > 6u { store4(base2 + vec4i(6 * k), vec4f(hi4.z, hi5.z, hi6.z, hi7.z), col2_ok); }
+    if n_ok > 7u { store4(base2 + vec4i(7 * k), vec4f(hi4.w, hi5.w, hi6.w, hi7.w), col2_ok); }
 }
 
 // reduce_splits: a = partial sums [splits, len], out = dw [len].

@@ -598,6 +598,7 @@ pub struct WebBench {
     ctx: Rc<GpuContext>,
     bench: Rc<StepBench>,
     first_step: FirstStep,
+    timings: Vec<crate::gpu::tune::Timing>,
 }
 
 /// Where the time to the first step went, in ms: opening the device, timing kernel variants (0
@@ -613,6 +614,7 @@ struct FirstStep {
     step_ms: f64,
     first_step_ms: f64,
     pipelines: usize,
+    subgroups: bool,
 }
 
 /// Milliseconds since `t0` (seconds), after the queue has finished everything submitted.
@@ -644,6 +646,7 @@ impl WebBench {
                 let t = crate::clock::now_s();
                 let graph = crate::bench::bench_config(kind).graph(batch as usize)?;
                 let timed = crate::gpu::tune::tune_graph(&ctx, &graph).await?;
+                f.subgroups = ctx.features.contains(wgpu::Features::SUBGROUP);
                 PICKS.with(|p| p.borrow_mut().store_from(&ctx));
                 f.tune_ms = if timed.is_empty() { 0.0 } else { settled_ms(&ctx, t).await? };
                 let t = crate::clock::now_s();
@@ -659,7 +662,7 @@ impl WebBench {
                 drop(StepBench::new(&ctx, kind, batch as usize)?);
                 f.upload_ms = settled_ms(&ctx, t).await?;
                 f.compile_ms = (build_ms - f.upload_ms).max(0.0);
-                Ok(WebBench { ctx: Rc::new(ctx), bench: Rc::new(bench), first_step: f })
+                Ok(WebBench { ctx: Rc::new(ctx), bench: Rc::new(bench), first_step: f, timings: timed })
             }
             .await;
             r.map(JsValue::from).map_err(js_error)
@@ -670,6 +673,13 @@ impl WebBench {
     #[wasm_bindgen(getter)]
     pub fn first_step(&self) -> Result<JsValue, JsValue> {
         to_js(&self.first_step)
+    }
+
+    /// What timing the kernel variants found (empty when the picks were known): one
+    /// `{pass, shape, gflop, ms: {variant: ms}, picked}` per pass and shape.
+    #[wasm_bindgen(getter)]
+    pub fn kernel_timings(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.timings)
     }
 
     /// The variants this step's passes were prepared with, `{pass: [variant names]}`.

@@ -144,7 +144,7 @@ fn set_tiles(p: &mut Params, m: usize, n: usize) -> usize {
 /// The variants of the convolution's passes this adapter can run (the subgroup one only where the
 /// device has subgroups); which is fastest is measured (`gpu::tune`).
 pub fn variants(ctx: &GpuContext) -> Vec<Variant> {
-    let mut v = vec![Variant::Register, Variant::Wide, Variant::Tiled];
+    let mut v = vec![Variant::Register, Variant::Register8x8, Variant::Wide, Variant::Tiled];
     if conv2d_subgroup::supported(ctx) {
         v.push(Variant::Subgroup);
     }
@@ -169,6 +169,12 @@ pub fn forward_with(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y
     match variant {
         Variant::Wide => return conv2d_wide::forward(ctx, s, x, w, y),
         Variant::Subgroup => return conv2d_subgroup::forward(ctx, s, x, w, y),
+        Variant::Register8x8 => {
+            p.blocks_a = p.cout_g.div_ceil(8);
+            p.blocks_b = p.out_w.div_ceil(8);
+            let threads = (s.batch * s.out_h()) * p.blocks_b as usize * s.groups * p.blocks_a as usize;
+            return prepare(ctx, OP, variant.name(), &CONV2D, "forward8x8", &p, [x, w], y, register_workgroups(threads));
+        }
         Variant::Register | Variant::Tiled => {}
     }
     let shader = shader_for(OP, variant)?;
@@ -199,6 +205,12 @@ pub fn backward_input_with(ctx: &GpuContext, s: &Conv2dShape, dy: &Tensor, w: &T
     match variant {
         Variant::Wide => return conv2d_wide::backward_input(ctx, s, dy, w, dx),
         Variant::Subgroup => return conv2d_subgroup::backward_input(ctx, s, dy, w, dx),
+        Variant::Register8x8 => {
+            p.blocks_a = p.cin_g.div_ceil(8);
+            p.blocks_b = p.in_w.div_ceil(p.stride).div_ceil(8);
+            let threads = (s.batch * s.in_h * s.stride) * p.blocks_b as usize * s.groups * p.blocks_a as usize;
+            return prepare(ctx, OP, variant.name(), &CONV2D, "backward_input8x8", &p, [dy, w], dx, register_workgroups(threads));
+        }
         Variant::Register | Variant::Tiled => {}
     }
     let shader = shader_for(OP, variant)?;
@@ -268,22 +280,25 @@ pub fn backward_weight_with(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, dy: &
         match variant {
             Variant::Wide => return conv2d_wide::backward_weight(ctx, s, x, dy, dw),
             Variant::Subgroup => return conv2d_subgroup::backward_weight(ctx, s, x, dy, dw),
-            Variant::Register | Variant::Tiled => {}
+            Variant::Register | Variant::Register8x8 | Variant::Tiled => {}
         }
     }
     let (shader, tag, entry) = if direct {
         (&CONV2D, "direct", "depthwise_backward_weight")
+    } else if variant == Variant::Register8x8 {
+        (&CONV2D, variant.name(), "backward_weight8x8")
     } else {
         (shader_for(OP, variant)?, variant.name(), "backward_weight")
     };
     // Chunks of the batch·OH·OW reduction: `rows_per_chunk` counts (n, oh) rows for the register
     // and direct kernels, (n, oh, ow) terms for the tiled one.
-    let (splits, workgroups) = if direct || variant == Variant::Register {
+    let (splits, workgroups) = if direct || variant == Variant::Register || variant == Variant::Register8x8 {
         let threads_per_chunk = if direct {
             s.weight_len()
         } else {
-            p.blocks_a = p.cout_g.div_ceil(4);
-            p.blocks_b = (s.in_channels_per_group() * s.kernel_h * s.kernel_w).div_ceil(4) as u32;
+            let block = if variant == Variant::Register8x8 { 8 } else { 4 };
+            p.blocks_a = p.cout_g.div_ceil(block as u32);
+            p.blocks_b = (s.in_channels_per_group() * s.kernel_h * s.kernel_w).div_ceil(block) as u32;
             s.groups * (p.blocks_a * p.blocks_b) as usize
         };
         let rows_per_chunk = weight_grad_rows_per_chunk(s, threads_per_chunk);

@@ -6,9 +6,11 @@
 //! as `PickCache` JSON so that later runs start at once.
 //!
 //! Timing: one untimed run (pipelines compile, memory settles), one timed run, then, for variants
-//! within 3× of the best so far, more timed runs of n back-to-back copies in one submit (n chosen
-//! so that a run lasts about `TARGET_MS`); each run waits for a 4-byte readback. A variant's time
-//! is its fastest run per copy.
+//! within `CLOSE` of the best so far, one more timed run of n back-to-back copies in one submit
+//! (n chosen so that a run lasts about `TARGET_MS`); each run waits for a 4-byte readback. A
+//! variant's time is its fastest run per copy. On a slow adapter (a CPU emulating the GPU) every
+//! run costs tens of ms, so a variant that was more than `CUTOFF` times slower than the best on a
+//! shape of a pass is not timed again for that pass's other shapes in the same call.
 
 use std::collections::BTreeMap;
 
@@ -25,9 +27,10 @@ use crate::{Error, Result};
 
 /// About how long one timed run lasts, in ms.
 const TARGET_MS: f64 = 20.0;
-/// Timed runs after the first, for variants still in the race.
-const REPS: usize = 2;
-/// Variants slower than this many times the best so far after one run are not timed further.
+/// Variants within this factor of the best after one run are timed once more.
+const CLOSE: f64 = 1.3;
+/// A variant this many times slower than the best on one shape of a pass is dropped for the
+/// pass's other shapes.
 const CUTOFF: f64 = 3.0;
 
 /// The cache key of a convolution shape (batch included: the best variant depends on it).
@@ -187,26 +190,32 @@ async fn time_run(ctx: &GpuContext, d: &[Dispatch], copies: usize, sync: &Tensor
 
 /// Times every candidate variant of `work` and records the fastest in `ctx`.
 pub async fn tune_one(ctx: &GpuContext, work: &Work) -> Result<Timing> {
+    tune_among(ctx, work, &work.candidates(ctx)).await
+}
+
+/// Times `variants` of `work` and records the fastest in `ctx`.
+async fn tune_among(ctx: &GpuContext, work: &Work, variants: &[Variant]) -> Result<Timing> {
     let operands = Operands::new(ctx, work)?;
     let sync = &operands.tensors[0];
-    let mut ms = BTreeMap::new();
-    let mut best: Option<(Variant, f64)> = None;
-    for v in work.candidates(ctx) {
+    let mut prepared = Vec::new();
+    let mut ms: BTreeMap<String, f64> = BTreeMap::new();
+    for &v in variants {
         // A variant that this adapter cannot build (a limit, a missing feature) is left out.
-        let Ok(prepared) = operands.prepare(ctx, work, v) else { continue };
-        time_run(ctx, &prepared.dispatches, 1, sync).await?;
-        let mut t = time_run(ctx, &prepared.dispatches, 1, sync).await?;
-        if best.is_none_or(|(_, b)| t < CUTOFF * b) {
+        let Ok(p) = operands.prepare(ctx, work, v) else { continue };
+        time_run(ctx, &p.dispatches, 1, sync).await?;
+        ms.insert(v.name().to_string(), time_run(ctx, &p.dispatches, 1, sync).await?);
+        prepared.push((v, p));
+    }
+    let first_best = ms.values().copied().fold(f64::INFINITY, f64::min);
+    for (v, p) in &prepared {
+        let t = ms[v.name()];
+        if prepared.len() > 1 && t < CLOSE * first_best {
             let copies = (TARGET_MS / t.max(1e-3)).clamp(1.0, 64.0) as usize;
-            for _ in 0..REPS {
-                t = t.min(time_run(ctx, &prepared.dispatches, copies, sync).await?);
-            }
-        }
-        ms.insert(v.name().to_string(), t);
-        if best.is_none_or(|(_, b)| t < b) {
-            best = Some((v, t));
+            let again = time_run(ctx, &p.dispatches, copies, sync).await?;
+            ms.insert(v.name().to_string(), t.min(again));
         }
     }
+    let best = prepared.iter().map(|(v, _)| (*v, ms[v.name()])).min_by(|a, b| a.1.total_cmp(&b.1));
     let picked = best.map_or(Variant::Register, |(v, _)| v);
     ctx.set_pick(work.pass(), &work.key(), picked);
     Ok(Timing { pass: work.pass().name().into(), shape: work.key(), gflop: work.flops() / 1e9, ms, picked: picked.name().into() })
@@ -214,11 +223,20 @@ pub async fn tune_one(ctx: &GpuContext, work: &Work) -> Result<Timing> {
 
 /// Picks a variant for every pass of `graph` that has none yet; returns the timings made.
 pub async fn tune_graph(ctx: &GpuContext, graph: &Graph) -> Result<Vec<Timing>> {
-    let mut out = Vec::new();
+    let mut out: Vec<Timing> = Vec::new();
     for w in graph_work(ctx, graph) {
-        if ctx.picked(w.pass(), &w.key()).is_none() {
-            out.push(tune_one(ctx, &w).await?);
+        if ctx.picked(w.pass(), &w.key()).is_some() {
+            continue;
         }
+        // Variants far behind on an earlier shape of this pass are not timed again.
+        let behind = |v: Variant| {
+            out.iter().filter(|t| t.pass == w.pass().name()).any(|t| {
+                let best = t.ms.values().copied().fold(f64::INFINITY, f64::min);
+                t.ms.get(v.name()).is_some_and(|&ms| ms > CUTOFF * best)
+            })
+        };
+        let variants: Vec<Variant> = w.candidates(ctx).into_iter().filter(|&v| !behind(v)).collect();
+        out.push(tune_among(ctx, &w, &variants).await?);
     }
     Ok(out)
 }

@@ -6,8 +6,12 @@
 //!
 //! - `Register`: every thread keeps a 4×4 block of outputs in registers, no workgroup memory and
 //!   no barrier. Right for CPU-emulated GPUs (llvmpipe, SwiftShader), where barriers are costly.
-//! - `Wide`: the same without workgroup memory, with a larger block per thread (fewer loads per
-//!   multiply-add, more registers).
+//! - `Register8x8`: the register kernel with an 8×8 block per thread (8 channels × 8 pixels, or
+//!   8 output channels × 8 weight taps), every accumulator a named variable: half the loads per
+//!   multiply-add, and no arrays (which a CPU-emulated GPU keeps in memory).
+//! - `Wide`: a larger block per thread whose shape, kernel width and stride are override constants
+//!   (loops over them unroll where the compiler unrolls: llvmpipe does, SwiftShader does not), and
+//!   one row window per input row for all kernel columns.
 //! - `Tiled`: a workgroup stages tiles of both operands in workgroup memory and every thread
 //!   computes a block of a 64×64 output tile from there: the usual kernel for a real GPU.
 //! - `Subgroup`: the register kernel with the weights shared between neighbouring invocations by
@@ -19,18 +23,20 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Variant {
     Register,
+    Register8x8,
     Wide,
     Tiled,
     Subgroup,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 4] = [Variant::Register, Variant::Wide, Variant::Tiled, Variant::Subgroup];
+    pub const ALL: [Variant; 5] = [Variant::Register, Variant::Register8x8, Variant::Wide, Variant::Tiled, Variant::Subgroup];
 
     /// The name used in the picks cache, the CLI's tables and the page.
     pub fn name(self) -> &'static str {
         match self {
             Variant::Register => "register",
+            Variant::Register8x8 => "register-8x8",
             Variant::Wide => "wide",
             Variant::Tiled => "tiled",
             Variant::Subgroup => "subgroup",

@@ -39,6 +39,7 @@ async function setup(model, batch) {
     tricklab_first_step_ms: oursFirst,
     tricklab_first_step: phases,
     tricklab_variants: ours.variants,
+    tricklab_kernel_timings: ours.kernel_timings,
     tfjs_first_step_ms: theirsFirst,
     tricklab_adapter: ours.adapter,
     tricklab_dispatches: ours.dispatches_per_step,

@@ -65,7 +65,12 @@ async function compare(page, model, batch, steps) {
   const f = info.tricklab_first_step;
   console.error(`${model} batch ${batch}: tricklab on ${info.tricklab_adapter} (${info.tricklab_dispatches} dispatches per step), TF.js ${info.tfjs_version} on ${info.tfjs_backend}`);
   console.error(`  first step: tricklab ${info.tricklab_first_step_ms.toFixed(0)} ms (device ${f.device_ms.toFixed(0)}, kernel timing ${f.tune_ms.toFixed(0)}, compile ${f.compile_ms.toFixed(0)} for ${f.pipelines} pipelines, upload ${f.upload_ms.toFixed(0)}, step ${f.step_ms.toFixed(0)}), TF.js ${info.tfjs_first_step_ms.toFixed(0)} ms`);
-  console.error(`  variants: ${Object.entries(info.tricklab_variants).map(([p, v]) => `${p} ${v.join('+')}`).join(', ')}`);
+  console.error(`  variants: ${Object.entries(info.tricklab_variants).map(([p, v]) => `${p} ${v.join('+')}`).join(', ')}`
+    + ` (subgroups ${f.subgroups ? 'offered' : 'not offered'})`);
+  for (const t of info.tricklab_kernel_timings) {
+    const cells = Object.entries(t.ms).map(([v, ms]) => `${v} ${(t.gflop / (ms / 1e3)).toFixed(3)}`).join(', ');
+    console.error(`    ${t.pass.padEnd(22)} ${t.shape.padEnd(28)} GFLOP/s: ${cells} -> ${t.picked}`);
+  }
   await page.evaluate(() => window.bench.stepBoth()); // warm-up
   const ours = [];
   const theirs = [];
@@ -94,6 +99,10 @@ async function compare(page, model, batch, steps) {
     },
     pipelines: f.pipelines,
     tricklab_variants: info.tricklab_variants,
+    kernel_timings: info.tricklab_kernel_timings.map((t) => ({
+      pass: t.pass, shape: t.shape, picked: t.picked,
+      gflop_per_s: Object.fromEntries(Object.entries(t.ms).map(([v, ms]) => [v, round(t.gflop / (ms / 1e3), 3)])),
+    })),
     tfjs_first_step_ms: round(info.tfjs_first_step_ms, 0),
     gflop_per_step: round(info.gflop, 4),
     tricklab_images_per_s: round((batch * 1000) / a, 2),

@@ -1,0 +1,99 @@
+//! The kernel picker: every pass of a network timed once per shape, the fastest kept and used,
+//! nothing timed twice; the picks cache round-trips and ignores what it cannot read. (That each
+//! variant computes the right numbers is tests/conv2d.rs, tests/linear.rs and
+//! tests/conv_variants.rs; that a network trains the same with any of them is tests/trainer.rs.)
+
+use tricklab::gpu::tune::{self, PickCache};
+use tricklab::gpu::{block_on, GpuContext, Pass, Variant};
+use tricklab::nn::gpu::GpuNet;
+use tricklab::data::DatasetKind;
+use tricklab::train::TrainConfig;
+
+fn small_config() -> TrainConfig {
+    TrainConfig { batch_size: 4, width_mult: 0.25, ..TrainConfig::default_for(DatasetKind::Mnist) }
+}
+
+fn new_ctx() -> GpuContext {
+    block_on(GpuContext::new()).expect("GPU tests need a WebGPU adapter (apt-get install mesa-vulkan-drivers)")
+}
+
+#[test]
+fn every_pass_gets_the_fastest_measured_variant_once() {
+    let ctx = new_ctx();
+    let graph = small_config().graph(4).unwrap();
+    let work = tune::graph_work(&ctx, &graph);
+    // mnist_resnet: conv passes of several shapes and the classifier's three products.
+    assert!(work.iter().any(|w| w.pass() == Pass::ConvBackwardWeight) && work.iter().any(|w| w.pass() == Pass::LinearForward), "{work:?}");
+    let timed = block_on(tune::tune_graph(&ctx, &graph)).unwrap();
+    assert_eq!(timed.len(), work.len(), "one timing per pass and shape");
+    for pass in Pass::ALL {
+        // The first shape of each pass times every variant; later ones may leave out a variant
+        // that was far behind twice.
+        if let Some(first) = timed.iter().find(|t| t.pass == pass.name()) {
+            let w = work.iter().find(|w| w.pass() == pass).unwrap();
+            assert_eq!(first.ms.len(), w.candidates(&ctx).len(), "{first:?}");
+        }
+    }
+    for t in &timed {
+        assert!(!t.ms.is_empty() && t.ms.values().all(|ms| ms.is_finite() && *ms > 0.0), "{t:?}");
+        let fastest = t.ms.iter().min_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        assert_eq!(&t.picked, fastest, "{t:?}");
+        let w = work.iter().find(|w| w.pass().name() == t.pass && w.key() == t.shape).unwrap();
+        assert_eq!(ctx.picked(w.pass(), &w.key()).map(|v| v.name().to_string()), Some(t.picked.clone()));
+        assert!(t.gflop_per_s(&t.picked).unwrap() > 0.0);
+    }
+    println!("{} passes timed on {}; picks: {:?}", timed.len(), ctx.describe(), ctx.picks());
+    assert!(block_on(tune::tune_graph(&ctx, &graph)).unwrap().is_empty(), "known shapes are not timed again");
+
+    // A network built now uses the picks, and says which.
+    let config = small_config();
+    let _net = GpuNet::new(&ctx, graph.clone(), &graph.init_params(config.seed)).unwrap();
+    let used = ctx.variants_used();
+    for w in &work {
+        if w.pass() == Pass::ConvForward || w.pass() == Pass::LinearForward {
+            let pick = ctx.picked(w.pass(), &w.key()).unwrap();
+            assert!(used.contains(&(w.pass(), pick)), "{} picked {pick} but the net used {used:?}", w.pass());
+        }
+    }
+}
+
+#[test]
+fn picks_round_trip_through_the_cache() {
+    let ctx = new_ctx();
+    ctx.set_pick(Pass::ConvForward, "n4 16x8x8 -> 16 k3x3 s1 p1 g1", Variant::Tiled);
+    ctx.set_pick(Pass::LinearBackwardWeight, "n4 64 -> 10", Variant::Register);
+    let mut cache = PickCache::default();
+    cache.store_from(&ctx);
+    let json = cache.to_json();
+    let (back, problem) = PickCache::parse(&json);
+    assert_eq!(problem, None);
+    let other = new_ctx();
+    back.load_into(&other);
+    assert_eq!(other.picks(), ctx.picks());
+    assert_eq!(other.pick(Pass::ConvForward, "n4 16x8x8 -> 16 k3x3 s1 p1 g1"), Variant::Tiled);
+    assert_eq!(other.pick(Pass::ConvForward, "n4 1x8x8 -> 16 k3x3 s1 p1 g1"), Variant::Register, "an unknown shape uses the register kernels");
+
+    // Another adapter's picks are not this one's.
+    let mut foreign = back.clone();
+    let entries = foreign.adapters.remove(&ctx.adapter_key()).unwrap();
+    foreign.adapters.insert("some other GPU".into(), entries);
+    let fresh = new_ctx();
+    foreign.load_into(&fresh);
+    assert!(fresh.picks().is_empty());
+
+    // Unknown variant names (a newer build's) are skipped, not guessed.
+    let renamed = json.replace("\"tiled\"", "\"tensor-cores\"");
+    let fresh = new_ctx();
+    PickCache::parse(&renamed).0.load_into(&fresh);
+    assert_eq!(fresh.picks().len(), 1);
+}
+
+#[test]
+fn an_unreadable_or_old_cache_is_ignored_with_its_reason() {
+    let (c, why) = PickCache::parse("{ not json");
+    assert_eq!(c, PickCache::default());
+    assert!(why.unwrap().contains("key must be a string"));
+    let (c, why) = PickCache::parse(r#"{"version": 99, "adapters": {}}"#);
+    assert_eq!(c, PickCache::default());
+    assert!(why.unwrap().contains("version 99"));
+}
