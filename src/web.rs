@@ -55,6 +55,15 @@ thread_local! {
     static SHARED_GPU: RefCell<Option<Rc<GpuContext>>> = const { RefCell::new(None) };
     /// The kernel picks the worker loaded from IndexedDB, plus those timed since.
     static PICKS: RefCell<PickCache> = RefCell::new(PickCache::default());
+    /// Set when a run starts: the warm-up stops before its next kernel timing or build.
+    static WARM_UP_STOPPED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Stops a warm-up in progress at its next step (a run is starting and takes over the GPU); what
+/// it timed so far is kept.
+#[wasm_bindgen]
+pub fn stop_warm_up() {
+    WARM_UP_STOPPED.with(|s| s.set(true));
 }
 
 /// The worker's shared GPU context, opened on first use (or again after a lost device), with the
@@ -97,14 +106,30 @@ pub fn kernel_picks() -> String {
     PICKS.with(|p| p.borrow().to_json())
 }
 
-/// What the shared GPU context runs on: `{adapter, key, variants: {pass: [variant names]},
-/// picks}` (the variants its dispatches were prepared with so far), or null before any GPU run.
+/// Every kernel variant of this adapter against the CPU reference (`gpu::tune::
+/// check_against_reference`): `[{pass, shape, variant, mismatch}]`, mismatch null where it agrees.
+/// For the browser tests.
+#[wasm_bindgen]
+pub fn check_kernel_variants() -> Promise {
+    future_to_promise(async move {
+        let ctx = shared_gpu().await.map_err(js_error)?;
+        let checks = crate::gpu::tune::check_against_reference(&ctx).await.map_err(js_error)?;
+        to_js(&checks)
+    })
+}
+
+/// What the shared GPU context runs on: `{adapter, key, variants: [{pass, variants}], picks}` (the
+/// variants its dispatches were prepared with so far, per pass in the order of a step), or null
+/// before any GPU run.
 #[wasm_bindgen]
 pub fn gpu_kernels() -> Result<JsValue, JsValue> {
     let Some(ctx) = SHARED_GPU.with(|s| s.borrow().clone()) else { return Ok(JsValue::NULL) };
-    let mut variants: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for (pass, v) in ctx.variants_used() {
-        variants.entry(pass.name()).or_default().push(v.name());
+    let mut variants: Vec<serde_json::Value> = Vec::new();
+    for pass in crate::gpu::Pass::ALL {
+        let used: Vec<&str> = ctx.variants_used().iter().filter(|(p, _)| *p == pass).map(|(_, v)| v.name()).collect();
+        if !used.is_empty() {
+            variants.push(serde_json::json!({ "pass": pass.name(), "variants": used }));
+        }
     }
     let picks: std::collections::BTreeMap<String, &str> = ctx.picks().into_iter().map(|(k, v)| (k, v.name())).collect();
     to_js(&serde_json::json!({ "adapter": ctx.describe(), "key": ctx.adapter_key(), "variants": variants, "picks": picks }))
@@ -112,9 +137,11 @@ pub fn gpu_kernels() -> Result<JsValue, JsValue> {
 
 /// Compiles what a run of `config_json` on `data` will need (kernel picks timed where the adapter
 /// is new, every pipeline of the step, evaluation and data stream), while the visitor reads the
-/// page: builds the run on two batches of images and drops it. Resolves when done.
+/// page: builds the run on one batch of images and drops it. `stop_warm_up` ends it early.
+/// Resolves to `{timed, pipelines, stopped}`: passes timed, pipelines compiled in all.
 #[wasm_bindgen]
 pub fn warm_up(data: &WebDataset, config_json: &str) -> Promise {
+    WARM_UP_STOPPED.with(|s| s.set(false));
     let prepared = TrainConfig::from_json(config_json).and_then(|c| {
         let n = c.batch_size;
         Ok((c, first(&data.splits.train, n)?, first(&data.splits.test, n)?))
@@ -122,11 +149,16 @@ pub fn warm_up(data: &WebDataset, config_json: &str) -> Promise {
     future_to_promise(async move {
         let (config, train, test) = prepared.map_err(js_error)?;
         let ctx = shared_gpu().await.map_err(js_error)?;
-        tune(&ctx, &[(&config, None)]).await.map_err(js_error)?;
-        let trainer = Trainer::new(Device::Gpu(ctx.clone()), config, &train, &test, None).map_err(js_error)?;
-        drop(trainer);
-        ctx.read_bytes(&ctx.zeros("warm-up sync", &[1]).map_err(js_error)?.buffer, 4).await.map_err(js_error)?;
-        Ok(JsValue::from_f64(ctx.pipeline_count() as f64))
+        let go_on = || !WARM_UP_STOPPED.with(|s| s.get());
+        let graph = config.graph(config.batch_size as usize).map_err(js_error)?;
+        let timed = crate::gpu::tune::tune_graph_while(&ctx, &graph, go_on).await.map_err(js_error)?;
+        PICKS.with(|p| p.borrow_mut().store_from(&ctx));
+        if go_on() {
+            let trainer = Trainer::new(Device::Gpu(ctx.clone()), config, &train, &test, None).map_err(js_error)?;
+            drop(trainer);
+            ctx.read_bytes(&ctx.zeros("warm-up sync", &[1]).map_err(js_error)?.buffer, 4).await.map_err(js_error)?;
+        }
+        to_js(&serde_json::json!({ "timed": timed.len(), "pipelines": ctx.pipeline_count(), "stopped": !go_on() }))
     })
 }
 

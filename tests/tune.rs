@@ -97,3 +97,16 @@ fn an_unreadable_or_old_cache_is_ignored_with_its_reason() {
     assert_eq!(c, PickCache::default());
     assert!(why.unwrap().contains("version 99"));
 }
+
+/// The check the browser tests run on SwiftShader, here on this adapter: every variant of every
+/// pass agrees with the CPU reference.
+#[test]
+fn every_variant_agrees_with_the_reference_in_the_shared_check() {
+    let ctx = new_ctx();
+    let checks = block_on(tune::check_against_reference(&ctx)).unwrap();
+    let variants: std::collections::BTreeSet<&str> = checks.iter().map(|c| c.variant.as_str()).collect();
+    assert!(variants.contains("register-8x8") && variants.contains("tiled") && variants.contains("wide"), "{variants:?}");
+    let bad: Vec<_> = checks.iter().filter(|c| c.mismatch.is_some()).collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+    println!("{} checks, variants {variants:?}", checks.len());
+}

@@ -45,7 +45,7 @@ const state = new PageState();
 const store = new RunStore();
 
 // Measurements the browser tests read: main-thread long tasks and the time to the first step.
-const perf = { longTasks: [], longestTaskMs: 0, longestHandlerMs: 0, firstStepMs: null, trainClickedAt: null, warmMs: null, warmed: false };
+const perf = { longTasks: [], longestTaskMs: 0, longestHandlerMs: 0, firstStepMs: null, trainClickedAt: null, warm: null, warmed: false };
 if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
@@ -723,9 +723,9 @@ async function main() {
 // here once; see the README), under the status line.
 function showKernels(kernels) {
   if (!kernels) return;
-  const passes = Object.entries(kernels.variants).map(([pass, vs]) => `${pass} ${vs.join(' + ')}`).join(', ');
+  const passes = kernels.variants.map(({ pass, variants }) => `${pass} ${variants.join(' + ')}`).join(', ');
   $('#kernels').textContent = `Kernels on ${adapterName(kernels.adapter)}: ${passes || 'none prepared yet'}`
-    + ` (each picked by timing every variant on this adapter once; ${Object.keys(kernels.picks).length} shapes timed so far).`;
+    + ` (for each pass and shape, the fastest of the variants timed once on this adapter; ${Object.keys(kernels.picks).length} timed so far).`;
   $('#kernels').hidden = false;
 }
 
@@ -735,7 +735,7 @@ async function warmUp() {
   try {
     const r = await client.send('warm', { config: state.settings.config });
     if (!r) return;
-    perf.warmMs = r.ms;
+    perf.warm = { ms: r.ms, timed: r.timed, pipelines: r.pipelines, stopped: r.stopped };
     showKernels(r.kernels);
   } catch (e) {
     $('#kernels').textContent = `Preparing the GPU kernels failed: ${e.message}`;

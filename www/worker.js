@@ -12,7 +12,7 @@
 
 import init, {
   adapter_info, catalog, checkpoint_info, classify, default_config, gpu_kernels, gpu_memory, kernel_picks, lessons, measure_speed,
-  set_kernel_picks, validate_config, schedule_curve, warm_up, WebDataset, WebLesson, WebTrainer,
+  set_kernel_picks, stop_warm_up, validate_config, schedule_curve, warm_up, WebDataset, WebLesson, WebTrainer,
 } from './pkg/tricklab.js';
 import { loadPicks, savePicks } from './kernel-picks.js';
 import { runLesson } from './lesson-runner.js';
@@ -96,24 +96,27 @@ const commands = {
       picksProblem: picksProblem || null,
     };
   },
-  // While the visitor reads the page: the kernel picks (timed only for a new adapter) and every
-  // pipeline a run of `config` needs, so the Train click goes straight to the first step. Resolves
-  // to {ms, pipelines, kernels}.
+  // While the visitor reads the page: the kernel picks (timed only where this adapter has not met
+  // the shapes) and every pipeline a run of `config` needs, so the Train click goes straight to
+  // the first step. A run or lesson that starts meanwhile stops it (what it timed is kept).
+  // Resolves to {ms, timed, pipelines, stopped, kernels}.
   async warm({ config }) {
-    if (backend !== 'gpu' || config.dataset !== 'mnist') return null;
+    if (backend !== 'gpu' || config.dataset !== 'mnist' || run) return null;
     const t0 = performance.now();
     const job = (async () => {
-      const pipelines = await warm_up(await loadMnist(), JSON.stringify(config));
+      const r = await warm_up(await loadMnist(), JSON.stringify(config));
       await savePicks(kernel_picks());
-      return pipelines;
+      return r;
     })();
     warming = job.catch(() => {});
-    const pipelines = await job;
-    return { ms: performance.now() - t0, pipelines, kernels: gpu_kernels() };
+    const r = await job;
+    return { ms: performance.now() - t0, ...r, kernels: gpu_kernels() };
   },
   // Images per second of `config` on this backend, timed over a few steps of a small batch.
   async speed({ config }) {
     const data = await dataset(config.dataset);
+    stop_warm_up();
+    await warming;
     return measure_speed(data, JSON.stringify(config), backend);
   },
   // Where each data file came from (the cache or the network), for the tests.
@@ -204,6 +207,7 @@ async function startRun(state, { config, trainLimit, testLimit, teacher }) {
   let trainer = null;
   try {
     const data = await dataset(config.dataset);
+    stop_warm_up();
     await warming;
     trainer = await WebTrainer.start(data, JSON.stringify(config), trainLimit, testLimit, teacher ? new Uint8Array(teacher) : undefined, backend);
     if (backend === 'gpu') savePicks(kernel_picks());
@@ -240,6 +244,7 @@ async function startRun(state, { config, trainLimit, testLimit, teacher }) {
 async function startLesson(state, { id, seed, tiny }) {
   try {
     const data = await dataset('mnist');
+    stop_warm_up();
     await warming;
     await runLesson({ post: (m, transfer) => self.postMessage(m, transfer ?? []), control: state, WebLesson, data, id, seed, tiny, backend });
   } catch (e) {

@@ -223,8 +223,16 @@ async fn tune_among(ctx: &GpuContext, work: &Work, variants: &[Variant]) -> Resu
 
 /// Picks a variant for every pass of `graph` that has none yet; returns the timings made.
 pub async fn tune_graph(ctx: &GpuContext, graph: &Graph) -> Result<Vec<Timing>> {
+    tune_graph_while(ctx, graph, || true).await
+}
+
+/// `tune_graph`, stopping before the next pass once `go_on` says no (the picks made so far stay).
+pub async fn tune_graph_while(ctx: &GpuContext, graph: &Graph, go_on: impl Fn() -> bool) -> Result<Vec<Timing>> {
     let mut out: Vec<Timing> = Vec::new();
     for w in graph_work(ctx, graph) {
+        if !go_on() {
+            break;
+        }
         if ctx.picked(w.pass(), &w.key()).is_some() {
             continue;
         }
@@ -293,6 +301,93 @@ pub async fn tune_config(ctx: &GpuContext, config: &crate::train::TrainConfig, t
     let mut out = tune_graph(ctx, &config.graph(batch)?).await?;
     if let Some(t) = teacher {
         out.extend(tune_graph(ctx, &t.graph(batch)?).await?);
+    }
+    Ok(out)
+}
+
+/// One variant of one pass on one shape against the CPU reference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VariantCheck {
+    pub pass: String,
+    pub shape: String,
+    pub variant: String,
+    /// `None` when it agrees within `Tolerance::balanced`, else the mismatch report.
+    pub mismatch: Option<String>,
+}
+
+/// Runs every variant this adapter has, of every conv and linear pass, on a few small shapes that
+/// cover the kernels' edges (sizes off the blocks and tiles, stride 2, a 1×1 kernel, groups) and
+/// compares each result with the CPU reference: what the browser tests call on SwiftShader (the
+/// native tests check the same kernels on more shapes).
+pub async fn check_against_reference(ctx: &GpuContext) -> Result<Vec<VariantCheck>> {
+    use crate::check::Tolerance;
+    use crate::reference::{conv2d as ref_conv, linear as ref_linear};
+    let tol = Tolerance::balanced();
+    let mut rng = Rng::new(99);
+    let mut out = Vec::new();
+    let convs = [
+        Conv2dShape::new(2, 16, 9, 24, 3, 1, 1),
+        Conv2dShape::new(2, 12, 10, 20, 3, 2, 1),
+        Conv2dShape::new(1, 8, 7, 9, 1, 1, 0),
+        Conv2dShape::new(2, 8, 8, 8, 3, 1, 1).with_groups(2),
+    ];
+    for s in convs {
+        let (x, w, dy) = (rng.vec(s.input_len(), -1.0, 1.0), rng.vec(s.weight_len(), -1.0, 1.0), rng.vec(s.output_len(), -1.0, 1.0));
+        let (xt, wt, dyt) = (ctx.tensor("check x", &s.input_shape(), &x)?, ctx.tensor("check w", &s.weight_shape(), &w)?, ctx.tensor("check dy", &s.output_shape(), &dy)?);
+        let want = [ref_conv::forward(&s, &x, &w)?, ref_conv::backward_input(&s, &dy, &w)?, ref_conv::backward_weight(&s, &x, &dy)?];
+        for v in conv2d::variants(ctx) {
+            for (pass, want) in [Pass::ConvForward, Pass::ConvBackwardInput, Pass::ConvBackwardWeight].into_iter().zip(&want) {
+                let got = match pass {
+                    Pass::ConvForward => {
+                        let y = ctx.zeros("check y", &s.output_shape())?;
+                        ctx.submit(&[&conv2d::forward_with(ctx, &s, &xt, &wt, &y, v)?])?;
+                        ctx.read(&y).await?
+                    }
+                    Pass::ConvBackwardInput => {
+                        let dx = ctx.zeros("check dx", &s.input_shape())?;
+                        ctx.submit(&[&conv2d::backward_input_with(ctx, &s, &dyt, &wt, &dx, v)?])?;
+                        ctx.read(&dx).await?
+                    }
+                    _ => {
+                        let dw = ctx.zeros("check dw", &s.weight_shape())?;
+                        let bw = conv2d::backward_weight_with(ctx, &s, &xt, &dyt, &dw, v)?;
+                        ctx.submit(&bw.dispatches())?;
+                        ctx.read(&dw).await?
+                    }
+                };
+                let mismatch = tol.compare(&format!("{pass} [{v}]"), &got, want).err();
+                out.push(VariantCheck { pass: pass.name().into(), shape: conv_key(&s), variant: v.name().into(), mismatch });
+            }
+        }
+    }
+    let s = LinearShape { batch: 5, in_features: 70, out_features: 67 };
+    let (x, w, b, dy) = (rng.vec(5 * 70, -1.0, 1.0), rng.vec(67 * 70, -1.0, 1.0), rng.vec(67, -1.0, 1.0), rng.vec(5 * 67, -1.0, 1.0));
+    let (xt, wt, bt, dyt) = (ctx.tensor("check x", &[5, 70], &x)?, ctx.tensor("check w", &[67, 70], &w)?, ctx.tensor("check b", &[67], &b)?, ctx.tensor("check dy", &[5, 67], &dy)?);
+    let (want_dw, _) = ref_linear::backward_params(&s, &x, &dy)?;
+    let want = [ref_linear::forward(&s, &x, &w, &b)?, ref_linear::backward_input(&s, &dy, &w)?, want_dw];
+    for v in linear::variants(ctx) {
+        for (pass, want) in [Pass::LinearForward, Pass::LinearBackwardInput, Pass::LinearBackwardWeight].into_iter().zip(&want) {
+            let got = match pass {
+                Pass::LinearForward => {
+                    let y = ctx.zeros("check y", &[5, 67])?;
+                    ctx.submit(&[&linear::forward_with(ctx, &s, &xt, &wt, &bt, &y, v)?])?;
+                    ctx.read(&y).await?
+                }
+                Pass::LinearBackwardInput => {
+                    let dx = ctx.zeros("check dx", &[5, 70])?;
+                    ctx.submit(&[&linear::backward_input_with(ctx, &s, &dyt, &wt, &dx, v)?])?;
+                    ctx.read(&dx).await?
+                }
+                _ => {
+                    let (dw, db) = (ctx.zeros("check dw", &[67, 70])?, ctx.zeros("check db", &[67])?);
+                    let d = linear::backward_params_with(ctx, &s, &xt, &dyt, &dw, &db, v)?;
+                    ctx.submit(&d.iter().collect::<Vec<_>>())?;
+                    ctx.read(&dw).await?
+                }
+            };
+            let mismatch = tol.compare(&format!("{pass} [{v}]"), &got, want).err();
+            out.push(VariantCheck { pass: pass.name().into(), shape: linear_key(&s), variant: v.name().into(), mismatch });
+        }
     }
     Ok(out)
 }
