@@ -368,6 +368,8 @@ test('20 runs in one tab give back their GPU memory and leave the JS heap where 
   };
   const gpu = () => p.evaluate(() => window.tricklab.worker('gpuMemory'));
   const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(2)} MB`;
+  // The page's warm-up (kernel timing, pipelines) holds a few buffers while it works.
+  await p.waitForFunction(() => window.tricklab.perf.warmed, null, { timeout: 120_000 });
   const start = await gpu();
   const heapAtLoad = await heap();
   let heapBefore = null;

@@ -33,6 +33,7 @@ struct Options {
     reps: usize,
     target_ms: f64,
     json: bool,
+    layout: bool,
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -43,6 +44,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let opts = parse(args)?;
     let ctx = crate::kernels::open()?;
     check_sizes(&ctx, opts.batch)?;
+    if opts.layout {
+        return layout_table(&ctx, &opts).map_err(|e| e.to_string());
+    }
     let variants: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
     if !opts.json {
         println!("adapter: {}", ctx.describe());
@@ -100,6 +104,32 @@ fn works(batch: usize) -> Vec<Work> {
     out
 }
 
+/// The layout measurement: the register-blocked forward in NCHW and in NHWC at every ResNet-20
+/// conv shape, interleaved.
+fn layout_table(ctx: &GpuContext, opts: &Options) -> tricklab::Result<()> {
+    println!("adapter: {}, batch {}, median of {} runs", ctx.describe(), opts.batch, opts.reps);
+    println!("{:<26} {:>8}  {:>12}  {:>12}  NHWC/NCHW", "conv forward", "MFLOP", "NCHW GFLOP/s", "NHWC GFLOP/s");
+    let mut rng = tricklab::rng::Rng::new(2019);
+    let mut random = |label: &str, shape: &[usize]| ctx.tensor(label, shape, &rng.vec(shape.iter().product(), -1.0, 1.0));
+    let (mut flops, mut nchw, mut nhwc) = (0.0, 0.0, 0.0);
+    for (name, s) in resnet20_convs(opts.batch) {
+        let (x, w, y) = (random("x", &s.input_shape())?, random("w", &s.weight_shape())?, random("y", &s.output_shape())?);
+        let x2 = random("x nhwc", &[s.batch, s.in_h, s.in_w, s.in_channels])?;
+        let w2 = random("w hwio", &[s.kernel_h, s.kernel_w, s.in_channels, s.out_channels])?;
+        let y2 = random("y nhwc", &[s.batch, s.out_h(), s.out_w(), s.out_channels])?;
+        let a = tricklab::gpu::conv2d::forward_with(ctx, &s, &x, &w, &y, Variant::Register)?;
+        let b = tricklab::gpu::conv2d::forward_nhwc(ctx, &s, &x2, &w2, &y2)?;
+        let mut kernels = [Timed::new(vec![&a]), Timed::new(vec![&b])];
+        measure_interleaved(ctx, opts, &mut kernels)?;
+        let f = s.forward_flops();
+        let (ta, tb) = (kernels[0].median(), kernels[1].median());
+        println!("{name:<26} {:>8.1}  {:>12.3}  {:>12.3}  {:>9.2}", f / 1e6, f / ta / 1e9, f / tb / 1e9, ta / tb);
+        (flops, nchw, nhwc) = (flops + f, nchw + ta, nhwc + tb);
+    }
+    println!("{:<26} {:>8.1}  {:>12.3}  {:>12.3}  {:>9.2}", "all shapes above", flops / 1e6, flops / nchw / 1e9, flops / nhwc / 1e9, nchw / nhwc);
+    Ok(())
+}
+
 /// Each available variant of `work` with its median seconds per call.
 fn measure_work(ctx: &GpuContext, opts: &Options, work: &Work) -> tricklab::Result<Vec<(Variant, f64)>> {
     let operands = Operands::new(ctx, work)?;
@@ -115,11 +145,12 @@ fn measure_work(ctx: &GpuContext, opts: &Options, work: &Work) -> tricklab::Resu
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
-    let mut opts = Options { batch: 64, reps: 5, target_ms: 100.0, json: false };
+    let mut opts = Options { batch: 64, reps: 5, target_ms: 100.0, json: false, layout: false };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
-        if flag == "--json" {
-            opts.json = true;
+        if flag == "--json" || flag == "--layout" {
+            opts.json |= flag == "--json";
+            opts.layout |= flag == "--layout";
             continue;
         }
         let value = it.next().ok_or_else(|| format!("`{flag}` needs a value\n{HELP}"))?;
