@@ -740,6 +740,41 @@ impl WebBench {
         self.ctx.describe()
     }
 
+    /// Where a step's time goes: each dispatch alone (3 copies in one submit, then a 4-byte
+    /// readback, less an empty submit's readback), summed per family (the label before " -> ").
+    /// Resolves to `[{family, count, ms}]`, the largest first.
+    pub fn profile(&self) -> Promise {
+        let (ctx, bench) = (self.ctx.clone(), self.bench.clone());
+        future_to_promise(async move {
+            let r: crate::Result<Vec<(String, usize, f64)>> = async {
+                const REPS: usize = 3;
+                let sync = ctx.zeros("profile sync", &[1])?;
+                let t = crate::clock::now_s();
+                ctx.submit(&[])?;
+                ctx.read_bytes(&sync.buffer, 4).await?;
+                let empty_ms = (crate::clock::now_s() - t) * 1e3;
+                let mut families: Vec<(String, usize, f64)> = Vec::new();
+                for d in bench.dispatches() {
+                    let list = vec![d; REPS];
+                    let t = crate::clock::now_s();
+                    ctx.submit(&list)?;
+                    ctx.read_bytes(&sync.buffer, 4).await?;
+                    let ms = (((crate::clock::now_s() - t) * 1e3 - empty_ms) / REPS as f64).max(0.0);
+                    let name = d.label.split_once(" -> ").map_or(d.label.as_str(), |(head, _)| head).to_string();
+                    match families.iter_mut().find(|f| f.0 == name) {
+                        Some(f) => (f.1, f.2) = (f.1 + 1, f.2 + ms),
+                        None => families.push((name, 1, ms)),
+                    }
+                }
+                families.sort_by(|a, b| b.2.total_cmp(&a.2));
+                Ok(families)
+            }
+            .await;
+            let rows: Vec<serde_json::Value> = r.map_err(js_error)?.into_iter().map(|(f, n, ms)| serde_json::json!({"family": f, "count": n, "ms": ms})).collect();
+            to_js(&rows)
+        })
+    }
+
     /// One training step; resolves to the loss summed over every step so far (after this one).
     pub fn step(&self) -> Promise {
         let (ctx, bench) = (self.ctx.clone(), self.bench.clone());

@@ -17,8 +17,9 @@ fn conv(batch: usize, cin: usize, hw: usize, cout: usize, k: usize, stride: usiz
 }
 
 /// The variants built so far; every kernel test runs each of them.
-/// The variants conv2d.wgsl and conv2d_tiled.wgsl hold (Wide and Subgroup: tests/conv_variants.rs).
-const VARIANTS: [Variant; 3] = [Variant::Register, Variant::Register8x8, Variant::Tiled];
+/// The variants of conv2d.wgsl, conv2d_blocked.wgsl and conv2d_tiled.wgsl (Wide and Subgroup:
+/// tests/conv_variants.rs).
+const VARIANTS: [Variant; 4] = [Variant::Register, Variant::Register8x8, Variant::Register16x8, Variant::Tiled];
 
 /// Shapes covering the kernels' edge cases: sizes that are not multiples of the 4×4 register block,
 /// of the 64-thread workgroup or of the tiled kernels' 64×64 tile and 16-deep K step, batch 1,
@@ -300,4 +301,17 @@ fn variant_speed() {
             );
         }
     }
+}
+
+/// conv2d_blocked.wgsl is what shaders/blocked.py writes (edit the script, not the file).
+#[test]
+fn blocked_kernels_are_the_generators_output() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new("python3")
+        .arg(format!("{root}/shaders/blocked.py"))
+        .output()
+        .expect("python3 runs shaders/blocked.py");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let committed = std::fs::read_to_string(format!("{root}/shaders/conv2d_blocked.wgsl")).unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap() == committed, "shaders/conv2d_blocked.wgsl differs from `python3 shaders/blocked.py`: regenerate it");
 }

@@ -110,7 +110,7 @@ fn golden_losses_match_pytorch_on_the_cpu() {
 /// 0.9666939], 4e-3 by step 4); the register kernels' 1e-6 is luck of their order.
 #[test]
 fn golden_losses_match_pytorch_with_every_kernel_variant() {
-    for v in [Variant::Register8x8, Variant::Wide, Variant::Tiled, Variant::Subgroup] {
+    for v in [Variant::Register8x8, Variant::Register16x8, Variant::Wide, Variant::Tiled, Variant::Subgroup] {
         let ctx = block_on(GpuContext::new()).unwrap();
         let graph = small_config().graph(small_config().batch_size as usize).unwrap();
         let mut picked = 0;

@@ -13,7 +13,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::context::grid;
-use super::shaders::{Shader, CONV2D, CONV2D_TILED};
+use super::shaders::{Shader, CONV2D, CONV2D_BLOCKED, CONV2D_TILED};
 use super::tune::conv_key;
 use super::{conv2d_subgroup, conv2d_wide, Dispatch, GpuContext, Pass, Tensor, Variant};
 use crate::ops::conv2d::Conv2dShape;
@@ -141,10 +141,18 @@ fn set_tiles(p: &mut Params, m: usize, n: usize) -> usize {
     (p.groups * p.blocks_a * p.blocks_b) as usize
 }
 
+/// The block of a conv2d_blocked.wgsl variant: (channels, pixels or taps, entry suffix).
+fn blocked(variant: Variant) -> (u32, u32, &'static str) {
+    match variant {
+        Variant::Register16x8 => (16, 8, "16x8"),
+        _ => (8, 8, "8x8"),
+    }
+}
+
 /// The variants of the convolution's passes this adapter can run (the subgroup one only where the
 /// device has subgroups); which is fastest is measured (`gpu::tune`).
 pub fn variants(ctx: &GpuContext) -> Vec<Variant> {
-    let mut v = vec![Variant::Register, Variant::Register8x8, Variant::Wide, Variant::Tiled];
+    let mut v = vec![Variant::Register, Variant::Register8x8, Variant::Register16x8, Variant::Wide, Variant::Tiled];
     if conv2d_subgroup::supported(ctx) {
         v.push(Variant::Subgroup);
     }
@@ -169,11 +177,13 @@ pub fn forward_with(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y
     match variant {
         Variant::Wide => return conv2d_wide::forward(ctx, s, x, w, y),
         Variant::Subgroup => return conv2d_subgroup::forward(ctx, s, x, w, y),
-        Variant::Register8x8 => {
-            p.blocks_a = p.cout_g.div_ceil(8);
-            p.blocks_b = p.out_w.div_ceil(8);
+        Variant::Register8x8 | Variant::Register16x8 => {
+            let (c, px, suffix) = blocked(variant);
+            p.blocks_a = p.cout_g.div_ceil(c);
+            p.blocks_b = p.out_w.div_ceil(px);
             let threads = (s.batch * s.out_h()) * p.blocks_b as usize * s.groups * p.blocks_a as usize;
-            return prepare(ctx, OP, variant.name(), &CONV2D, "forward8x8", &p, [x, w], y, register_workgroups(threads));
+            let entry = format!("forward{suffix}");
+            return prepare(ctx, OP, variant.name(), &CONV2D_BLOCKED, &entry, &p, [x, w], y, register_workgroups(threads));
         }
         Variant::Register | Variant::Tiled => {}
     }
@@ -205,11 +215,13 @@ pub fn backward_input_with(ctx: &GpuContext, s: &Conv2dShape, dy: &Tensor, w: &T
     match variant {
         Variant::Wide => return conv2d_wide::backward_input(ctx, s, dy, w, dx),
         Variant::Subgroup => return conv2d_subgroup::backward_input(ctx, s, dy, w, dx),
-        Variant::Register8x8 => {
-            p.blocks_a = p.cin_g.div_ceil(8);
-            p.blocks_b = p.in_w.div_ceil(p.stride).div_ceil(8);
+        Variant::Register8x8 | Variant::Register16x8 => {
+            let (c, px, suffix) = blocked(variant);
+            p.blocks_a = p.cin_g.div_ceil(c);
+            p.blocks_b = p.in_w.div_ceil(p.stride).div_ceil(px);
             let threads = (s.batch * s.in_h * s.stride) * p.blocks_b as usize * s.groups * p.blocks_a as usize;
-            return prepare(ctx, OP, variant.name(), &CONV2D, "backward_input8x8", &p, [dy, w], dx, register_workgroups(threads));
+            let entry = format!("backward_input{suffix}");
+            return prepare(ctx, OP, variant.name(), &CONV2D_BLOCKED, &entry, &p, [dy, w], dx, register_workgroups(threads));
         }
         Variant::Register | Variant::Tiled => {}
     }
@@ -280,25 +292,26 @@ pub fn backward_weight_with(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, dy: &
         match variant {
             Variant::Wide => return conv2d_wide::backward_weight(ctx, s, x, dy, dw),
             Variant::Subgroup => return conv2d_subgroup::backward_weight(ctx, s, x, dy, dw),
-            Variant::Register | Variant::Register8x8 | Variant::Tiled => {}
+            Variant::Register | Variant::Register8x8 | Variant::Register16x8 | Variant::Tiled => {}
         }
     }
+    let blocked_variant = matches!(variant, Variant::Register8x8 | Variant::Register16x8);
     let (shader, tag, entry) = if direct {
-        (&CONV2D, "direct", "depthwise_backward_weight")
-    } else if variant == Variant::Register8x8 {
-        (&CONV2D, variant.name(), "backward_weight8x8")
+        (&CONV2D, "direct", "depthwise_backward_weight".to_string())
+    } else if blocked_variant {
+        (&CONV2D_BLOCKED, variant.name(), format!("backward_weight{}", blocked(variant).2))
     } else {
-        (shader_for(OP, variant)?, variant.name(), "backward_weight")
+        (shader_for(OP, variant)?, variant.name(), "backward_weight".to_string())
     };
     // Chunks of the batch·OH·OW reduction: `rows_per_chunk` counts (n, oh) rows for the register
     // and direct kernels, (n, oh, ow) terms for the tiled one.
-    let (splits, workgroups) = if direct || variant == Variant::Register || variant == Variant::Register8x8 {
+    let (splits, workgroups) = if direct || variant == Variant::Register || blocked_variant {
         let threads_per_chunk = if direct {
             s.weight_len()
         } else {
-            let block = if variant == Variant::Register8x8 { 8 } else { 4 };
-            p.blocks_a = p.cout_g.div_ceil(block as u32);
-            p.blocks_b = (s.in_channels_per_group() * s.kernel_h * s.kernel_w).div_ceil(block) as u32;
+            let (c, taps, _) = if blocked_variant { blocked(variant) } else { (4, 4, "") };
+            p.blocks_a = p.cout_g.div_ceil(c);
+            p.blocks_b = (s.in_channels_per_group() * s.kernel_h * s.kernel_w).div_ceil(taps as usize) as u32;
             s.groups * (p.blocks_a * p.blocks_b) as usize
         };
         let rows_per_chunk = weight_grad_rows_per_chunk(s, threads_per_chunk);
@@ -314,11 +327,11 @@ pub fn backward_weight_with(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, dy: &
     };
     p.splits = splits as u32;
     if splits == 1 {
-        let pass = prepare(ctx, OP, tag, shader, entry, &p, [x, dy], dw, workgroups)?;
+        let pass = prepare(ctx, OP, tag, shader, &entry, &p, [x, dy], dw, workgroups)?;
         return Ok(BackwardWeight { passes: vec![pass], scratch: None });
     }
     let scratch = ctx.zeros(format!("{} partial sums", dw.label), &[splits, s.weight_len()])?;
-    let partial = prepare(ctx, OP, tag, shader, entry, &p, [x, dy], &scratch, workgroups)?;
+    let partial = prepare(ctx, OP, tag, shader, &entry, &p, [x, dy], &scratch, workgroups)?;
     let reduce = {
         let pipeline = ctx.pipeline(&CONV2D, "reduce_splits", &[])?;
         let buffers = [(1, &scratch.buffer), (3, &dw.buffer)];

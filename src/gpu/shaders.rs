@@ -39,6 +39,7 @@ macro_rules! shader {
 
 shader!(ELEMENTWISE, "elementwise");
 shader!(CONV2D, "conv2d");
+shader!(CONV2D_BLOCKED, "conv2d_blocked");
 shader!(CONV2D_TILED, "conv2d_tiled");
 shader!(CONV2D_WIDE, "conv2d_wide");
 // Needs `wgpu::Features::SUBGROUP`: conv2d_subgroup.rs checks for it before asking for a pipeline.

@@ -9,8 +9,8 @@
 //! within `CLOSE` of the best so far, one more timed run of n back-to-back copies in one submit
 //! (n chosen so that a run lasts about `TARGET_MS`); each run waits for a 4-byte readback. A
 //! variant's time is its fastest run per copy. On a slow adapter (a CPU emulating the GPU) every
-//! run costs tens of ms, so a variant that was more than `CUTOFF` times slower than the best on a
-//! shape of a pass is not timed again for that pass's other shapes in the same call.
+//! run costs tens of ms, so a variant that was more than `CUTOFF` times slower than the best on two
+//! shapes of a pass is not timed again for that pass's other shapes in the same call.
 
 use std::collections::BTreeMap;
 
@@ -29,8 +29,8 @@ use crate::{Error, Result};
 const TARGET_MS: f64 = 20.0;
 /// Variants within this factor of the best after one run are timed once more.
 const CLOSE: f64 = 1.3;
-/// A variant this many times slower than the best on one shape of a pass is dropped for the
-/// pass's other shapes.
+/// A variant this many times slower than the best on two shapes of a pass (one could be a
+/// noisy measurement) is dropped for the pass's other shapes.
 const CUTOFF: f64 = 3.0;
 
 /// The cache key of a convolution shape (batch included: the best variant depends on it).
@@ -236,12 +236,16 @@ pub async fn tune_graph_while(ctx: &GpuContext, graph: &Graph, go_on: impl Fn() 
         if ctx.picked(w.pass(), &w.key()).is_some() {
             continue;
         }
-        // Variants far behind on an earlier shape of this pass are not timed again.
+        // Variants far behind on two earlier shapes of this pass are not timed again.
         let behind = |v: Variant| {
-            out.iter().filter(|t| t.pass == w.pass().name()).any(|t| {
-                let best = t.ms.values().copied().fold(f64::INFINITY, f64::min);
-                t.ms.get(v.name()).is_some_and(|&ms| ms > CUTOFF * best)
-            })
+            out.iter()
+                .filter(|t| t.pass == w.pass().name())
+                .filter(|t| {
+                    let best = t.ms.values().copied().fold(f64::INFINITY, f64::min);
+                    t.ms.get(v.name()).is_some_and(|&ms| ms > CUTOFF * best)
+                })
+                .count()
+                >= 2
         };
         let variants: Vec<Variant> = w.candidates(ctx).into_iter().filter(|&v| !behind(v)).collect();
         out.push(tune_among(ctx, &w, &variants).await?);

@@ -6,8 +6,9 @@
 //!
 //! - `Register`: every thread keeps a 4×4 block of outputs in registers, no workgroup memory and
 //!   no barrier. Right for CPU-emulated GPUs (llvmpipe, SwiftShader), where barriers are costly.
-//! - `Register8x8`: the register kernel with an 8×8 block per thread (8 channels × 8 pixels, or
-//!   8 output channels × 8 weight taps), every accumulator a named variable: half the loads per
+//! - `Register8x8`, `Register16x8`: the register kernel with an 8×8 or 16×8 block per thread
+//!   (channels × pixels, or output channels × weight taps), every accumulator a named variable
+//!   (shaders/conv2d_blocked.wgsl, written by shaders/blocked.py): half or a third of the loads per
 //!   multiply-add, and no arrays (which a CPU-emulated GPU keeps in memory).
 //! - `Wide`: a larger block per thread whose shape, kernel width and stride are override constants
 //!   (loops over them unroll where the compiler unrolls: llvmpipe does, SwiftShader does not), and
@@ -24,19 +25,21 @@ use std::fmt;
 pub enum Variant {
     Register,
     Register8x8,
+    Register16x8,
     Wide,
     Tiled,
     Subgroup,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 5] = [Variant::Register, Variant::Register8x8, Variant::Wide, Variant::Tiled, Variant::Subgroup];
+    pub const ALL: [Variant; 6] = [Variant::Register, Variant::Register8x8, Variant::Register16x8, Variant::Wide, Variant::Tiled, Variant::Subgroup];
 
     /// The name used in the picks cache, the CLI's tables and the page.
     pub fn name(self) -> &'static str {
         match self {
             Variant::Register => "register",
             Variant::Register8x8 => "register-8x8",
+            Variant::Register16x8 => "register-16x8",
             Variant::Wide => "wide",
             Variant::Tiled => "tiled",
             Variant::Subgroup => "subgroup",

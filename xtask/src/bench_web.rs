@@ -15,13 +15,16 @@ use super::server::{self, Mounts};
 use super::{root, web};
 
 pub fn bench_web(args: &[String]) -> Result<(), String> {
-    print!("{}", bench_web_output(args)?);
-    Ok(())
+    run_bench(args, true).map(|_| ())
 }
 
 /// The benchmark as `bench_web` runs it, its stdout (JSON lines and the table) returned instead of
 /// printed; progress still goes to stderr.
 pub fn bench_web_output(args: &[String]) -> Result<String, String> {
+    run_bench(args, false)
+}
+
+fn run_bench(args: &[String], echo: bool) -> Result<String, String> {
     let build = !args.iter().any(|a| a == "--no-build");
     let passed: Vec<&String> = args.iter().filter(|a| *a != "--no-build").collect();
     if !Path::new("/usr/bin/chromium").exists() {
@@ -39,21 +42,32 @@ pub fn bench_web_output(args: &[String]) -> Result<String, String> {
     let url = format!("http://127.0.0.1:{port}/");
     eprintln!("+ (cd www) TRICKLAB_URL={url} node bench/run.mjs {}", passed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "));
     let started = Instant::now();
-    let out = Command::new("node")
+    let mut child = Command::new("node")
         .arg("bench/run.mjs")
         .args(passed)
         .current_dir(&www)
         .env("TRICKLAB_URL", &url)
         .env("CHROMIUM", "/usr/bin/chromium")
-        .stderr(std::process::Stdio::inherit())
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .map_err(|e| format!("could not start node: {e}"))?;
+    // Each line is shown as it comes (a model's JSON line when it is done) and kept.
+    let mut stdout = String::new();
+    if let Some(out) = child.stdout.take() {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(out)) {
+            let line = line.map_err(|e| format!("reading the benchmark's output: {e}"))?;
+            if echo {
+                println!("{line}");
+            }
+            stdout.push_str(&line);
+            stdout.push('\n');
+        }
+    }
+    let status = child.wait().map_err(|e| format!("waiting for node: {e}"))?;
     eprintln!("bench-web took {:.0} s", started.elapsed().as_secs_f64());
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    if out.status.success() {
+    if status.success() {
         Ok(stdout)
     } else {
-        print!("{stdout}");
-        Err(format!("the benchmark failed ({})", out.status))
+        Err(format!("the benchmark failed ({status})"))
     }
 }
