@@ -63,6 +63,11 @@ async function stepBoth() {
   return { tricklab_ms: oursMs, tfjs_ms: theirsMs, tricklab_loss: oursLoss, tfjs_loss: theirsLoss };
 }
 
+/** Where tricklab's step time goes: each dispatch alone, summed per kernel family. */
+async function profile() {
+  return current.ours.profile();
+}
+
 /** Frees both sides' GPU memory before the next model. */
 function teardown() {
   if (!current) return;
@@ -97,7 +102,7 @@ async function compare(model, batch, steps, log) {
   return { ...info, tricklab_ms_per_step: a, tfjs_ms_per_step: b, ratio: b / a };
 }
 
-window.bench = { setup, stepBoth, teardown, compare, median };
+window.bench = { setup, stepBoth, profile, teardown, compare, median };
 
 const button = document.getElementById('run');
 const out = document.getElementById('log');

@@ -3,7 +3,8 @@
 // untimed warm-up step of each, then --steps timed steps, tricklab and TensorFlow.js in turn.
 // Prints one JSON line per model and a table. `cargo xtask bench-web` serves the site and runs
 // this with TRICKLAB_URL set; flags: --resnet-batch N (8), --mnist-batch N (32), --steps N (10),
-// --models resnet20,mnist_resnet, --require-hardware (print why and stop when chromium offers only
+// --models resnet20,mnist_resnet, --profile (then where tricklab's step time goes, per kernel
+// family), --require-hardware (print why and stop when chromium offers only
 // a software adapter; `cargo xtask bench-gpu` uses it), --allow-software (lifts that).
 
 import { chromium } from 'playwright-core';
@@ -15,11 +16,11 @@ const FLAGS = ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disabl
 const STEP_TIMEOUT_MS = 15 * 60 * 1000;
 
 function options(argv) {
-  const o = { resnetBatch: 8, mnistBatch: 32, steps: 10, models: ['resnet20', 'mnist_resnet'], requireHardware: false, allowSoftware: false };
+  const o = { resnetBatch: 8, mnistBatch: 32, steps: 10, models: ['resnet20', 'mnist_resnet'], requireHardware: false, allowSoftware: false, profile: false };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
-    if (flag === '--require-hardware' || flag === '--allow-software') {
-      o[flag === '--require-hardware' ? 'requireHardware' : 'allowSoftware'] = true;
+    if (flag === '--require-hardware' || flag === '--allow-software' || flag === '--profile') {
+      o[{ '--require-hardware': 'requireHardware', '--allow-software': 'allowSoftware', '--profile': 'profile' }[flag]] = true;
       i -= 1;
       continue;
     }
@@ -60,7 +61,7 @@ function median(v) {
 
 const round = (x, d = 1) => Number(x.toFixed(d));
 
-async function compare(page, model, batch, steps) {
+async function compare(page, model, batch, steps, withProfile) {
   const info = await page.evaluate(([m, b]) => window.bench.setup(m, b), [model, batch]);
   const f = info.tricklab_first_step;
   console.error(`${model} batch ${batch}: tricklab on ${info.tricklab_adapter} (${info.tricklab_dispatches} dispatches per step), TF.js ${info.tfjs_version} on ${info.tfjs_backend}`);
@@ -79,6 +80,12 @@ async function compare(page, model, batch, steps) {
     ours.push(r.tricklab_ms);
     theirs.push(r.tfjs_ms);
     console.error(`  step ${i + 1}/${steps}: tricklab ${r.tricklab_ms.toFixed(0)} ms, TF.js ${r.tfjs_ms.toFixed(0)} ms`);
+  }
+  if (withProfile) {
+    const rows = await page.evaluate(() => window.bench.profile());
+    const total = rows.reduce((sum, r) => sum + r.ms, 0);
+    console.error(`  profile (each dispatch alone, summed per family; ${total.toFixed(0)} ms in all):`);
+    for (const r of rows.slice(0, 12)) console.error(`    ${r.family.padEnd(44)} ${String(r.count).padStart(4)} ${r.ms.toFixed(1).padStart(8)} ms ${(100 * r.ms / total).toFixed(1).padStart(5)}%`);
   }
   await page.evaluate(() => window.bench.teardown());
   const a = median(ours);
@@ -141,7 +148,7 @@ async function main() {
   try {
     for (const model of o.models) {
       const batch = model === 'resnet20' ? o.resnetBatch : o.mnistBatch;
-      const row = await compare(page, model, batch, o.steps);
+      const row = await compare(page, model, batch, o.steps, o.profile);
       console.log(JSON.stringify(row));
       rows.push(row);
     }

@@ -55,7 +55,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             opts.batch, opts.reps
         );
         println!("GFLOP/s per variant (\"-\": not available on this adapter or for this pass); pick = the fastest\n");
-        println!("{:<22} {:<26} {:>8}  {}  pick", "pass", "shape", "MFLOP", variants.iter().map(|v| format!("{v:>9}")).collect::<String>());
+        println!("{:<22} {:<26} {:>8}  {}  pick", "pass", "shape", "MFLOP", variants.iter().map(|v| format!("{v:>14}")).collect::<String>());
     }
     let started = Instant::now();
     for work in works(opts.batch) {
@@ -70,7 +70,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 Variant::ALL.iter().zip(&gflops).filter_map(|(v, g)| g.map(|g| (v.name().to_string(), json!((g * 1000.0).round() / 1000.0)))).collect();
             println!("{}", json!({"measurement": "kernel", "adapter": ctx.describe(), "pass": work.pass().name(), "shape": work.key(), "mflop": work.flops() / 1e6, "gflop_per_s": per, "picked": pick.name()}));
         } else {
-            let cells: String = gflops.iter().map(|g| g.map_or(format!("{:>9}", "-"), |g| format!("{g:>9.3}"))).collect();
+            let cells: String = gflops.iter().map(|g| g.map_or(format!("{:>14}", "-"), |g| format!("{g:>14.3}"))).collect();
             println!("{:<22} {:<26} {:>8.1}  {cells}  {}", work.pass().name(), work.key(), work.flops() / 1e6, pick.name());
         }
     }
