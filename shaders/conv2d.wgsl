@@ -9,51 +9,8 @@
 // registers (4 channels × 4 pixels of one row, or 4 output channels × 4 weight taps) and uses no
 // workgroup memory and no barriers: on a CPU-emulated GPU (llvmpipe) barriers cost more than they
 // save, and on a real GPU the grid still has one thread per 16 outputs. Reads that fall into the
-// padding use a clamped index and are replaced by zero with `select`.
-
-struct Params {
-    batch: u32,
-    in_c: u32,
-    in_h: u32,
-    in_w: u32,
-    out_c: u32,
-    out_h: u32,
-    out_w: u32,
-    groups: u32,
-    k_h: u32,
-    k_w: u32,
-    stride: u32,
-    pad: u32,
-    cin_g: u32,
-    cout_g: u32,
-    blocks_a: u32,       // channel blocks of 4 per group (per layer for NHWC)
-    blocks_b: u32,       // pixel blocks of 4 per row, or blocks of 4 weight taps
-    rows_per_chunk: u32, // backward_weight: (n, oh) rows summed by one thread
-    splits: u32,         // backward_weight: number of chunks (partial sums)
-    len: u32,            // backward_weight / reduce: weight elements
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
-const WG: u32 = 64u;
-const LANES = vec4i(0, 1, 2, 3);
-
-// a[idx + off] for the four lanes, zero where `ok` is false (idx is 0 there, so reads stay in range).
-fn load4_a(idx: vec4i, off: i32, ok: vec4<bool>) -> vec4f {
-    let v = vec4f(a[idx.x + off], a[idx.y + off], a[idx.z + off], a[idx.w + off]);
-    return select(vec4f(0.0), v, ok);
-}
-
-fn store4(idx: vec4i, v: vec4f, ok: vec4<bool>) {
-    if ok.x { out[idx.x] = v.x; }
-    if ok.y { out[idx.y] = v.y; }
-    if ok.z { out[idx.z] = v.z; }
-    if ok.w { out[idx.w] = v.w; }
-}
+// padding use a clamped index and are replaced by zero with `select`. `Params`, bindings and the
+// guarded loads and stores: conv2d_common.wgsl.
 
 // ---------------------------------------------------------------------------------------------
 // forward: a = x, b = w, out = y. Thread = 4 output channels (of one group) × 4 output pixels

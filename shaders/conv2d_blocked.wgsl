@@ -4,55 +4,13 @@
 // (`Variant::Register8x8`, `Variant::Register16x8`): forward (C output channels x P output pixels
 // of a row), backward for the input (C input channels x P input pixels of a row and stride phase)
 // and backward for the weight (C output channels x P weight taps, summed over a chunk of (n, oh)
-// rows; the chunks are added up by conv2d.wgsl's `reduce_splits`). Same layouts, `Params` and
-// bindings as conv2d.wgsl, whose 4x4 kernels these generalize: per input channel and tap a thread
+// rows; the chunks are added up by conv2d.wgsl's `reduce_splits`). They generalize conv2d.wgsl's 4x4
+// kernels: per input channel and tap a thread
 // loads P inputs and C weights for C x P multiply-adds (4x4: 8 loads for 16). Reads that fall into
 // the padding use a clamped index and are replaced by zero; blocks past the last channel or pixel
-// compute on clamped indices and are not stored.
-
-struct Params {
-    batch: u32,
-    in_c: u32,
-    in_h: u32,
-    in_w: u32,
-    out_c: u32,
-    out_h: u32,
-    out_w: u32,
-    groups: u32,
-    k_h: u32,
-    k_w: u32,
-    stride: u32,
-    pad: u32,
-    cin_g: u32,
-    cout_g: u32,
-    blocks_a: u32,       // channel blocks of C per group
-    blocks_b: u32,       // pixel blocks of P per row (and stride phase), or blocks of P weight taps
-    rows_per_chunk: u32, // backward_weight: (n, oh) rows summed by one thread
-    splits: u32,         // backward_weight: number of chunks (partial sums)
-    len: u32,            // backward_weight: weight elements
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
-const WG: u32 = 64u;
-const LANES = vec4i(0, 1, 2, 3);
-
-// a[idx + off] for the four lanes, zero where `ok` is false (idx is 0 there, so reads stay in range).
-fn load4_a(idx: vec4i, off: i32, ok: vec4<bool>) -> vec4f {
-    let v = vec4f(a[idx.x + off], a[idx.y + off], a[idx.z + off], a[idx.w + off]);
-    return select(vec4f(0.0), v, ok);
-}
-
-fn store4(idx: vec4i, v: vec4f, ok: vec4<bool>) {
-    if ok.x { out[idx.x] = v.x; }
-    if ok.y { out[idx.y] = v.y; }
-    if ok.z { out[idx.z] = v.z; }
-    if ok.w { out[idx.w] = v.w; }
-}
+// compute on clamped indices and are not stored. `Params`, bindings and helpers: conv2d_common.wgsl
+// (blocks_a counts channel blocks of C, blocks_b pixel blocks of P or weight-tap blocks of P,
+// rows_per_chunk the (n, oh) rows a weight-gradient thread sums).
 
 // forward8x8: a = x, b = w, out = y.
 @compute @workgroup_size(64)

@@ -12,37 +12,9 @@
 // are shared only when every invocation of the subgroup works on the same channel block as lane 0
 // (`subgroupAll`, so the choice is uniform across the subgroup); otherwise each loads its own.
 // Every invocation reaches the subgroup operations: threads past the end compute on a clamped
-// thread index and skip the store. Same layouts, `Params` and bindings as conv2d.wgsl.
+// thread index and skip the store. Layouts, `Params`, bindings and helpers from
+// conv2d_common.wgsl; blocks_a counts channel blocks of CH, blocks_b pixel blocks of PX per row.
 
-struct Params {
-    batch: u32,
-    in_c: u32,
-    in_h: u32,
-    in_w: u32,
-    out_c: u32,
-    out_h: u32,
-    out_w: u32,
-    groups: u32,
-    k_h: u32,
-    k_w: u32,
-    stride: u32,
-    pad: u32,
-    cin_g: u32,
-    cout_g: u32,
-    blocks_a: u32,       // channel blocks of CH per group
-    blocks_b: u32,       // pixel blocks of PX per row
-    rows_per_chunk: u32, // unused here (backward_weight in conv2d.wgsl)
-    splits: u32,
-    len: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
-const WG: u32 = 64u;
 const MAX_CH: u32 = 8u;
 const MAX_PX: u32 = 8u;
 const MAX_WIN: u32 = 32u;
@@ -51,10 +23,6 @@ override CH: u32 = 8u;     // output channels per thread: 4 or 8
 override PX: u32 = 4u;     // output pixels per thread
 override KW: u32 = 3u;     // kernel width (= p.k_w)
 override STRIDE: u32 = 1u; // stride (= p.stride)
-
-fn load_a(i: i32, ok: bool) -> f32 {
-    return select(0.0, a[select(0, i, ok)], ok);
-}
 
 // What one thread's forward block needs, computed once.
 struct Block {

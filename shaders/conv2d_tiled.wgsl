@@ -1,7 +1,7 @@
 // 2-D convolution as workgroup-tiled implicit GEMMs: the `Variant::Tiled` counterpart of the
 // forward, backward_input and backward_weight entries in conv2d.wgsl, for real GPUs, where staging
 // operands in workgroup memory saves most of the global loads. Same layouts, `Params` and bindings
-// as conv2d.wgsl; depthwise shapes keep conv2d.wgsl's direct kernels, and the weight gradient's
+// (conv2d_common.wgsl) as conv2d.wgsl; depthwise shapes keep conv2d.wgsl's direct kernels, and the weight gradient's
 // partial sums are added up by conv2d.wgsl's `reduce_splits`.
 //
 // Each pass is C[m, n] = Σ_k A[m, k] · B[k, n] for one group g:
@@ -28,34 +28,6 @@
 //     rows_per_chunk  backward_weight: K elements (of batch·OH·OW) summed by one chunk
 //     splits          backward_weight: number of chunks (partial sums [splits, len]; 1 writes dw)
 // Workgroups are ordered (chunk, group, M tile, N tile), N tile fastest.
-
-struct Params {
-    batch: u32,
-    in_c: u32,
-    in_h: u32,
-    in_w: u32,
-    out_c: u32,
-    out_h: u32,
-    out_w: u32,
-    groups: u32,
-    k_h: u32,
-    k_w: u32,
-    stride: u32,
-    pad: u32,
-    cin_g: u32,
-    cout_g: u32,
-    blocks_a: u32,       // tiles of 64 along M
-    blocks_b: u32,       // tiles of 64 along N
-    rows_per_chunk: u32, // backward_weight: K elements per chunk
-    splits: u32,         // backward_weight: number of chunks
-    len: u32,            // weight elements
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 const TILE: u32 = 64u; // C tile edge, along M and N
 const KT: u32 = 16u;   // K elements staged per step

@@ -1,6 +1,9 @@
 // 2-D convolution with a larger register block per thread than conv2d.wgsl (`Variant::Wide`):
 // forward, backward for the input, backward for the weight (partial sums over chunks of batch·rows,
-// summed by conv2d.wgsl's `reduce_splits`). Same layouts, `Params` and bindings as conv2d.wgsl.
+// summed by conv2d.wgsl's `reduce_splits`). Layouts, `Params`, bindings and helpers from
+// conv2d_common.wgsl; blocks_a counts channel blocks of CH, blocks_b pixel blocks of PX (per row and
+// stride phase) or blocks of PX weight taps, rows_per_chunk the (n, oh) rows a weight-gradient
+// thread sums.
 //
 // Meant for CPU-emulated GPUs (llvmpipe, SwiftShader), where one invocation is one SIMD lane and
 // every storage load with a computed index is a gather: the kernels spend fewer loads per
@@ -10,35 +13,6 @@
 // constants, so the loops over them have constant bounds, are unrolled, and the window and the
 // accumulators stay in registers. No workgroup memory, no barriers.
 
-struct Params {
-    batch: u32,
-    in_c: u32,
-    in_h: u32,
-    in_w: u32,
-    out_c: u32,
-    out_h: u32,
-    out_w: u32,
-    groups: u32,
-    k_h: u32,
-    k_w: u32,
-    stride: u32,
-    pad: u32,
-    cin_g: u32,
-    cout_g: u32,
-    blocks_a: u32,       // channel blocks of CH per group
-    blocks_b: u32,       // pixel blocks of PX per row (and stride phase), or blocks of PX weight taps
-    rows_per_chunk: u32, // backward_weight: (n, oh) rows summed by one thread
-    splits: u32,         // backward_weight: number of chunks (partial sums)
-    len: u32,            // backward_weight: weight elements
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-
-const WG: u32 = 64u;
 const MAX_CH: u32 = 8u;
 const MAX_PX: u32 = 8u;
 const MAX_WIN: u32 = 32u;
@@ -47,11 +21,6 @@ override CH: u32 = 8u;     // channels per thread (output channels; input channe
 override PX: u32 = 4u;     // pixels per thread (weight taps for backward_weight)
 override KW: u32 = 3u;     // kernel width (= p.k_w; forward and backward_input)
 override STRIDE: u32 = 1u; // stride (= p.stride; forward and backward_input)
-
-// a[i] where ok, else 0 (the index is clamped to 0 so the read stays in range).
-fn load_a(i: i32, ok: bool) -> f32 {
-    return select(0.0, a[select(0, i, ok)], ok);
-}
 
 // ---------------------------------------------------------------------------------------------
 // forward: a = x, b = w, out = y. Thread = CH output channels (of one group) × PX output pixels

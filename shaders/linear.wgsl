@@ -9,22 +9,6 @@
 // the edge are clamped to the last row/column and their results are simply not stored, so any size
 // works. `column_sum` gives the bias gradient db[o] = Σ_n dy[n, o].
 
-struct Params {
-    rows: u32,   // C's rows
-    cols: u32,   // C's columns (row stride of C)
-    depth: u32,  // length of the reduction
-    a_row: u32,  // A(r, k) = a[r * a_row + k * a_k]
-    a_k: u32,
-    b_col: u32,  // B(c, k) = b[c * b_col + k * b_k]
-    b_k: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-
 const WG: u32 = 64u;
 
 // A 4×4 block of C: its top-left corner and one accumulator row per C row.

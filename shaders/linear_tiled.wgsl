@@ -13,22 +13,6 @@
 // threads read neighbouring addresses either way. Rows, columns and k past the edge are staged as
 // zeros and not stored, so any size works.
 
-struct Params {
-    rows: u32,   // C's rows
-    cols: u32,   // C's columns (row stride of C)
-    depth: u32,  // length of the reduction
-    a_row: u32,  // A(r, k) = a[r * a_row + k * a_k]
-    a_k: u32,
-    b_col: u32,  // B(c, k) = b[c * b_col + k * b_k]
-    b_k: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-
 const TILE: u32 = 64u; // C tile edge
 const KT: u32 = 16u;   // k elements staged per step
 

@@ -12,42 +12,10 @@ use tricklab::ops::conv2d::Conv2dShape;
 use tricklab::reference::conv2d as cpu;
 use tricklab::reference::gradcheck::{dot, numerical_grad};
 
-fn conv(batch: usize, cin: usize, hw: usize, cout: usize, k: usize, stride: usize, pad: usize) -> Conv2dShape {
-    Conv2dShape::new(batch, cin, hw, cout, k, stride, pad)
-}
-
-/// The variants built so far; every kernel test runs each of them.
 /// The variants of conv2d.wgsl, conv2d_blocked.wgsl and conv2d_tiled.wgsl (Wide and Subgroup:
 /// tests/conv_variants.rs).
 const VARIANTS: [Variant; 4] = [Variant::Register, Variant::Register8x8, Variant::Register16x8, Variant::Tiled];
 
-/// Shapes covering the kernels' edge cases: sizes that are not multiples of the 4×4 register block,
-/// of the 64-thread workgroup or of the tiled kernels' 64×64 tile and 16-deep K step, batch 1,
-/// stride 2 (odd and even inputs), padding 0 and 1, 1×1, 3×3, 5×5 and 7×7 kernels, depthwise,
-/// grouped, a channel multiplier, 3/16/64 channels, and one shape larger than a 64×64 tile in every
-/// GEMM dimension of every pass (M = 80 or 96 channels, N and K ≥ 720).
-fn shapes() -> Vec<(&'static str, Conv2dShape)> {
-    vec![
-        ("stem 3->16 3x3 9x9", conv(2, 3, 9, 16, 3, 1, 1)),
-        ("batch 1 16->16 3x3 7x7", conv(1, 16, 7, 16, 3, 1, 1)),
-        ("16->32 3x3 stride 2 odd 9x9", conv(2, 16, 9, 32, 3, 2, 1)),
-        ("16->32 3x3 stride 2 even 8x8", conv(2, 16, 8, 32, 3, 2, 1)),
-        ("5->7 3x3 pad 0 non-square", Conv2dShape { in_h: 6, in_w: 5, ..conv(2, 5, 6, 7, 3, 1, 0) }),
-        ("projection 16->32 1x1 stride 2", conv(3, 16, 8, 32, 1, 2, 0)),
-        ("1x1 3->5 stride 1", conv(2, 3, 5, 5, 1, 1, 0)),
-        ("64->64 3x3 5x5", conv(2, 64, 5, 64, 3, 1, 1)),
-        ("5x5 kernel 3->6 pad 2", conv(2, 3, 11, 6, 5, 1, 2)),
-        ("7x7 kernel stride 2 pad 3", conv(1, 3, 13, 8, 7, 2, 3)),
-        ("3x3 kernel on 3x3 input stride 2", conv(2, 4, 3, 5, 3, 2, 0)),
-        ("depthwise 16 3x3 stride 1", conv(2, 16, 9, 16, 3, 1, 1).with_groups(16)),
-        ("depthwise 16 3x3 stride 2", conv(2, 16, 10, 16, 3, 2, 1).with_groups(16)),
-        ("grouped 12->8 groups 4", conv(2, 12, 7, 8, 3, 1, 1).with_groups(4)),
-        ("grouped 8->8 groups 2 stride 2", conv(2, 8, 9, 8, 3, 2, 1).with_groups(2)),
-        ("channel multiplier 4->8 groups 4", conv(2, 4, 6, 8, 3, 1, 1).with_groups(4)),
-        ("many chunks 16->16 16x16 batch 4", conv(4, 16, 16, 16, 3, 1, 1)),
-        ("several tiles 80->96 3x3 16x16 batch 4", conv(4, 80, 16, 96, 3, 1, 1)),
-    ]
-}
 
 /// Sums over at most 96·9 = 864 (forward, backward input) or 4·16·16 = 1024 (weight) products of
 /// values in [-1, 1]: the `balanced` preset.
@@ -56,7 +24,7 @@ const TOL: Tolerance = Tolerance::balanced();
 #[test]
 fn forward_matches_reference() {
     let mut rng = Rng::new(11);
-    for (name, s) in shapes() {
+    for (name, s) in conv_shapes() {
         let (x, w) = (random(&mut rng, s.input_len()), random(&mut rng, s.weight_len()));
         let (xt, wt) = (upload("x", &s.input_shape(), &x), upload("w", &s.weight_shape(), &w));
         let want = cpu::forward(&s, &x, &w).unwrap();
@@ -73,7 +41,7 @@ fn forward_matches_reference() {
 #[test]
 fn backward_input_matches_reference() {
     let mut rng = Rng::new(12);
-    for (name, s) in shapes() {
+    for (name, s) in conv_shapes() {
         let (dy, w) = (random(&mut rng, s.output_len()), random(&mut rng, s.weight_len()));
         let (dyt, wt) = (upload("dy", &s.output_shape(), &dy), upload("w", &s.weight_shape(), &w));
         let want = cpu::backward_input(&s, &dy, &w).unwrap();
@@ -90,7 +58,7 @@ fn backward_input_matches_reference() {
 fn backward_weight_matches_reference() {
     let mut rng = Rng::new(13);
     let mut splits_seen: Vec<(Variant, usize)> = Vec::new();
-    for (name, s) in shapes() {
+    for (name, s) in conv_shapes() {
         let (x, dy) = (random(&mut rng, s.input_len()), random(&mut rng, s.output_len()));
         let (xt, dyt) = (upload("x", &s.input_shape(), &x), upload("dy", &s.output_shape(), &dy));
         let want = cpu::backward_weight(&s, &x, &dy).unwrap();
@@ -166,7 +134,7 @@ fn weight_to_hwio(v: &[f32], [co, ci, kh, kw]: [usize; 4]) -> Vec<f32> {
 #[test]
 fn nhwc_forward_matches_reference() {
     let mut rng = Rng::new(14);
-    for (name, s) in shapes().into_iter().filter(|(_, s)| s.groups == 1) {
+    for (name, s) in conv_shapes().into_iter().filter(|(_, s)| s.groups == 1) {
         let (x, w) = (random(&mut rng, s.input_len()), random(&mut rng, s.weight_len()));
         let xt = upload("x nhwc", &[s.batch, s.in_h, s.in_w, s.in_channels], &nchw_to_nhwc(&x, s.input_shape()));
         let wt = upload("w hwio", &[s.kernel_h, s.kernel_w, s.in_channels, s.out_channels], &weight_to_hwio(&w, s.weight_shape()));

@@ -12,30 +12,10 @@ use tricklab::ops::conv2d::Conv2dShape;
 use tricklab::reference::conv2d as cpu;
 use tricklab::rng::Rng;
 
-fn conv(batch: usize, cin: usize, hw: usize, cout: usize, k: usize, stride: usize, pad: usize) -> Conv2dShape {
-    Conv2dShape::new(batch, cin, hw, cout, k, stride, pad)
-}
-
-/// tests/conv2d.rs's shapes without those of one input channel per group (depthwise and the
-/// channel multiplier), plus 64->64 at 16×16 batch 4.
+/// The conv kernel tests' shapes (tests/common) without those of one input channel per group
+/// (depthwise and the channel multiplier), which take conv2d's direct kernels.
 fn shapes() -> Vec<(&'static str, Conv2dShape)> {
-    vec![
-        ("stem 3->16 3x3 9x9", conv(2, 3, 9, 16, 3, 1, 1)),
-        ("batch 1 16->16 3x3 7x7", conv(1, 16, 7, 16, 3, 1, 1)),
-        ("16->32 3x3 stride 2 odd 9x9", conv(2, 16, 9, 32, 3, 2, 1)),
-        ("16->32 3x3 stride 2 even 8x8", conv(2, 16, 8, 32, 3, 2, 1)),
-        ("5->7 3x3 pad 0 non-square", Conv2dShape { in_h: 6, in_w: 5, ..conv(2, 5, 6, 7, 3, 1, 0) }),
-        ("projection 16->32 1x1 stride 2", conv(3, 16, 8, 32, 1, 2, 0)),
-        ("1x1 3->5 stride 1", conv(2, 3, 5, 5, 1, 1, 0)),
-        ("64->64 3x3 5x5", conv(2, 64, 5, 64, 3, 1, 1)),
-        ("5x5 kernel 3->6 pad 2", conv(2, 3, 11, 6, 5, 1, 2)),
-        ("7x7 kernel stride 2 pad 3", conv(1, 3, 13, 8, 7, 2, 3)),
-        ("3x3 kernel on 3x3 input stride 2", conv(2, 4, 3, 5, 3, 2, 0)),
-        ("grouped 12->8 groups 4", conv(2, 12, 7, 8, 3, 1, 1).with_groups(4)),
-        ("grouped 8->8 groups 2 stride 2", conv(2, 8, 9, 8, 3, 2, 1).with_groups(2)),
-        ("many chunks 16->16 16x16 batch 4", conv(4, 16, 16, 16, 3, 1, 1)),
-        ("larger 64->64 16x16 batch 4", conv(4, 64, 16, 64, 3, 1, 1)),
-    ]
+    conv_shapes().into_iter().filter(|(_, s)| !tricklab::gpu::conv2d::uses_direct_kernels(s)).collect()
 }
 
 /// Sums of up to 64·9 (forward, backward input) or 4·16·16 (weight) products of values in [-1, 1].

@@ -17,10 +17,22 @@ macro_rules! shader {
                 source: concat!(include_str!("../../shaders/common.wgsl"), include_str!(concat!("../../shaders/", $name, ".wgsl"))),
             };
     };
+    // A family whose files share a prelude of their own (the convolution's and the linear layer's
+    // kernel variants: parameters, bindings, guarded loads), after common.wgsl.
+    ($ident:ident, $name:literal, prelude $pre:literal) => {
+        pub static $ident: Shader = Shader {
+            name: $name,
+            source: concat!(
+                include_str!("../../shaders/common.wgsl"),
+                include_str!(concat!("../../shaders/", $pre, ".wgsl")),
+                include_str!(concat!("../../shaders/", $name, ".wgsl"))
+            ),
+        };
+    };
     // In the browser the extension's `enable` directive goes in front (directives must come before
     // any declaration). Natively it must not: naga 30 rejects `enable subgroups;` as not yet
     // implemented and offers the builtins without it, wherever the device has the feature.
-    ($ident:ident, $name:literal, enable $ext:literal) => {
+    ($ident:ident, $name:literal, prelude $pre:literal, enable $ext:literal) => {
         #[cfg(target_arch = "wasm32")]
         pub static $ident: Shader = Shader {
             name: $name,
@@ -29,25 +41,26 @@ macro_rules! shader {
                 $ext,
                 ";\n",
                 include_str!("../../shaders/common.wgsl"),
+                include_str!(concat!("../../shaders/", $pre, ".wgsl")),
                 include_str!(concat!("../../shaders/", $name, ".wgsl"))
             ),
         };
         #[cfg(not(target_arch = "wasm32"))]
-        shader!($ident, $name);
+        shader!($ident, $name, prelude $pre);
     };
 }
 
 shader!(ELEMENTWISE, "elementwise");
-shader!(CONV2D, "conv2d");
-shader!(CONV2D_BLOCKED, "conv2d_blocked");
-shader!(CONV2D_TILED, "conv2d_tiled");
-shader!(CONV2D_WIDE, "conv2d_wide");
+shader!(CONV2D, "conv2d", prelude "conv2d_common");
+shader!(CONV2D_BLOCKED, "conv2d_blocked", prelude "conv2d_common");
+shader!(CONV2D_TILED, "conv2d_tiled", prelude "conv2d_common");
+shader!(CONV2D_WIDE, "conv2d_wide", prelude "conv2d_common");
 // Needs `wgpu::Features::SUBGROUP`: conv2d_subgroup.rs checks for it before asking for a pipeline.
-shader!(CONV2D_SUBGROUP, "conv2d_subgroup", enable "subgroups");
+shader!(CONV2D_SUBGROUP, "conv2d_subgroup", prelude "conv2d_common", enable "subgroups");
 shader!(BATCHNORM, "batchnorm");
 shader!(POOL, "pool");
-shader!(LINEAR, "linear");
-shader!(LINEAR_TILED, "linear_tiled");
+shader!(LINEAR, "linear", prelude "linear_common");
+shader!(LINEAR_TILED, "linear_tiled", prelude "linear_common");
 shader!(LOSS, "loss");
 shader!(SGD, "sgd");
 shader!(BATCH, "batch");
