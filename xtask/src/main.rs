@@ -25,8 +25,8 @@ tasks:
   test-web        build the site and run only the browser tests (chromium, software WebGPU)
   test            install what is missing (Mesa lavapipe, wasm32 target, chromium), run every test,
                   build the site and run the browser tests
-  bench-kernels   GFLOP/s of the conv and matmul kernels at ResNet-20 shapes (flags go to the CLI)
-  bench-web [--no-build] [--resnet-batch N] [--mnist-batch N] [--steps N]
+  bench-kernels   GFLOP/s of every conv and linear kernel variant at ResNet-20 shapes, and the picks (flags go to the CLI)
+  bench-web [--no-build] [--resnet-batch N] [--mnist-batch N] [--steps N] [--models a,b] [--profile]
                   ms per training step of tricklab and TensorFlow.js (WebGPU) in headless chromium
                   (installs TensorFlow.js into www/bench/node_modules; nothing else does)
   bench-gpu [--quick] [--allow-software] [--no-browser] [--bin PATH]
