@@ -124,13 +124,11 @@ pub fn check_kernel_variants() -> Promise {
 #[wasm_bindgen]
 pub fn gpu_kernels() -> Result<JsValue, JsValue> {
     let Some(ctx) = SHARED_GPU.with(|s| s.borrow().clone()) else { return Ok(JsValue::NULL) };
-    let mut variants: Vec<serde_json::Value> = Vec::new();
-    for pass in crate::gpu::Pass::ALL {
-        let used: Vec<&str> = ctx.variants_used().iter().filter(|(p, _)| *p == pass).map(|(_, v)| v.name()).collect();
-        if !used.is_empty() {
-            variants.push(serde_json::json!({ "pass": pass.name(), "variants": used }));
-        }
-    }
+    let variants: Vec<serde_json::Value> = ctx
+        .variants_by_pass()
+        .into_iter()
+        .map(|(pass, vs)| serde_json::json!({ "pass": pass.name(), "variants": vs.iter().map(|v| v.name()).collect::<Vec<_>>() }))
+        .collect();
     let picks: std::collections::BTreeMap<String, &str> = ctx.picks().into_iter().map(|(k, v)| (k, v.name())).collect();
     to_js(&serde_json::json!({ "adapter": ctx.describe(), "key": ctx.adapter_key(), "variants": variants, "picks": picks }))
 }
@@ -717,10 +715,8 @@ impl WebBench {
     /// The variants this step's passes were prepared with, `{pass: [variant names]}`.
     #[wasm_bindgen(getter)]
     pub fn variants(&self) -> Result<JsValue, JsValue> {
-        let mut variants: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-        for (pass, v) in self.ctx.variants_used() {
-            variants.entry(pass.name()).or_default().push(v.name());
-        }
+        let variants: std::collections::BTreeMap<&str, Vec<&str>> =
+            self.ctx.variants_by_pass().into_iter().map(|(pass, vs)| (pass.name(), vs.iter().map(|v| v.name()).collect())).collect();
         to_js(&variants)
     }
 
@@ -760,7 +756,7 @@ impl WebBench {
                     ctx.submit(&list)?;
                     ctx.read_bytes(&sync.buffer, 4).await?;
                     let ms = (((crate::clock::now_s() - t) * 1e3 - empty_ms) / REPS as f64).max(0.0);
-                    let name = d.label.split_once(" -> ").map_or(d.label.as_str(), |(head, _)| head).to_string();
+                    let name = d.family();
                     match families.iter_mut().find(|f| f.0 == name) {
                         Some(f) => (f.1, f.2) = (f.1 + 1, f.2 + ms),
                         None => families.push((name, 1, ms)),

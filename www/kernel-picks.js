@@ -4,16 +4,11 @@
 // when the worker starts, so only the first visit with an adapter pays for the timing. Where
 // IndexedDB is unavailable the picks are simply timed again next time.
 
+import { request } from './store.js';
+
 const DB = 'tricklab-kernels';
 const STORE = 'picks';
 const KEY = 'picks';
-
-function request(r) {
-  return new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-}
 
 async function open() {
   const o = indexedDB.open(DB, 1);

@@ -7,7 +7,7 @@
 const DB = 'tricklab';
 const STORE = 'runs';
 
-function request(r) {
+export function request(r) {
   return new Promise((resolve, reject) => {
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);

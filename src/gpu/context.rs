@@ -144,6 +144,18 @@ impl GpuContext {
         self.used.lock().unwrap().iter().copied().collect()
     }
 
+    /// The same, grouped: each pass that has been prepared, in a step's order, with its variants.
+    pub fn variants_by_pass(&self) -> Vec<(Pass, Vec<Variant>)> {
+        let mut out: Vec<(Pass, Vec<Variant>)> = Vec::new();
+        for (pass, v) in self.variants_used() {
+            match out.last_mut() {
+                Some((p, vs)) if *p == pass => vs.push(v),
+                _ => out.push((pass, vec![v])),
+            }
+        }
+        out
+    }
+
     /// How many compute pipelines this context has compiled.
     pub fn pipeline_count(&self) -> usize {
         self.pipelines.lock().unwrap().len()
@@ -323,6 +335,15 @@ pub struct Dispatch {
 }
 
 impl Dispatch {
+    /// The kernel family, for profiles: the label up to " -> " (e.g. "conv2d forward [register]",
+    /// "batchnorm train_stats"), or its first two words ("sgd step") when it has no arrow.
+    pub fn family(&self) -> String {
+        match self.label.split_once(" -> ") {
+            Some((head, _)) => head.to_string(),
+            None => self.label.split(' ').take(2).collect::<Vec<_>>().join(" "),
+        }
+    }
+
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);

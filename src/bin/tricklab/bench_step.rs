@@ -182,15 +182,6 @@ fn measure(model: ModelKind, batch: usize, opts: &Options) -> tricklab::Result<M
     Ok(Measured { model, batch, first_step_ms, median_ms, dispatches: dispatches.len(), gflop: bench.gflop })
 }
 
-/// The kernel family of a dispatch: its label up to " -> " (e.g. "conv2d forward",
-/// "batchnorm train_stats"), or its first two words ("sgd step") when it has no arrow.
-fn family(d: &Dispatch) -> String {
-    match d.label.split_once(" -> ") {
-        Some((head, _)) => head.to_string(),
-        None => d.label.split(' ').take(2).collect::<Vec<_>>().join(" "),
-    }
-}
-
 /// Times each dispatch of the step alone: `REPS` copies in one submit, then wait, divided by
 /// `REPS`; sums them per family. The sum can differ from the whole step (per-submit overhead,
 /// caches); both are printed. Repeating a dispatch changes the numbers it works on (SGD and
@@ -207,7 +198,7 @@ fn profile(ctx: &GpuContext, dispatches: &[&Dispatch], step_ms: f64) -> tricklab
         ctx.submit(&list)?;
         ctx.wait()?;
         let ms = t.elapsed().as_secs_f64() * 1e3 / REPS as f64;
-        let e = families.entry(family(d)).or_default();
+        let e = families.entry(d.family()).or_default();
         e.0 += 1;
         e.1 += ms;
         total += ms;

@@ -104,16 +104,11 @@ pub fn prepare(ctx: &GpuContext, configs: &[(&TrainConfig, Option<&TrainConfig>)
     Ok(timed)
 }
 
-/// One line per pass and variant actually prepared, e.g. "conv forward: register".
+/// The variants actually prepared, per pass, e.g. "conv forward register+register-8x8, …".
 pub fn describe_used(ctx: &GpuContext) -> String {
-    let mut by_pass: Vec<(String, Vec<&str>)> = Vec::new();
-    for (pass, v) in ctx.variants_used() {
-        match by_pass.iter_mut().find(|(p, _)| *p == pass.name()) {
-            Some((_, vs)) => vs.push(v.name()),
-            None => by_pass.push((pass.name().to_string(), vec![v.name()])),
-        }
-    }
-    by_pass.iter().map(|(p, vs)| format!("{p} {}", vs.join("+"))).collect::<Vec<_>>().join(", ")
+    let by_pass = ctx.variants_by_pass();
+    let line = |(p, vs): &(tricklab::gpu::Pass, Vec<tricklab::gpu::Variant>)| format!("{p} {}", vs.iter().map(|v| v.name()).collect::<Vec<_>>().join("+"));
+    by_pass.iter().map(line).collect::<Vec<_>>().join(", ")
 }
 
 /// `tricklab adapter`: the adapter as one JSON line, `{name, device_type, backend, software,
