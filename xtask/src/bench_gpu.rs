@@ -92,6 +92,13 @@ pub fn bench_gpu(args: &[String]) -> Result<(), String> {
         ));
     }
 
+    // Every variant against the CPU reference on this adapter (a failure is printed, not fatal:
+    // the timings below still say something, and the failing variant is in the lines).
+    match tricklab(&bin, &["check-kernels"]) {
+        Ok(out) => json_lines(&out, "kernel check").iter().for_each(|l| println!("{l}")),
+        Err(e) => println!("{}", serde_json::json!({"measurement": "kernel check", "error": e})),
+    }
+
     // The kernel table, with the picks (saved to the kernel cache, so the steps below use them).
     let kernel_args: &[&str] = if o.quick { &["bench-kernels", "--json", "--batch", "8", "--reps", "1", "--target-ms", "5"] } else { &["bench-kernels", "--json", "--batch", "128", "--reps", "5", "--target-ms", "50"] };
     for line in json_lines(&tricklab(&bin, kernel_args)?, "kernel") {

@@ -126,3 +126,24 @@ pub fn adapter() -> Result<(), String> {
     );
     Ok(())
 }
+
+/// `tricklab check-kernels`: every kernel variant this adapter has, of every conv and linear pass,
+/// against the CPU reference (`tune::check_against_reference`, the check the page runs), one JSON
+/// line per (pass, shape, variant) with `ok` and the mismatch, then a summary line. Fails when any
+/// variant disagrees.
+pub fn check() -> Result<(), String> {
+    let ctx = block_on(GpuContext::new()).map_err(|e| e.to_string())?;
+    let checks = block_on(tune::check_against_reference(&ctx)).map_err(|e| e.to_string())?;
+    for c in &checks {
+        println!(
+            "{}",
+            serde_json::json!({"pass": c.pass, "shape": c.shape, "variant": c.variant, "ok": c.mismatch.is_none(), "mismatch": c.mismatch})
+        );
+    }
+    let failed = checks.iter().filter(|c| c.mismatch.is_some()).count();
+    println!("{}", serde_json::json!({"adapter": ctx.describe(), "checked": checks.len(), "failed": failed}));
+    match failed {
+        0 => Ok(()),
+        n => Err(format!("{n} of {} kernel checks disagree with the CPU reference on {}", checks.len(), ctx.describe())),
+    }
+}

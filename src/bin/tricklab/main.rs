@@ -16,6 +16,7 @@ commands:
   train          train a model headless (see `tricklab train --help`)
   schedule       print the learning rate for every global step (see `tricklab schedule --help`)
   adapter        print the GPU adapter runs would use, as JSON (name, type, backend, software)
+  check-kernels  check every kernel variant on this adapter against the CPU reference, as JSON lines
   bench-kernels  time every kernel variant at ResNet-20/CIFAR-10 shapes, print GFLOP/s and the picks
   bench-step     time whole training steps of ResNet-20 and the MNIST model (see `tricklab bench-step --help`)
   lesson         run a lesson (one trick's experiment) over seeds (see `tricklab lesson --help`)";
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         "train" => train::run(rest),
         "bench-kernels" => bench::run(rest),
         "adapter" => kernels::adapter(),
+        "check-kernels" => kernels::check(),
         "bench-step" => bench_step::run(rest),
         "lesson" => lesson::run(rest),
         "-h" | "--help" | "help" => {
