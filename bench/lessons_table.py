@@ -5,11 +5,55 @@ this reads those files and prints, per lesson, each arm's value of the lesson's 
 seed with their mean and standard deviation, each arm's test accuracy, the images trained, the
 seconds per seed, and the verdict sentence, as Markdown. Nothing in the table is typed by hand.
 
-Usage: python bench/lessons_table.py OUT_DIR/*.jsonl > table.md
+Usage: python bench/lessons_table.py [--paired] OUT_DIR/*.jsonl > table.md\n(--paired adds each pair of arms' paired difference: mean, 95% t interval, sign test.)
 """
 
 import json
+import math
 import sys
+
+
+def t_cdf(t, df):
+    """Student's t distribution function, by Simpson's rule on its density (enough digits here)."""
+    if t < 0:
+        return 1.0 - t_cdf(-t, df)
+    c = math.gamma((df + 1) / 2) / (math.sqrt(df * math.pi) * math.gamma(df / 2))
+    n = 2000
+    h = t / n
+    f = lambda x: c * (1 + x * x / df) ** (-(df + 1) / 2)
+    s = f(0) + f(t) + sum((4 if i % 2 else 2) * f(i * h) for i in range(1, n))
+    return 0.5 + s * h / 3
+
+
+def t_quantile(p, df):
+    lo, hi = 0.0, 100.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if t_cdf(mid, df) < p else (lo, mid)
+    return (lo + hi) / 2
+
+
+def paired(summary):
+    """Every pair of arms over the seeds: the mean paired difference with its 95% t interval, how
+    many seeds went each way, and the two-sided sign test's p-value."""
+    arms = summary["arms"]
+    out = []
+    for i in range(len(arms)):
+        for j in range(i):
+            a, b = arms[i], arms[j]
+            d = [x - y for x, y in zip(a["values"], b["values"]) if x is not None and y is not None]
+            n = len(d)
+            if n < 2:
+                continue
+            mean = sum(d) / n
+            sd = math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1))
+            half = t_quantile(0.975, n - 1) * sd / math.sqrt(n)
+            up, down = sum(x > 0 for x in d), sum(x < 0 for x in d)
+            m, k = up + down, min(up, down)
+            p = min(1.0, 2 * sum(math.comb(m, r) for r in range(k + 1)) / 2 ** m) if m else 1.0
+            out.append(f"| {a['name']} − {b['name']} | {mean:+.3f} | [{mean - half:+.3f}, {mean + half:+.3f}] | "
+                       f"{up} up, {down} down | {p:.4f} |")
+    return out
 
 
 def fmt(v, pct=False):
@@ -17,7 +61,7 @@ def fmt(v, pct=False):
 
 
 def main():
-    for path in sys.argv[1:]:
+    for path in [a for a in sys.argv[1:] if not a.startswith('--')]:
         lines = [json.loads(l) for l in open(path) if l.startswith("{")]
         summary = next(l for l in lines if "verdict" in l)
         arms = [l for l in lines if "verdict" not in l]
@@ -38,6 +82,11 @@ def main():
             print(f"| {a['name']} | {vals} | {fmt(a['mean'])} ± {fmt(a['std'])} | {accs} |")
         print()
         print(f"Verdict ({summary['held']} of {len(seeds)} seeds): {summary['verdict']}")
+        if "--paired" in sys.argv:
+            print()
+            print("| paired difference | mean | 95% interval (t) | seeds | sign test p |")
+            print("|---|---|---|---|---|")
+            print("\n".join(paired(summary)))
         print()
 
 
