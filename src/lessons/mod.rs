@@ -10,6 +10,7 @@
 //! - `verdict`: each arm's measured value, and the verdict over one or more seeds.
 
 pub mod catalog;
+pub mod pool;
 pub mod run;
 pub mod verdict;
 

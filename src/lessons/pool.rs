@@ -1,0 +1,212 @@
+//! A class is a sample: many runs of one lesson (one per student, each with its own seed) pooled
+//! into one verdict. Each run gives the effect its rule rests on (the trick's arm against the
+//! baseline's, signed so that a positive number is the effect the lesson is about); the pool
+//! states their mean with a 95% interval (Student's t over the runs), how many runs showed the
+//! effect, a two-sided sign test, and a sentence a student can follow.
+
+use serde::Serialize;
+
+use super::{Better, Lesson, Rule};
+use crate::{Error, Result};
+
+/// The effect one run shows under `rule`, from that run's value of the metric per arm: for
+/// `Beats`, the trick's value minus the baseline's (turned round when lower is better); for
+/// `GapShrinks`, how much the pair's difference shrank with the trick. `None` when an arm it
+/// needs diverged.
+pub fn effect(rule: &Rule, values: &[Option<f64>]) -> Option<f64> {
+    match *rule {
+        Rule::Beats { trick, baseline, better, .. } => {
+            let (t, b) = (values.get(trick).copied().flatten()?, values.get(baseline).copied().flatten()?);
+            Some(if better == Better::Higher { t - b } else { b - t })
+        }
+        Rule::GapShrinks { without, with, .. } => {
+            let gap = |(a, b): (usize, usize)| Some((values.get(a).copied().flatten()? - values.get(b).copied().flatten()?).abs());
+            Some(gap(without)? - gap(with)?)
+        }
+    }
+}
+
+/// The margin an effect must pass for the rule to hold in one run.
+fn margin(rule: &Rule) -> f64 {
+    match *rule {
+        Rule::Beats { margin, .. } | Rule::GapShrinks { margin, .. } => margin,
+    }
+}
+
+/// What the pooled runs say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finding {
+    /// The 95% interval of the mean effect lies above the rule's margin.
+    Effect,
+    /// The interval lies wholly below zero: the trick did the opposite.
+    Reversed,
+    /// The interval reaches the margin or zero: these runs cannot tell.
+    Unsettled,
+}
+
+/// Many runs of one lesson, pooled.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pooled {
+    /// Runs pooled (runs where an arm the rule needs diverged are left out, and counted here).
+    pub runs: usize,
+    pub left_out: usize,
+    /// The effect of each pooled run, in the order given.
+    pub effects: Vec<f64>,
+    pub mean: f64,
+    /// Sample standard deviation of the effects.
+    pub sd: f64,
+    /// The 95% interval of the mean effect (Student's t with runs − 1 degrees of freedom); equal
+    /// to the mean at both ends for a single run.
+    pub interval: [f64; 2],
+    /// Runs in which the rule held (the effect passed its margin), and runs that went the other way.
+    pub showed: usize,
+    pub against: usize,
+    /// Two-sided sign test: the chance of a split at least this lopsided if the trick made no
+    /// difference (ties left out).
+    pub sign_p: f64,
+    pub finding: Finding,
+    pub statistic: &'static str,
+    pub sentence: String,
+}
+
+/// Pools `runs`, each one run's value of the metric per arm (in the lesson's arm order).
+pub fn pool(lesson: &Lesson, runs: &[Vec<Option<f64>>]) -> Result<Pooled> {
+    if let Some(r) = runs.iter().find(|r| r.len() != lesson.arms.len()) {
+        return Err(Error::Config { field: "runs", msg: format!("a run has {} arm values; lesson {} has {} arms", r.len(), lesson.id, lesson.arms.len()) });
+    }
+    let effects: Vec<f64> = runs.iter().filter_map(|r| effect(&lesson.rule, r)).collect();
+    if effects.is_empty() {
+        return Err(Error::Config { field: "runs", msg: format!("no run of lesson {} has the arms its rule compares (they diverged or none was given)", lesson.id) });
+    }
+    let n = effects.len();
+    let mean = effects.iter().sum::<f64>() / n as f64;
+    let sd = if n > 1 { (effects.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt() } else { 0.0 };
+    let half = if n > 1 { t_quantile(0.975, (n - 1) as f64) * sd / (n as f64).sqrt() } else { 0.0 };
+    let interval = [mean - half, mean + half];
+    let m = margin(&lesson.rule);
+    let showed = effects.iter().filter(|&&e| e > m).count();
+    let against = effects.iter().filter(|&&e| e < 0.0).count();
+    let sign_p = sign_test(effects.iter().filter(|&&e| e > 0.0).count(), against);
+    let finding = if n > 1 && interval[0] > m {
+        Finding::Effect
+    } else if n > 1 && interval[1] < 0.0 {
+        Finding::Reversed
+    } else {
+        Finding::Unsettled
+    };
+    let sentence = sentence(lesson, n, mean, interval, showed, finding);
+    Ok(Pooled { runs: n, left_out: runs.len() - n, effects, mean, sd, interval, showed, against, sign_p, finding, statistic: "95% t interval of the mean paired difference; sign test", sentence })
+}
+
+/// The pooled verdict in words a student can follow.
+fn sentence(lesson: &Lesson, n: usize, mean: f64, [lo, hi]: [f64; 2], showed: usize, finding: Finding) -> String {
+    let what = match lesson.rule {
+        Rule::Beats { trick, baseline, better, .. } => {
+            let way = if better == Better::Higher { "above" } else { "below" };
+            format!("{} ended {way} {} by {mean:+.3} on average", lesson.arms[trick].name, lesson.arms[baseline].name)
+        }
+        Rule::GapShrinks { .. } => format!("with the trick the gap shrank by {mean:+.3} on average"),
+    };
+    if n == 1 {
+        return format!("One run ({}): {what}. One run cannot tell an effect from the luck of its seed: pool more runs.", lesson.metric.name());
+    }
+    let how_sure = match finding {
+        Finding::Effect => "The whole range is past the rule's margin, so this is an effect of the trick at this size, not the luck of the seeds.",
+        Finding::Reversed => "The whole range is below zero: at this size the trick did the opposite of what the lesson asks about.",
+        Finding::Unsettled => "The range includes no effect at all, so these runs cannot tell the effect from noise: more runs would narrow it.",
+    };
+    format!(
+        "Pooled over {n} runs ({}): {what}. With 95% confidence the true average lies between {lo:+.3} and {hi:+.3}. {showed} of {n} runs showed the effect. {how_sure}",
+        lesson.metric.name()
+    )
+}
+
+/// Two-sided sign test for `up` positive and `down` negative differences.
+pub fn sign_test(up: usize, down: usize) -> f64 {
+    let m = up + down;
+    if m == 0 {
+        return 1.0;
+    }
+    let k = up.min(down);
+    // P(X <= k) for X ~ Binomial(m, 1/2), in logs so that large classes do not overflow.
+    let ln_choose = |r: usize| ln_gamma(m as f64 + 1.0) - ln_gamma(r as f64 + 1.0) - ln_gamma((m - r) as f64 + 1.0);
+    let tail: f64 = (0..=k).map(|r| (ln_choose(r) - m as f64 * std::f64::consts::LN_2).exp()).sum();
+    (2.0 * tail).min(1.0)
+}
+
+/// The `p` quantile of Student's t with `df` degrees of freedom (p in (0.5, 1)), by bisection
+/// on the distribution function.
+pub fn t_quantile(p: f64, df: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0, 1000.0);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if t_cdf(mid, df) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// Student's t distribution function: 1 − I_x(df/2, 1/2)/2 with x = df/(df + t²), for t ≥ 0.
+pub fn t_cdf(t: f64, df: f64) -> f64 {
+    let tail = 0.5 * inc_beta(df / (df + t * t), 0.5 * df, 0.5);
+    if t >= 0.0 { 1.0 - tail } else { tail }
+}
+
+/// The regularized incomplete beta function I_x(a, b), by its continued fraction (modified Lentz).
+fn inc_beta(x: f64, a: f64, b: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let front = (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
+    // The fraction converges fast for x < (a + 1)/(a + b + 2); use the symmetry otherwise.
+    if x > (a + 1.0) / (a + b + 2.0) {
+        return 1.0 - inc_beta(1.0 - x, b, a);
+    }
+    let tiny = 1e-300;
+    let (mut c, mut d) = (1.0, 1.0 - (a + b) * x / (a + 1.0));
+    d = 1.0 / if d.abs() < tiny { tiny } else { d };
+    let mut f = d;
+    for m in 1..300 {
+        let m = m as f64;
+        for num in [m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m)), -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0))] {
+            d = 1.0 + num * d;
+            d = 1.0 / if d.abs() < tiny { tiny } else { d };
+            c = 1.0 + num / c;
+            c = if c.abs() < tiny { tiny } else { c };
+            f *= c * d;
+        }
+        if (c * d - 1.0).abs() < 1e-15 {
+            break;
+        }
+    }
+    front * f / a
+}
+
+/// ln Γ(x) for x > 0 (Lanczos, g = 7, nine terms: about 15 digits).
+fn ln_gamma(x: f64) -> f64 {
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let t = x + 7.5;
+    let s: f64 = C[0] + C[1..].iter().enumerate().map(|(i, c)| c / (x + i as f64 + 1.0)).sum::<f64>();
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + s.ln()
+}

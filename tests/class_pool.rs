@@ -1,0 +1,80 @@
+//! Pooling a class's runs of a lesson (lessons::pool): the statistics against known values, and
+//! the pooled verdicts of the 12-seed runs recorded in bench/runs/ (the same numbers
+//! bench/lessons_table.py --paired printed for bench/LESSONS.md).
+
+use tricklab::lessons::catalog;
+use tricklab::lessons::pool::{self, Finding};
+
+#[test]
+fn t_quantiles_match_the_tables() {
+    // Two-sided 95% critical values of Student's t for 1, 11 and 30 degrees of freedom.
+    for (df, want) in [(1.0, 12.7062), (11.0, 2.2010), (30.0, 2.0423)] {
+        let got = pool::t_quantile(0.975, df);
+        assert!((got - want).abs() < 1e-3, "t_0.975({df}) = {got}, want {want}");
+    }
+    assert!((pool::t_cdf(0.0, 5.0) - 0.5).abs() < 1e-12);
+}
+
+#[test]
+fn sign_test_is_the_binomial_tail() {
+    // 11 up, 1 down: 2 * (C(12,0) + C(12,1)) / 2^12.
+    assert!((pool::sign_test(11, 1) - 26.0 / 4096.0).abs() < 1e-12);
+    assert_eq!(pool::sign_test(6, 6), 1.0);
+    assert_eq!(pool::sign_test(0, 0), 1.0);
+    // A class of 200 does not overflow.
+    assert!(pool::sign_test(150, 50) < 1e-10);
+}
+
+/// Each seed's value per arm, from `tricklab lesson NAME --seeds N` output.
+fn runs_of(path: &str) -> Vec<Vec<Option<f64>>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let summary = lines.iter().find(|l| l.get("verdict").is_some()).unwrap();
+    let arms = summary["arms"].as_array().unwrap();
+    let seeds = arms[0]["values"].as_array().unwrap().len();
+    (0..seeds).map(|s| arms.iter().map(|a| a["values"][s].as_f64()).collect()).collect()
+}
+
+#[test]
+fn twelve_seeds_settle_resnet_d_and_not_distillation() {
+    let tweaks = catalog::find("resnet-tweaks").unwrap();
+    let p = pool::pool(&tweaks, &runs_of("bench/runs/h200-2026-12-04/resnet-tweaks-12.jsonl")).unwrap();
+    assert_eq!((p.runs, p.showed, p.against), (12, 11, 1));
+    assert!((p.mean - 0.929).abs() < 1e-3 && (p.interval[0] - 0.572).abs() < 1e-3 && (p.interval[1] - 1.286).abs() < 1e-3, "{p:?}");
+    assert!((p.sign_p - 26.0 / 4096.0).abs() < 1e-12);
+    assert_eq!(p.finding, Finding::Effect);
+    assert!(p.sentence.contains("11 of 12 runs"), "{}", p.sentence);
+
+    let distill = catalog::find("distillation").unwrap();
+    let p = pool::pool(&distill, &runs_of("bench/runs/h200-2026-12-04/distillation-12.jsonl")).unwrap();
+    assert_eq!((p.runs, p.showed), (12, 4));
+    assert!((p.mean + 0.154).abs() < 1e-3 && p.interval[0] < 0.0 && p.interval[1] > 0.0, "{p:?}");
+    assert_eq!(p.finding, Finding::Unsettled);
+    assert!(p.sentence.contains("cannot tell"), "{}", p.sentence);
+}
+
+#[test]
+fn a_consistent_reversal_and_a_single_run_are_named() {
+    let tweaks = catalog::find("resnet-tweaks").unwrap();
+    // ResNet-D (arm 2) below plain (arm 0) in every run.
+    let runs: Vec<Vec<Option<f64>>> = (0..8).map(|i| vec![Some(92.0 + 0.1 * i as f64), Some(91.0), Some(90.5 + 0.05 * i as f64)]).collect();
+    let p = pool::pool(&tweaks, &runs).unwrap();
+    assert_eq!(p.finding, Finding::Reversed);
+    assert_eq!(p.against, 8);
+
+    let one = pool::pool(&tweaks, &runs[..1]).unwrap();
+    assert_eq!(one.finding, Finding::Unsettled);
+    assert_eq!(one.interval, [one.mean, one.mean]);
+    assert!(one.sentence.starts_with("One run"), "{}", one.sentence);
+}
+
+#[test]
+fn diverged_runs_are_left_out_and_bad_input_is_refused() {
+    let tweaks = catalog::find("resnet-tweaks").unwrap();
+    let runs = vec![vec![Some(92.0), Some(91.0), None], vec![Some(92.0), Some(91.0), Some(93.0)], vec![Some(92.5), Some(91.0), Some(93.1)]];
+    let p = pool::pool(&tweaks, &runs).unwrap();
+    assert_eq!((p.runs, p.left_out), (2, 1));
+    let err = pool::pool(&tweaks, &[vec![Some(1.0)]]).unwrap_err().to_string();
+    assert!(err.contains("3 arms"), "{err}");
+    assert!(pool::pool(&tweaks, &[vec![None, None, None]]).is_err());
+}
