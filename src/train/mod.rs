@@ -13,4 +13,5 @@ pub use schedule::{LrMode, LrSchedule, ScheduleSpec};
 pub mod step;
 pub mod checkpoint;
 pub mod trainer;
+pub mod tuning;
 pub mod views;
