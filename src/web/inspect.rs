@@ -6,8 +6,8 @@ use wasm_bindgen::prelude::*;
 
 use super::trainer::WebTrainer;
 use super::{js_error, to_js, with_slot};
+use crate::inspect::views;
 use crate::train::checkpoint;
-use crate::train::views;
 
 /// What a safetensors file holds, as JSON `{config, parameters}`: the training config saved in it
 /// (model, dataset, width, tricks) and its number of parameters, after every tensor was checked

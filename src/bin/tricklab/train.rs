@@ -10,13 +10,13 @@ use tricklab::data::{bounded, cifar, mnist, DatasetKind, Splits};
 use tricklab::gpu::block_on;
 use tricklab::train::checkpoint::{self, Checkpoint, MAX_CHECKPOINT_BYTES};
 use tricklab::train::config::MAX_JSON_BYTES;
-use tricklab::train::overrides::{config_with, parse_set};
 use tricklab::train::backend::Device;
 use tricklab::train::trainer::Trainer;
 use tricklab::train::tuning::{open_tuned, DeviceKind};
 use tricklab::train::TrainConfig;
 
 use crate::kernels::CacheFile;
+use crate::overrides::{config_with, parse_set};
 
 const HELP: &str = "usage: tricklab train [--config cfg.json] [--dataset mnist|cifar10] [--model NAME] [--epochs N]
                       [--batch-size B] [--set FIELD=VALUE]... --data PATH [--save model.safetensors]
