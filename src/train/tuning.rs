@@ -1,7 +1,7 @@
 //! A run's kernel picks, above the network layer: which GEMM-shaped passes a network or a training
-//! config prepares (`graph_work`), picks for all of them (`tune_graph`, `tune_config`, timed one pass
-//! at a time by `gpu::tune`), and the one sequence that the page and the CLI both start a run with
-//! (`open_tuned`): open the device, give it the saved picks, time what has none yet, keep the
+//! config prepares (`graph_work`), picks for all of them (`tune_graph`, `tune_config_while`, each
+//! pass timed by `gpu::tune`), and the one sequence that the page and the CLI both start a run
+//! with (`open_tuned`): open the device, give it the saved picks, time what has none yet, keep the
 //! picks, build the run.
 
 use std::rc::Rc;
@@ -65,13 +65,9 @@ pub async fn tune_graph_while(ctx: &GpuContext, graph: &Graph, go_on: impl Fn() 
 }
 
 /// Picks for everything a training run of `config` prepares on the GPU: its network at its batch
-/// size, and a teacher's network at the same batch when distilling.
-pub async fn tune_config(ctx: &GpuContext, config: &TrainConfig, teacher: Option<&TrainConfig>) -> Result<Vec<Timing>> {
-    tune_config_while(ctx, config, teacher, || true).await
-}
-
-/// `tune_config`, stopping before the next pass once `go_on` says no.
-async fn tune_config_while(ctx: &GpuContext, config: &TrainConfig, teacher: Option<&TrainConfig>, go_on: impl Fn() -> bool) -> Result<Vec<Timing>> {
+/// size, and a teacher's network at the same batch when distilling; stops before the next pass
+/// once `go_on` says no.
+pub async fn tune_config_while(ctx: &GpuContext, config: &TrainConfig, teacher: Option<&TrainConfig>, go_on: impl Fn() -> bool) -> Result<Vec<Timing>> {
     let batch = config.batch_size as usize;
     let mut out = tune_graph_while(ctx, &config.graph(batch)?, &go_on).await?;
     if let Some(t) = teacher {
