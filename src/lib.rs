@@ -8,6 +8,7 @@ pub mod clock;
 pub mod data;
 pub mod error;
 pub mod gpu;
+pub mod inspect;
 pub mod lessons;
 pub mod names;
 pub mod nn;

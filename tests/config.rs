@@ -7,6 +7,10 @@ use tricklab::nn::models::ModelKind;
 use tricklab::train::{LrMode, TrainConfig};
 use tricklab::Error;
 
+// The CLI's `--set` parsing (a module of the tricklab binary, which tests cannot import).
+#[path = "../src/bin/tricklab/overrides.rs"]
+mod overrides;
+
 /// 50,000 CIFAR images in batches of 128, rounded down.
 const STEPS: u64 = 390;
 
@@ -342,8 +346,8 @@ fn the_checkpoint_limit_holds_the_largest_model() {
 fn fuzz_findings_stay_fixed() {
     // A config that validated but could not build its model: 1e-300 is 0 as the models' f32.
     let overrides: serde_json::Map<String, serde_json::Value> =
-        ["epochs=1", "width_mult=1e-300"].iter().map(|a| tricklab::train::overrides::parse_set(a).unwrap()).collect();
-    let c = tricklab::train::overrides::config_with(&serde_json::Map::new(), &overrides).unwrap();
+        ["epochs=1", "width_mult=1e-300"].iter().map(|a| overrides::parse_set(a).unwrap()).collect();
+    let c = overrides::config_with(&serde_json::Map::new(), &overrides).unwrap();
     assert_eq!(field_of(c.validate(937)), "width_mult");
     // A number that did not survive to_json and back (serde_json's fast float parsing was off by
     // one unit in the last place), so a saved config could come back changed.

@@ -3,7 +3,7 @@
 //! process-wide counters, and dropping its last owner destroys it at once (in the browser a
 //! dropped `wgpu::Buffer` would otherwise hold its memory until the JS garbage collector finds it)
 //! and takes it off the counters. `live_buffers()` is what a finished run must return to; the page's browser
-//! tests read it through `web.rs` after 20 runs in one tab.
+//! tests read it through `web::device::gpu_memory` after 20 runs in one tab.
 
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};

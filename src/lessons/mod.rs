@@ -1,8 +1,8 @@
 //! Lessons: one short experiment per trick, as data, run the same way by the CLI
-//! (`tricklab lesson`) and the page (through web.rs). A lesson is a question, its arms (complete
-//! training configs that differ only in the trick, sharing the seed), the data it runs on, the
-//! measurement that shows the effect, the rule that turns the measured numbers into a verdict
-//! sentence, the views the page draws, and the paper's own full-scale result.
+//! (`tricklab lesson`) and the page (through `web::lesson`). A lesson is a question, its arms
+//! (complete training configs that differ only in the trick, sharing the seed), the data it runs
+//! on, the measurement that shows the effect, the rule that turns the measured numbers into a
+//! verdict sentence, the views the page draws, and the paper's own full-scale result.
 //!
 //! - `catalog`: the lessons themselves.
 //! - `run`: `LessonRun`, which trains the arms step by step in turn (so curves grow together) and

@@ -12,10 +12,10 @@ use serde::Serialize;
 
 use super::{Lesson, Metric};
 use crate::data::Dataset;
-use crate::train::analysis::{self, ParamNorms};
+use crate::inspect::analysis::{self, ParamNorms};
 use crate::train::backend::Device;
 use crate::train::trainer::{Progress, Split, Trainer};
-use crate::train::views::{self, BatchPreview, FinalViews};
+use crate::inspect::views::{self, BatchPreview, FinalViews};
 use crate::train::TrainConfig;
 use crate::{Error, Result};
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::run::ArmRecord;
 use super::{Better, Lesson, Metric, Rule};
-use crate::train::analysis::mean_std;
+use crate::inspect::analysis::mean_std;
 
 /// One arm's value of `metric`; `None` when the arm diverged (or never ran) before it could be
 /// measured.

@@ -1,10 +1,8 @@
 //! Training: the config, the seed's learning-rate schedules and the tricks that are plain
 //! arithmetic on targets (label smoothing, mixup weights).
 
-pub mod analysis;
 pub mod backend;
 pub mod config;
-pub mod overrides;
 pub mod schedule;
 pub mod tricks;
 
@@ -13,4 +11,4 @@ pub use schedule::{LrMode, LrSchedule, ScheduleSpec};
 pub mod step;
 pub mod checkpoint;
 pub mod trainer;
-pub mod views;
+pub mod tuning;

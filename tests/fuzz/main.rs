@@ -10,6 +10,9 @@
 //! failure.
 
 mod mutate;
+// The CLI's `--set` parsing (a module of the tricklab binary, which tests cannot import).
+#[path = "../../src/bin/tricklab/overrides.rs"]
+mod overrides;
 #[path = "../common/tar.rs"]
 mod tar_stream;
 mod targets;

@@ -10,10 +10,10 @@ use tricklab::rng::Rng;
 use tricklab::data::{cifar, mnist, Dataset, DatasetKind};
 use tricklab::train::checkpoint::{self, Checkpoint};
 use tricklab::train::config::MAX_TOTAL_STEPS;
-use tricklab::train::overrides::{config_with, parse_set};
 use tricklab::train::{LrMode, TrainConfig};
 
 use super::mutate::{self, below, pick};
+use super::overrides::{config_with, parse_set};
 use super::Target;
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

@@ -5,6 +5,7 @@ mod bench;
 mod bench_step;
 mod kernels;
 mod lesson;
+mod overrides;
 mod schedule;
 mod train;
 

@@ -6,12 +6,12 @@
 use serde::Serialize;
 
 use super::analysis::{self, Calibration, Histogram, Prediction};
-use super::checkpoint::Checkpoint;
-use super::trainer::{LastBatch, Split, Trainer};
-use super::TrainConfig;
 use crate::data::Dataset;
 use crate::nn::cpu::CpuNet;
 use crate::reference::batch::normalize;
+use crate::train::checkpoint::Checkpoint;
+use crate::train::trainer::{LastBatch, Split, Trainer};
+use crate::train::TrainConfig;
 use crate::{Error, Result};
 
 /// Images of a training batch kept for the batch view.

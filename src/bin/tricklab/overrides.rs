@@ -5,8 +5,8 @@
 
 use serde_json::{Map, Value};
 
-use super::config::TrainConfig;
-use crate::{Error, Result};
+use tricklab::train::TrainConfig;
+use tricklab::{Error, Result};
 
 /// Splits one `FIELD=VALUE` argument into the field and its JSON value.
 pub fn parse_set(arg: &str) -> Result<(String, Value)> {
