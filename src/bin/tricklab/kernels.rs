@@ -132,7 +132,7 @@ pub fn adapter() -> Result<(), String> {
 /// variant disagrees.
 pub fn check() -> Result<(), String> {
     let ctx = block_on(GpuContext::new()).map_err(|e| e.to_string())?;
-    let checks = block_on(tune::check_against_reference(&ctx)).map_err(|e| e.to_string())?;
+    let checks = block_on(tricklab::gpu::tune::check_against_reference(&ctx)).map_err(|e| e.to_string())?;
     for c in &checks {
         println!(
             "{}",
