@@ -81,6 +81,7 @@ fn linear_scaling() -> Lesson {
         ],
         metric: Metric::TestAccuracy,
         rule: Rule::GapShrinks { without: (1, 3), with: (0, 2), margin: 1.0 },
+        reported: None,
         views: vec![View::LossPerImage, View::Schedules],
         track_train_accuracy: false,
         paper: Paper {
@@ -117,6 +118,7 @@ fn warmup() -> Lesson {
         arms: vec![arm("no warmup", c(0)), arm("8 warmup steps", c(8))],
         metric: Metric::EarlyLoss { steps: 15 },
         rule: Rule::Beats { trick: 1, baseline: 0, better: Better::Lower, margin: 0.1 },
+        reported: None,
         views: vec![View::Schedules],
         track_train_accuracy: false,
         paper: Paper {
@@ -158,6 +160,7 @@ fn zero_gamma() -> Lesson {
         arms: vec![arm("γ = 1 (default)", c(false)), arm("zero γ", c(true))],
         metric: Metric::TestAccuracy,
         rule: Rule::Beats { trick: 1, baseline: 0, better: Better::Higher, margin: 5.0 },
+        reported: None,
         views: vec![],
         track_train_accuracy: false,
         paper: Paper {
@@ -190,6 +193,7 @@ fn no_bias_decay() -> Lesson {
         arms: vec![arm("decay everything", c(false)), arm("no bias decay", c(true))],
         metric: Metric::FinalTrainLoss,
         rule: Rule::Beats { trick: 1, baseline: 0, better: Better::Lower, margin: 0.01 },
+        reported: Some(Metric::GammaNorm),
         views: vec![View::Norms],
         track_train_accuracy: false,
         paper: Paper {
@@ -217,6 +221,7 @@ fn cosine() -> Lesson {
         arms: vec![arm("step decay", c(LrMode::Step)), arm("cosine decay", c(LrMode::Cosine))],
         metric: Metric::TestAccuracy,
         rule: Rule::Beats { trick: 1, baseline: 0, better: Better::Higher, margin: 0.0 },
+        reported: None,
         views: vec![View::Schedules],
         track_train_accuracy: false,
         paper: Paper {
@@ -250,6 +255,7 @@ fn label_smoothing() -> Lesson {
         arms: vec![arm("one-hot targets", c(0.0)), arm("smoothed, ε = 0.1", c(0.1))],
         metric: Metric::LogitGap,
         rule: Rule::Beats { trick: 1, baseline: 0, better: Better::Lower, margin: 0.5 },
+        reported: None,
         views: vec![View::LogitGaps, View::Calibration],
         track_train_accuracy: false,
         paper: Paper {
@@ -280,6 +286,7 @@ fn mixup() -> Lesson {
         arms: vec![arm("no mixup", c(0.0)), arm("mixup, α = 1", c(1.0))],
         metric: Metric::GeneralizationGap,
         rule: Rule::Beats { trick: 1, baseline: 0, better: Better::Lower, margin: 0.5 },
+        reported: None,
         views: vec![View::Batches, View::TrainTestAccuracy],
         track_train_accuracy: true,
         paper: Paper {
@@ -321,6 +328,7 @@ fn distillation() -> Lesson {
         ],
         metric: Metric::TestAccuracy,
         rule: Rule::Beats { trick: 2, baseline: 1, better: Better::Higher, margin: 0.0 },
+        reported: None,
         views: vec![],
         track_train_accuracy: false,
         paper: Paper {
@@ -358,6 +366,7 @@ fn resnet_tweaks() -> Lesson {
         arms: vec![arm("plain", c(false, false)), arm("ResNet-C", c(true, false)), arm("ResNet-D", c(false, true))],
         metric: Metric::TestAccuracy,
         rule: Rule::Beats { trick: 2, baseline: 0, better: Better::Higher, margin: 0.0 },
+        reported: None,
         views: vec![],
         track_train_accuracy: false,
         paper: Paper {
