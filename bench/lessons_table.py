@@ -3,7 +3,10 @@
 Each lesson's output is one JSON line per arm per seed, then a summary line (with "verdict");
 this reads those files and prints, per lesson, each arm's value of the lesson's metric in every
 seed with their mean and standard deviation, each arm's test accuracy, the images trained, the
-seconds per seed, and the verdict sentence, as Markdown. Nothing in the table is typed by hand.
+seconds per seed, and the verdict sentence, as Markdown. A lesson that also reports a measurement
+without judging it (no bias decay: the norms) gets a second table: every arm's and seed's norms of
+the BN scales γ and shifts β before the first step and after each epoch. Nothing in the tables is
+typed by hand.
 
 Usage: python bench/lessons_table.py [--paired] OUT_DIR/*.jsonl > table.md\n(--paired adds each pair of arms' paired difference: mean, 95% t interval, sign test.)
 """
@@ -81,6 +84,8 @@ def main():
             accs = ", ".join(fmt(v, True) for v in a["test_acc"])
             print(f"| {a['name']} | {vals} | {fmt(a['mean'])} ± {fmt(a['std'])} | {accs} |")
         print()
+        if summary.get("reported"):
+            print_norms(summary, arms)
         print(f"Verdict ({summary['held']} of {len(seeds)} seeds): {summary['verdict']}")
         if "--paired" in sys.argv:
             print()
@@ -88,6 +93,22 @@ def main():
             print("|---|---|---|---|---|")
             print("\n".join(paired(summary)))
         print()
+
+
+def print_norms(summary, arms):
+    """Every arm's and seed's γ and β norms, before the first step and after each epoch."""
+    epochs = max(len(a["epoch_norms"]) for a in arms)
+    after = " | ".join(f"after epoch {e}" for e in range(1, epochs + 1))
+    print(f"Also measured, not judged: the {summary['reported']}, and of all BN β, before the first step "
+          "and after each epoch.")
+    print()
+    print(f"| arm | seed | norm | start | {after} |")
+    print("|---|---|---|---|" + "---|" * epochs)
+    for a in sorted(arms, key=lambda a: (a["arm"], a["seed"])):
+        for key, sym in (("gamma", "γ"), ("beta", "β")):
+            norms = " | ".join(f"{e[key]:.3f}" for e in a["epoch_norms"])
+            print(f"| {a['name']} | {a['seed']} | {sym} | {a['start_norms'][key]:.3f} | {norms} |")
+    print()
 
 
 if __name__ == "__main__":

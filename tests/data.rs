@@ -169,7 +169,7 @@ fn cifar_reads_a_batch_a_directory_and_a_tar_gz() {
     let s = cifar::read_dir(&dir.0).unwrap();
     check_cifar_splits(&s.train, &s.test);
     let archive = tar_gz(&files);
-    let s = cifar::from_tar_gz_bytes(&archive).unwrap();
+    let s = cifar::from_tar_gz_bytes(OFFICIAL, &archive).unwrap();
     check_cifar_splits(&s.train, &s.test);
     let path = dir.write("cifar-10-binary.tar.gz", &archive);
     let s = cifar::read_tar_gz(&path).unwrap();
@@ -192,6 +192,36 @@ fn cifar_rejects_malformed_batches() {
     data_error(cifar::from_bin_bytes("b.bin", &cifar_records(&[3, 10], 0)), "b.bin", "record 1 has label 10");
 }
 
+/// The official archive's name, for the tests that give it.
+const OFFICIAL: &str = "cifar-10-binary.tar.gz";
+
+#[test]
+fn cifar_says_in_plain_words_what_is_wrong_with_a_file_given() {
+    // An empty file, and a gzip of random bytes (what a tar reader would quote as raw bytes).
+    let mut rng = tricklab::rng::Rng::new(7);
+    let random: Vec<u8> = (0..4096).map(|_| rng.below(256) as u8).collect();
+    for (name, bytes, says) in [
+        ("empty.tar.gz", Vec::new(), "empty.tar.gz: is empty (0 bytes); CIFAR-10 comes as the official cifar-10-binary.tar.gz"),
+        (
+            "random.tar.gz",
+            gzip(&random),
+            "random.tar.gz: is gzip-compressed, but what it holds is not a tar archive, so it is not the official \
+             cifar-10-binary.tar.gz",
+        ),
+    ] {
+        let err = cifar::from_tar_gz_bytes(name, &bytes).unwrap_err().to_string();
+        assert!(err.starts_with(says), "{err}");
+        assert!(err.chars().all(|c| c != '\u{fffd}' && !c.is_control()), "plain text only: {err}");
+        // The same from disk.
+        let dir = TempDir::new("cifar-not-archives");
+        let path = dir.write(name, &bytes);
+        for read in [cifar::read, cifar::read_tar_gz] {
+            let err = read(&path).unwrap_err().to_string();
+            assert!(err.contains(&says[name.len()..]), "{err}");
+        }
+    }
+}
+
 #[test]
 fn cifar_names_a_missing_or_bad_member() {
     let files = cifar_batches();
@@ -203,15 +233,15 @@ fn cifar_names_a_missing_or_bad_member() {
     data_error(cifar::read_dir(&dir.0), "tricklab-data", "data_batch_4.bin");
     // Missing from an archive.
     let without_test: Vec<_> = files.iter().filter(|(n, _)| *n != cifar::TEST_FILE).cloned().collect();
-    data_error(cifar::from_tar_gz_bytes(&tar_gz(&without_test)), "cifar-10-binary.tar.gz", "test_batch.bin");
+    data_error(cifar::from_tar_gz_bytes(OFFICIAL, &tar_gz(&without_test)), "cifar-10-binary.tar.gz", "test_batch.bin");
     // A truncated member names the archive and the member.
     let mut short = files.clone();
     short[2].1.truncate(3073 + 5);
-    data_error(cifar::from_tar_gz_bytes(&tar_gz(&short)), "tar.gz:data_batch_3.bin", "3073");
+    data_error(cifar::from_tar_gz_bytes("mine.tar.gz", &tar_gz(&short)), "mine.tar.gz:data_batch_3.bin", "3073");
     // Not an archive at all, and an archive cut short.
-    data_error(cifar::from_tar_gz_bytes(&files[0].1), "cifar-10-binary.tar.gz", "not gzip");
+    data_error(cifar::from_tar_gz_bytes("b.tar.gz", &files[0].1), "b.tar.gz", "not gzip-compressed");
     let archive = tar_gz(&files);
-    data_error(cifar::from_tar_gz_bytes(&archive[..archive.len() / 2]), "cifar-10-binary.tar.gz", "not a readable");
+    data_error(cifar::from_tar_gz_bytes("half.tar.gz", &archive[..archive.len() / 2]), "half.tar.gz", "a damaged or cut-short gzip file");
     let raw = dir.write("raw.bin", &files[0].1);
     data_error(cifar::read(&raw), "raw.bin", "neither a directory");
 }
@@ -288,9 +318,9 @@ fn cifar_member_sizes_never_size_an_allocation() {
     for size in [1u64 << 63, 1 << 40, 1 << 30, cifar::MAX_BATCH_BYTES + 1] {
         // GNU headers write sizes this large in base-256.
         let archive = gzip(&raw_tar(&[(name, size, Vec::new(), tar::EntryType::Regular)]));
-        data_error(cifar::from_tar_gz_bytes(&archive), "data_batch_1.bin", "a CIFAR-10 batch is at most 30730000");
+        data_error(cifar::from_tar_gz_bytes(OFFICIAL, &archive), "data_batch_1.bin", "a CIFAR-10 batch is at most 30730000");
         let archive = gzip(&raw_tar(&[pax("size", &size.to_string()), regular(name, Vec::new())]));
-        data_error(cifar::from_tar_gz_bytes(&archive), "data_batch_1.bin", &format!("is {size} bytes"));
+        data_error(cifar::from_tar_gz_bytes(OFFICIAL, &archive), "data_batch_1.bin", &format!("is {size} bytes"));
     }
     // A batch may hold at most 10,000 records.
     let records = cifar_records(&vec![0; cifar::MAX_RECORDS + 1], 0);
@@ -305,10 +335,10 @@ fn cifar_archives_inflate_no_further_than_cifar_can_be() {
     members.extend(cifar_batches().into_iter().map(|(n, d)| regular(n, d)));
     let archive = gzip(&raw_tar(&members));
     drop(members);
-    data_error(cifar::from_tar_gz_bytes(&archive), "cifar-10-binary.tar.gz", "inflates to more than 185428576 bytes");
+    data_error(cifar::from_tar_gz_bytes(OFFICIAL, &archive), "cifar-10-binary.tar.gz", "inflates to more than 185428576 bytes");
     let mut padded = tar_body(&cifar_batches());
     padded.resize(padded.len() + junk, 0);
-    data_error(cifar::from_tar_gz_bytes(&gzip(&padded)), "cifar-10-binary.tar.gz", "inflates to more than");
+    data_error(cifar::from_tar_gz_bytes(OFFICIAL, &gzip(&padded)), "cifar-10-binary.tar.gz", "inflates to more than");
     // Files on disk are read no further than the limits.
     for read in [cifar::read, cifar::read_tar_gz] {
         data_error(read(Path::new("/dev/zero")), "/dev/zero", "the most the CIFAR-10 archive");
@@ -325,21 +355,21 @@ fn tar_body(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
 #[test]
 fn cifar_checks_the_gzip_trailer() {
     let archive = tar_gz(&cifar_batches());
-    assert!(cifar::from_tar_gz_bytes(&archive).is_ok());
+    assert!(cifar::from_tar_gz_bytes(OFFICIAL, &archive).is_ok());
     // The last 8 bytes are the CRC-32 and the length of the tar; the end marker comes before.
     for at in [archive.len() - 8, archive.len() - 1] {
         let mut bad = archive.clone();
         bad[at] ^= 0x01;
-        data_error(cifar::from_tar_gz_bytes(&bad), "cifar-10-binary.tar.gz", "not a readable .tar.gz");
+        data_error(cifar::from_tar_gz_bytes(OFFICIAL, &bad), "cifar-10-binary.tar.gz", "a damaged or cut-short gzip file");
     }
     // A flipped byte in the compressed data of the first batch: caught by inflate or the CRC.
     let stored = gzip_stored(&tar_body(&cifar_batches()));
     let mut bad = stored.clone();
     bad[2000] ^= 0x40;
-    assert!(cifar::from_tar_gz_bytes(&stored).is_ok());
-    data_error(cifar::from_tar_gz_bytes(&bad), "cifar-10-binary.tar.gz", "not a readable .tar.gz");
+    assert!(cifar::from_tar_gz_bytes(OFFICIAL, &stored).is_ok());
+    data_error(cifar::from_tar_gz_bytes(OFFICIAL, &bad), "cifar-10-binary.tar.gz", "a damaged or cut-short gzip file");
     // Cut inside the trailer.
-    data_error(cifar::from_tar_gz_bytes(&archive[..archive.len() - 3]), "cifar-10-binary.tar.gz", "not a readable");
+    data_error(cifar::from_tar_gz_bytes(OFFICIAL, &archive[..archive.len() - 3]), "cifar-10-binary.tar.gz", "cut-short gzip");
 }
 
 /// Gzip without compression, so a flipped byte lands in the data as it is.
@@ -353,5 +383,5 @@ fn gzip_stored(bytes: &[u8]) -> Vec<u8> {
 fn cifar_rejects_a_duplicated_member() {
     let mut files = cifar_batches();
     files.push(("data_batch_1.bin", cifar_records(&[3], 0)));
-    data_error(cifar::from_tar_gz_bytes(&tar_gz(&files)), "cifar-10-binary.tar.gz", "holds `data_batch_1.bin` twice");
+    data_error(cifar::from_tar_gz_bytes(OFFICIAL, &tar_gz(&files)), "cifar-10-binary.tar.gz", "holds `data_batch_1.bin` twice");
 }

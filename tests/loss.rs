@@ -12,7 +12,8 @@ use tricklab::ops::loss::{DistillShape, LossShape, METRICS};
 use tricklab::reference::gradcheck::numerical_grad;
 use tricklab::reference::loss as cpu;
 
-/// (1 − ε)·one_hot(label) + ε/K per row, the label smoothing of the paper.
+/// (1 − ε)·one_hot(label) + ε/K per row: the label smoothing of the Keras tutorial and GluonCV
+/// (ε/K on every class). The paper's equation puts ε/(K − 1) on the wrong classes instead.
 fn smoothed(labels: &[f32], k: usize, eps: f32) -> Vec<f32> {
     labels.iter().flat_map(|&l| (0..k).map(move |j| if j == l as usize { 1.0 - eps } else { 0.0 } + eps / k as f32)).collect()
 }

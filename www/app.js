@@ -525,14 +525,15 @@ async function loadCifarFile(file) {
   status.text(`Reading ${file.name} in this tab (nothing is uploaded)…`);
   try {
     const bytes = await file.arrayBuffer();
-    const counts = await client.send('loadCifar', { bytes }, [bytes]);
+    const counts = await client.send('loadCifar', { bytes, name: file.name }, [bytes]);
     const kept = counts.kept ? ' It is kept in this browser, so a reload does not ask for it again.'
       : ' This browser could not keep it (no room), so a reload will ask for it again.';
     messages.show(`CIFAR-10 loaded from ${file.name}: ${counts.train} training and ${counts.test} test images.${kept}`, 'notice');
     $('#cifar-kept').hidden = !counts.kept;
     status.text('CIFAR-10 is ready.');
   } catch (e) {
-    messages.show(`${file.name} could not be read as CIFAR-10: ${e.message}`);
+    // The core's message starts with the file's name and says what is wrong with it.
+    messages.show(`CIFAR-10 could not be read from ${e.message}`);
     status.text('Ready.');
   }
 }

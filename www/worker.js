@@ -60,7 +60,7 @@ function loadCifar() {
       throw new Error('CIFAR-10 is not loaded: drop the official cifar-10-binary.tar.gz onto the page '
         + '(from https://www.cs.toronto.edu/~kriz/cifar-10.html; it is read here and never uploaded)');
     }
-    return WebDataset.cifar10(bytes);
+    return WebDataset.cifar10(bytes, 'cifar-10-binary.tar.gz');
   })();
   datasets.cifar10.catch(() => { datasets.cifar10 = undefined; });
   return datasets.cifar10;
@@ -141,9 +141,10 @@ const commands = {
     return schedule_curve(JSON.stringify(config), stepsPerEpoch);
   },
   // A dropped archive: parsed, then kept in this browser so a reload does not ask for it again.
-  async loadCifar({ bytes }) {
+  // `name` is the file's name, which the core's errors name.
+  async loadCifar({ bytes, name }) {
     await ready;
-    const data = WebDataset.cifar10(new Uint8Array(bytes));
+    const data = WebDataset.cifar10(new Uint8Array(bytes), name);
     datasets.cifar10 = Promise.resolve(data);
     const kept = await files.keepDroppedCifar(bytes);
     return { train: data.train_count, test: data.test_count, kept };

@@ -1,7 +1,8 @@
 //! CIFAR-10 in the official binary layout: records of 1 label byte and 3072 bytes of planar R, G,
 //! B (32×32). Reads one `.bin` batch, a directory with `data_batch_{1..5}.bin` and
 //! `test_batch.bin`, or the official `cifar-10-binary.tar.gz`, from disk or from bytes in memory
-//! (the browser passes the downloaded archive to `from_tar_gz_bytes`). Sizes in tar headers come
+//! (the browser passes the file the visitor gave, and its name, to `from_tar_gz_bytes`). A file
+//! that is not the archive is named in the error, which says in plain words what is wrong with it. Sizes in tar headers come
 //! from outside: nothing is allocated from them, each member and the whole archive are read only
 //! up to what CIFAR-10 can be, and the gzip stream is read to its end so its CRC is checked.
 
@@ -89,13 +90,7 @@ pub fn read_dir(dir: &Path) -> Result<Splits> {
 
 /// Reads the official `cifar-10-binary.tar.gz` from disk (all in memory, no unpacking to disk).
 pub fn read_tar_gz(path: &Path) -> Result<Splits> {
-    from_tar_gz_bytes_named(&path.display().to_string(), &read_archive(path)?)
-}
-
-/// Reads the splits from a `.tar.gz` archive held in memory. Members are found by file name in
-/// any folder (the official archive has them under `cifar-10-batches-bin/`).
-pub fn from_tar_gz_bytes(bytes: &[u8]) -> Result<Splits> {
-    from_tar_gz_bytes_named("cifar-10-binary.tar.gz", bytes)
+    from_tar_gz_bytes(&path.display().to_string(), &read_archive(path)?)
 }
 
 /// Reads a directory, a `.tar.gz` archive (recognized by its gzip magic) or fails with a message
@@ -105,13 +100,13 @@ pub fn read(path: &Path) -> Result<Splits> {
         return read_dir(path);
     }
     let bytes = read_archive(path)?;
-    if !is_gzip(&bytes) {
+    if !bytes.is_empty() && !is_gzip(&bytes) {
         return Err(Error::data(
             path.display().to_string(),
             "is neither a directory of CIFAR-10 batches nor a .tar.gz archive (for one .bin batch use read_bin)",
         ));
     }
-    from_tar_gz_bytes_named(&path.display().to_string(), &bytes)
+    from_tar_gz_bytes(&path.display().to_string(), &bytes)
 }
 
 /// The bytes of a `.tar.gz` file on disk, read no further than a CIFAR-10 archive can be.
@@ -119,19 +114,36 @@ fn read_archive(path: &Path) -> Result<Vec<u8>> {
     bounded::read_file(path, ARCHIVE_WHAT, gzip_limit(MAX_ARCHIVE_BYTES))
 }
 
-fn from_tar_gz_bytes_named(archive: &str, bytes: &[u8]) -> Result<Splits> {
+/// What the official archive is, for the messages about a file that is not it.
+const OFFICIAL: &str = "the official cifar-10-binary.tar.gz (a gzip-compressed tar archive of the six CIFAR-10 \
+                        batches, about 170 MB)";
+
+/// Reads the splits from a `.tar.gz` archive held in memory; `archive` (the file's name) labels
+/// error messages. Members are found by file name in any folder (the official archive has them
+/// under `cifar-10-batches-bin/`).
+pub fn from_tar_gz_bytes(archive: &str, bytes: &[u8]) -> Result<Splits> {
+    if bytes.is_empty() {
+        return Err(Error::data(archive, format!("is empty (0 bytes); CIFAR-10 comes as {OFFICIAL}")));
+    }
     if !is_gzip(bytes) {
-        return Err(Error::data(archive, "is not gzip-compressed (wrong magic number)"));
+        return Err(Error::data(
+            archive,
+            format!("is not gzip-compressed (it does not start with gzip's bytes 1f 8b), so it is not {OFFICIAL}"),
+        ));
     }
     let wanted: Vec<&str> = TRAIN_FILES.iter().copied().chain([TEST_FILE]).collect();
     let mut found: Vec<Option<(String, Dataset)>> = vec![None; wanted.len()];
-    let hit = Cell::new(false);
-    let mut tar = tar::Archive::new(Capped::new(flate2::read::GzDecoder::new(bytes), MAX_ARCHIVE_BYTES, &hit));
+    let (hit, gzip_failed) = (Cell::new(false), Cell::new(false));
+    let gunzip = Watched { inner: flate2::read::GzDecoder::new(bytes), failed: &gzip_failed };
+    let mut tar = tar::Archive::new(Capped::new(gunzip, MAX_ARCHIVE_BYTES, &hit));
+    // The tar reader's own messages can quote raw header bytes; they are not shown.
     let bad = |e: std::io::Error| {
         if hit.get() {
             Error::data(archive, format!("inflates to more than {MAX_ARCHIVE_BYTES} bytes, the most {ARCHIVE_WHAT} can be"))
+        } else if gzip_failed.get() {
+            Error::data(archive, format!("is a damaged or cut-short gzip file ({e}), so it is not {OFFICIAL} as downloaded"))
         } else {
-            Error::data(archive, format!("is not a readable .tar.gz archive: {e}"))
+            Error::data(archive, format!("is gzip-compressed, but what it holds is not a tar archive, so it is not {OFFICIAL}"))
         }
     };
     for entry in tar.entries().map_err(bad)? {
@@ -162,6 +174,19 @@ fn from_tar_gz_bytes_named(archive: &str, bytes: &[u8]) -> Result<Splits> {
             None => Err(Error::data(archive, format!("has no `{file}`"))),
         }
     })
+}
+
+/// A reader that records in `failed` that the reader below it failed (the gzip decoder, below a
+/// tar reader whose error would not say which of the two failed).
+struct Watched<'a, R> {
+    inner: R,
+    failed: &'a Cell<bool>,
+}
+
+impl<R: Read> Read for Watched<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).inspect_err(|_| self.failed.set(true))
+    }
 }
 
 /// Loads the five training batches (concatenated in order) and the test batch through `load`.

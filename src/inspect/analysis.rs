@@ -67,10 +67,12 @@ pub fn logit_gaps(logits: &[f32], classes: usize) -> Vec<f32> {
         .collect()
 }
 
-/// The gap at the optimum of cross-entropy against targets smoothed with ε over K classes:
-/// log((K − 1)(1 − ε) / ε) (the paper's z* for the seed's smoothing rule; infinite at ε = 0).
+/// The gap at the optimum of cross-entropy against targets smoothed with ε over K classes by the
+/// rule used here, the Keras tutorial's and GluonCV's (ε/K on every class): log(K(1 − ε)/ε + 1),
+/// 4.51 at ε = 0.1, K = 10; infinite at ε = 0. The paper's equation puts ε/(K − 1) on the wrong
+/// classes instead, and its optimum is log((K − 1)(1 − ε)/ε), 4.39 at ε = 0.1, K = 10.
 pub fn optimal_gap(epsilon: f64, classes: usize) -> f64 {
-    // The seed's rule puts 1 − ε + ε/K on the label and ε/K elsewhere; their log ratio is the gap.
+    // The rule puts 1 − ε + ε/K on the label and ε/K elsewhere; their log ratio is the gap.
     let k = classes as f64;
     ((1.0 - epsilon + epsilon / k) / (epsilon / k)).ln()
 }
@@ -197,8 +199,12 @@ mod tests {
         // Two images of 4 classes: gap = top − mean(rest).
         let logits = [3.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 6.0];
         assert_eq!(logit_gaps(&logits, 4), vec![3.0, 4.0]);
-        // The seed's smoothing with ε = 0.1 over 10 classes: targets 0.91 and 0.01, log ratio 4.51.
+        // The Keras tutorial's smoothing with ε = 0.1 over 10 classes: targets 0.91 and 0.01, log
+        // ratio 4.51 = log(K(1 − ε)/ε + 1); the paper's ε/(K − 1) rule would give 4.39.
         assert!((optimal_gap(0.1, 10) - (0.91f64 / 0.01).ln()).abs() < 1e-12);
+        assert!((optimal_gap(0.1, 10) - (10.0 * 0.9f64 / 0.1 + 1.0).ln()).abs() < 1e-12);
+        assert_eq!(format!("{:.2}", optimal_gap(0.1, 10)), "4.51");
+        assert_eq!(format!("{:.2}", (9.0 * 0.9f64 / 0.1).ln()), "4.39");
         assert!(optimal_gap(0.0, 10).is_infinite());
     }
 

@@ -37,6 +37,9 @@ pub struct Lesson {
     /// The measurement the verdict is about.
     pub metric: Metric,
     pub rule: Rule,
+    /// A second measurement the verdict states beside the first, without judging it (the norms
+    /// that no bias decay is about, say).
+    pub reported: Option<Metric>,
     /// What the page draws for this lesson (beside the loss curves and accuracy).
     pub views: Vec<View>,
     /// Evaluate the clean training set after every epoch (for a train-test gap).
@@ -78,7 +81,7 @@ pub enum Metric {
     LogitGap,
     /// Expected calibration error on the test set.
     CalibrationError,
-    /// L2 norm of all batch-norm scales γ at the end.
+    /// L2 norm of all batch-norm scales γ at the end (after the last epoch).
     GammaNorm,
 }
 

@@ -14,6 +14,7 @@ use super::{Lesson, Metric};
 use crate::data::Dataset;
 use crate::inspect::analysis::{self, ParamNorms};
 use crate::train::backend::Device;
+use crate::train::checkpoint::Checkpoint;
 use crate::train::trainer::{Progress, Split, Trainer};
 use crate::inspect::views::{self, BatchPreview, FinalViews};
 use crate::train::TrainConfig;
@@ -54,6 +55,8 @@ pub struct ArmRecord {
     /// The rate of every step as planned (the schedule).
     pub planned_lrs: Vec<f32>,
     pub epochs: Vec<EpochRecord>,
+    /// The parameter norms before the first step (the seeded initial weights).
+    pub start_norms: ParamNorms,
     pub diverged: Option<String>,
     pub images: u64,
     /// Seconds spent in this arm's steps (its evaluations excluded).
@@ -160,6 +163,7 @@ impl LessonRun {
                 let steps_per_epoch = (train.count / arm.config.batch_size as usize) as u64;
                 let schedule = arm.config.schedule(steps_per_epoch)?;
                 let total_steps = arm.config.total_steps(steps_per_epoch);
+                let (graph, initial) = Checkpoint::initial(&arm.config, arm.config.batch_size as usize)?;
                 Ok(ArmRecord {
                     arm: i,
                     name: arm.name,
@@ -170,6 +174,7 @@ impl LessonRun {
                     lrs: Vec::new(),
                     planned_lrs: schedule.curve(total_steps.saturating_sub(1)),
                     epochs: Vec::new(),
+                    start_norms: analysis::param_norms(&graph, &initial.params),
                     diverged: None,
                     images: 0,
                     train_seconds: 0.0,

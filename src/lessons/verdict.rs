@@ -28,6 +28,15 @@ pub fn value(metric: Metric, r: &ArmRecord) -> Option<f64> {
     }
 }
 
+/// The value `metric` had before the first step, where that is a measurement of its own (the
+/// norms: the seeded initial weights); `None` for the others.
+pub fn start_value(metric: Metric, r: &ArmRecord) -> Option<f64> {
+    match metric {
+        Metric::GammaNorm => Some(r.start_norms.gamma as f64),
+        _ => None,
+    }
+}
+
 /// `v` written for a sentence, with the metric's unit.
 pub fn format_value(metric: Metric, v: Option<f64>) -> String {
     match (metric, v) {
@@ -50,6 +59,12 @@ pub struct ArmSummary {
     pub diverged: usize,
     /// Final test accuracy (%) per seed (`None` where the arm diverged).
     pub test_acc: Vec<Option<f64>>,
+    /// The lesson's `reported` measurement per seed (empty when it has none), and its value
+    /// before the first step per seed (where it has one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reported: Vec<Option<f64>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reported_start: Vec<f64>,
 }
 
 /// The rule's outcome over the seeds.
@@ -67,7 +82,14 @@ pub struct Verdict {
 pub fn summarize(lesson: &Lesson, runs: &[Vec<ArmRecord>]) -> Vec<ArmSummary> {
     let values: Vec<Vec<Option<f64>>> = runs.iter().map(|r| r.iter().map(|a| value(lesson.metric, a)).collect()).collect();
     let test_acc: Vec<Vec<Option<f64>>> = runs.iter().map(|r| r.iter().map(|a| a.result.as_ref().map(|f| 100.0 * f.test_acc as f64)).collect()).collect();
-    summarize_values(lesson, &values, &test_acc)
+    let mut out = summarize_values(lesson, &values, &test_acc);
+    if let Some(m) = lesson.reported {
+        for (arm, a) in out.iter_mut().enumerate() {
+            a.reported = runs.iter().map(|r| value(m, &r[arm])).collect();
+            a.reported_start = runs.iter().filter_map(|r| start_value(m, &r[arm])).collect();
+        }
+    }
+    out
 }
 
 /// Summarizes each arm from its value of the metric and its test accuracy (%) per seed
@@ -83,6 +105,8 @@ pub fn summarize_values(lesson: &Lesson, values: &[Vec<Option<f64>>], test_acc: 
                 name: lesson.arms[arm].name,
                 diverged: values.iter().filter(|v| v.is_none()).count(),
                 test_acc: test_acc.iter().map(|r| r[arm]).collect(),
+                reported: Vec::new(),
+                reported_start: Vec::new(),
                 values,
                 mean,
                 std,
@@ -161,7 +185,35 @@ pub fn verdict(lesson: &Lesson, summaries: &[ArmSummary]) -> Verdict {
         (n, _, Some(r)) => format!("In none of the {n} seeds is it true that {rule}; in all {n}, {r}: at this size the trick does not help."),
         (n, h, None) => format!("Only in {h} of {n} seeds, {rule}: at this size the effect is within noise."),
     };
-    Verdict { seeds, held, holds: held == seeds && seeds > 0, sentence: format!("{measured}. {conclusion}") }
+    let also = lesson.reported.map_or(String::new(), |r| format!(" {}", reported_sentence(r, summaries, seeds)));
+    Verdict { seeds, held, holds: held == seeds && seeds > 0, sentence: format!("{measured}. {conclusion}{also}") }
+}
+
+/// The sentence that states the lesson's `reported` measurement for every arm (mean ± sd over
+/// the seeds, and where it has one, the value before the first step), without judging it.
+fn reported_sentence(metric: Metric, summaries: &[ArmSummary], seeds: usize) -> String {
+    let arms: Vec<String> = summaries
+        .iter()
+        .map(|a| {
+            let measured: Vec<f64> = a.reported.iter().flatten().copied().collect();
+            let at_end = if measured.is_empty() {
+                "diverged".to_string()
+            } else if seeds == 1 {
+                format_value(metric, Some(measured[0]))
+            } else {
+                let (mean, std) = mean_std(&measured);
+                format!("{} ± {}", format_value(metric, Some(mean)), format_value(metric, Some(std)))
+            };
+            let (start, _) = mean_std(&a.reported_start);
+            if a.reported_start.is_empty() {
+                format!("{} {at_end}", a.name)
+            } else {
+                format!("{} {} at the start, {at_end} at the end", a.name, format_value(metric, Some(start)))
+            }
+        })
+        .collect();
+    let over = if seeds == 1 { String::new() } else { format!(" (mean ± sd over {seeds} seeds)") };
+    format!("Also measured, not judged: the {}{over}: {}.", metric.name(), arms.join("; "))
 }
 
 #[cfg(test)]
@@ -176,7 +228,17 @@ mod tests {
             .map(|(arm, v)| {
                 let measured: Vec<f64> = v.iter().flatten().copied().collect();
                 let (mean, std) = mean_std(&measured);
-                ArmSummary { arm, name: "arm", values: v.to_vec(), mean, std, diverged: v.iter().filter(|x| x.is_none()).count(), test_acc: vec![] }
+                ArmSummary {
+                    arm,
+                    name: "arm",
+                    values: v.to_vec(),
+                    mean,
+                    std,
+                    diverged: v.iter().filter(|x| x.is_none()).count(),
+                    test_acc: vec![],
+                    reported: vec![],
+                    reported_start: vec![],
+                }
             })
             .collect()
     }
@@ -215,6 +277,31 @@ mod tests {
         assert!(verdict(&l, &arms(&[&[None], &[Some(1.8)]])).holds);
         let v = verdict(&l, &arms(&[&[Some(2.0)], &[None]]));
         assert!(!v.holds && v.sentence.contains("diverged"), "{}", v.sentence);
+    }
+
+    #[test]
+    fn a_reported_measurement_is_stated_beside_the_verdict() {
+        // no bias decay: judged on the training loss, with the γ norms stated, not judged.
+        let l = catalog::find("no-bias-decay").unwrap();
+        assert_eq!(l.reported, Some(Metric::GammaNorm));
+        let mut s = arms(&[&[Some(0.24), Some(0.22)], &[Some(0.15), Some(0.15)]]);
+        s[0].reported = vec![Some(2.5), Some(2.7)];
+        s[0].reported_start = vec![4.0, 4.0];
+        s[1].reported = vec![Some(4.1), None];
+        s[1].reported_start = vec![4.0, 4.0];
+        let v = verdict(&l, &s);
+        assert!(v.holds, "{}", v.sentence);
+        assert!(
+            v.sentence.ends_with(
+                "Also measured, not judged: the norm of all BN γ (mean ± sd over 2 seeds): arm 4.000 at the start, \
+                 2.600 ± 0.141 at the end; arm 4.000 at the start, 4.100 ± 0.000 at the end."
+            ),
+            "{}",
+            v.sentence
+        );
+        // Lessons without one say nothing more.
+        let l = catalog::find("warmup").unwrap();
+        assert!(!verdict(&l, &arms(&[&[Some(2.5)], &[Some(1.8)]])).sentence.contains("Also measured"));
     }
 
     #[test]

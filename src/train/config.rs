@@ -83,8 +83,8 @@ const MAX_SEED: u64 = (1 << 53) - 1;
 /// Upper bounds on the size of a run, so a typo or a hostile link ends in an error instead of a
 /// run that never ends or a schedule preview that cannot be allocated (the page mirrors them in
 /// www/state.js).
-/// - Epochs: the paper's longest recipe is 200 epochs (ResNet on CIFAR-10 with mixup); 1000 is
-///   far past any recipe here.
+/// - Epochs: the paper's longest recipe is 200 epochs (ImageNet with mixup, instead of 120; the
+///   paper has no CIFAR-10 runs); 1000 is far past any recipe here.
 pub const MAX_EPOCHS: u32 = 1000;
 /// - Batch size: the paper's largest is 1024; at 4096 one CIFAR activation (4096 × 16 × 32 × 32
 ///   f32) is already 256 MiB, past what most devices bind as one storage buffer.

@@ -55,9 +55,9 @@ impl WebDataset {
         Ok(WebDataset { kind: DatasetKind::Mnist, splits: Splits { train, test } })
     }
 
-    /// CIFAR-10 from the official `cifar-10-binary.tar.gz`.
-    pub fn cifar10(archive: &[u8]) -> Result<WebDataset, JsValue> {
-        let splits = cifar::from_tar_gz_bytes(archive).map_err(js_error)?;
+    /// CIFAR-10 from the official `cifar-10-binary.tar.gz`; `name` is the file's name, for errors.
+    pub fn cifar10(archive: &[u8], name: &str) -> Result<WebDataset, JsValue> {
+        let splits = cifar::from_tar_gz_bytes(name, archive).map_err(js_error)?;
         Ok(WebDataset { kind: DatasetKind::Cifar10, splits })
     }
 

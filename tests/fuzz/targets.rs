@@ -272,7 +272,7 @@ pub fn cifar_tar_gz() -> Target {
             Some(0) => gzip(&input[1..]),
             _ => input.get(1..).unwrap_or(&[]).to_vec(),
         };
-        let s = cifar::from_tar_gz_bytes(&bytes).map_err(|e| e.to_string())?;
+        let s = cifar::from_tar_gz_bytes("fuzz.tar.gz", &bytes).map_err(|e| e.to_string())?;
         check_dataset(&s.train, (3, 32, 32));
         check_dataset(&s.test, (3, 32, 32));
         assert!(s.train.count <= 5 * cifar::MAX_RECORDS && s.test.count <= cifar::MAX_RECORDS);

@@ -1,7 +1,8 @@
 // Files in and out of the page: a finished run exports its curves (CSV, JSON) and its weights (the
 // safetensors file the CLI writes); weights the CLI trained (tests/fixtures/cli-teacher.safetensors)
 // are imported and teach a run; a file of the wrong model or shape, or not a tricklab file at all,
-// is explained; and a dropped CIFAR-10 archive is kept across a reload until the visitor forgets it.
+// is explained; a dropped CIFAR-10 archive is kept across a reload until the visitor forgets it, and
+// a file that is not the archive is named, with what is wrong with it in plain words.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -160,4 +161,26 @@ test('a dropped CIFAR-10 archive is kept across a reload until the visitor forge
   await p.locator('#messages p.error').waitFor();
   assert.match(await p.locator('#messages p.error').textContent(), /CIFAR-10 is not loaded: drop the official cifar-10-binary\.tar\.gz/);
   assert.deepEqual(p.problems, []);
+}));
+
+test('a file that is not the CIFAR-10 archive is named, with what is wrong with it', () => withPage(`#${CIFAR_RUN}`, {}, async (p) => {
+  // An empty file, and a gzip of random bytes (whose tar header a tar reader would quote raw).
+  let state = 12345;
+  const random = Buffer.alloc(4096).map(() => {
+    state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
+    return state & 255;
+  });
+  const cases = [
+    ['empty.tar.gz', Buffer.alloc(0), /^CIFAR-10 could not be read from empty\.tar\.gz: is empty \(0 bytes\); CIFAR-10 comes as the official cifar-10-binary\.tar\.gz/],
+    ['random.tar.gz', gzipSync(random), /^CIFAR-10 could not be read from random\.tar\.gz: is gzip-compressed, but what it holds is not a tar archive, so it is not the official cifar-10-binary\.tar\.gz/],
+  ];
+  for (const [name, buffer, says] of cases) {
+    await p.locator('#cifar-file').setInputFiles({ name, mimeType: 'application/gzip', buffer });
+    const error = p.locator('#messages p.error', { hasText: name });
+    await error.waitFor();
+    const text = await error.textContent();
+    assert.match(text, says);
+    assert.doesNotMatch(text, /\uFFFD|[\u0000-\u001F]/, 'plain text, no raw bytes');
+  }
+  assert.equal(await p.locator('#cifar-kept').isVisible(), false);
 }));

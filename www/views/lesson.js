@@ -25,7 +25,9 @@ function smooth(values) {
   });
 }
 
-// The optimum gap of the seed's label smoothing: log((1 − ε + ε/K) / (ε/K)).
+// The optimum gap of label smoothing by the rule used here, the Keras tutorial's and GluonCV's (ε/K
+// on every class): log(K(1 − ε)/ε + 1). The lesson's text also gives the paper's (ε/(K − 1) on the
+// wrong classes), log((K − 1)(1 − ε)/ε).
 const optimumGap = (eps, k = 10) => Math.log((1 - eps + eps / k) / (eps / k));
 
 export class LessonView {
@@ -143,7 +145,7 @@ export class LessonView {
         const xs = h.counts.map((_, i) => h.lo + i * h.width);
         const eps = Math.max(...records.map((r) => r.config.label_smoothing));
         chart.set(xs, records.map((r, a) => ({ label: r.name, values: r.result ? r.result.gaps.counts : xs.map(() => null), color: colors(a), width: 2 })),
-          eps > 0 ? [{ x: optimumGap(eps), label: `optimum for ε = ${eps}: ${optimumGap(eps).toFixed(2)}` }] : []);
+          eps > 0 ? [{ x: optimumGap(eps), label: `optimum of the ε/K rule for ε = ${eps}: ${optimumGap(eps).toFixed(2)}` }] : []);
       }
     }
     if (views.includes('calibration')) {

@@ -1,6 +1,6 @@
 //! `tricklab lesson`: runs a lesson natively, at exactly the size the page runs it, over one or
 //! more seeds. One JSON line per arm per seed (the lesson's measurement, final test accuracy,
-//! images/s), then one summary line with each arm's mean and standard deviation over the seeds and
+//! images/s, the parameter norms before the first step and after each epoch), then one summary line with each arm's mean and standard deviation over the seeds and
 //! the verdict sentence; progress on stderr.
 
 use std::path::PathBuf;
@@ -71,6 +71,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     "test_acc": r.result.as_ref().map(|f| f.test_acc),
                     "images": r.images, "images_per_sec": r.images_per_sec(), "seconds": r.train_seconds,
                     "diverged": r.diverged,
+                    "start_norms": r.start_norms,
+                    "epoch_norms": r.epochs.iter().map(|e| e.norms).collect::<Vec<_>>(),
                 })
             );
         }
@@ -91,6 +93,7 @@ fn print_summary(lesson: &Lesson, seeds: &[u64], summaries: Vec<verdict::ArmSumm
         json!({
             "lesson": lesson.id, "seeds": seeds, "metric": lesson.metric.name(),
             "training_images": lesson.training_images(), "arms": summaries,
+            "reported": lesson.reported.map(|m| m.name()),
             "held": v.held, "holds": v.holds, "verdict": v.sentence, "pooled": pooled, "refused": refused,
         })
     );

@@ -1,5 +1,5 @@
-//! The tricklab command line: headless training, the seed's schedules line by line, and the
-//! kernel benchmark. Each subcommand lives in its own file and returns a message on failure.
+//! The tricklab command line: headless training, the Keras tutorial's schedules line by line, and
+//! the kernel benchmark. Each subcommand lives in its own file and returns a message on failure.
 
 mod bench;
 mod bench_step;

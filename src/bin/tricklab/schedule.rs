@@ -1,5 +1,5 @@
 //! `tricklab schedule`: prints the learning rate of every global step 0..=total_steps+10, one per
-//! line, so the crate's schedules can be diffed line by line against the seed's Python. Each value
+//! line, so the crate's schedules can be diffed line by line against the Keras tutorial's Python. Each value
 //! is the f64 in Rust's shortest round-trip form (`{:?}`: the fewest digits that parse back to the
 //! same f64, the same digits as Python's `repr`; exponents are written `1e-5` where Python writes
 //! `1e-05`, so compare with `float()` rather than as text).
@@ -14,8 +14,8 @@ const HELP: &str = "usage: tricklab schedule --mode cosine|step|constant --base-
                          [--decay F --decay-steps S1,S2,...]
 
 Prints the learning rate for global_step = 0..=T+10, one per line, in f64's shortest round-trip
-form. Cosine is the seed's cosine_decay_with_warmup; every mode warms up linearly from WL to L over
-W steps and is 0 after step T. --hold-steps is for cosine only; --decay (default 0.1) and
+form. Cosine is the Keras tutorial's cosine_decay_with_warmup; every mode warms up linearly from WL to L
+over W steps and is 0 after step T. --hold-steps is for cosine only; --decay (default 0.1) and
 --decay-steps (absolute global steps) for step only. T is at most 10,000,000 (a training run's
 limit).";
 
