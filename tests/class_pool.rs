@@ -116,3 +116,26 @@ fn lesson_pool_cli_matches_the_seeds_summary() {
     assert_eq!(pooled["pooled"]["finding"], "effect");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The distillation and model-tweaks lessons quote their 12-seed pooled results: the numbers in
+/// their notes are the ones the pool computes from the recorded runs.
+#[test]
+fn lessons_quote_their_pooled_twelve_seeds() {
+    let note = |id: &str| catalog::find(id).unwrap().noise_note.unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    let signed = |v: f64| format!("{}{:.2}", if v < 0.0 { "−" } else { "+" }, v.abs());
+    for (id, file) in [("resnet-tweaks", "resnet-tweaks-12"), ("distillation", "distillation-12")] {
+        let lesson = catalog::find(id).unwrap();
+        let p = pool::pool(&lesson, &runs_of(&format!("bench/runs/h200-2026-12-04/{file}.jsonl"))).unwrap();
+        let text = note(id);
+        for fact in [format!("{} points on average", signed(p.mean)), format!("95% interval {} to {}", signed(p.interval[0]), signed(p.interval[1]))] {
+            assert!(text.contains(&fact), "{id}'s note lacks `{fact}`: {text}");
+        }
+    }
+    // ResNet-C (arm 1) against plain (arm 0), pooled the same way.
+    let runs = runs_of("bench/runs/h200-2026-12-04/resnet-tweaks-12.jsonl");
+    let c: Vec<f64> = runs.iter().map(|r| r[1].unwrap() - r[0].unwrap()).collect();
+    let mean = c.iter().sum::<f64>() / c.len() as f64;
+    let below = c.iter().filter(|&&d| d < 0.0).count();
+    let text = note("resnet-tweaks");
+    assert!(text.contains(&format!("{} points on average, below the plain network in {below} of 12", signed(mean))), "{text}");
+}
