@@ -12,5 +12,6 @@ pub use config::TrainConfig;
 pub use schedule::{LrMode, LrSchedule, ScheduleSpec};
 pub mod step;
 pub mod checkpoint;
+pub mod split;
 pub mod trainer;
 pub mod views;

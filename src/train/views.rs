@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::analysis::{self, Calibration, Histogram, Prediction};
 use super::checkpoint::Checkpoint;
-use super::trainer::{LastBatch, Split, Trainer};
+use super::split::{LastBatch, Split};
+use super::trainer::Trainer;
 use super::TrainConfig;
 use crate::data::Dataset;
 use crate::nn::cpu::CpuNet;
