@@ -21,11 +21,12 @@ use crate::train::views;
 use crate::data::{cifar, mnist, Dataset, DatasetKind, Splits};
 use crate::names::Named;
 use crate::nn::models::ModelKind;
-use crate::gpu::tune::PickCache;
+use crate::gpu::tune::{PickCache, Timing};
 use crate::gpu::GpuContext;
 use crate::train::backend::Device;
 use crate::train::checkpoint::{self, Checkpoint};
 use crate::train::trainer::{Progress, Trainer};
+use crate::train::tuning::{open_gpu, open_tuned, tune_graph, DeviceKind, Nets, PickStore};
 use crate::train::TrainConfig;
 use crate::Error;
 
@@ -66,26 +67,47 @@ pub fn stop_warm_up() {
     WARM_UP_STOPPED.with(|s| s.set(true));
 }
 
-/// The worker's shared GPU context, opened on first use (or again after a lost device), with the
-/// kernel picks known for its adapter.
-async fn shared_gpu() -> crate::Result<Rc<GpuContext>> {
-    if let Some(ctx) = SHARED_GPU.with(|s| s.borrow().clone()).filter(|c| !c.is_lost()) {
-        return Ok(ctx);
-    }
-    let ctx = Rc::new(GpuContext::new().await?);
-    PICKS.with(|p| p.borrow().load_into(&ctx));
-    SHARED_GPU.with(|s| *s.borrow_mut() = Some(ctx.clone()));
-    Ok(ctx)
+/// The worker's kernel picks (`PICKS`, kept for `kernel_picks` to save) and its shared GPU context
+/// (`SHARED_GPU`, opened on first use or again after a lost device) as a `PickStore`. A warm-up's
+/// timing stops once `stop_warm_up` is called; a run's never does.
+#[derive(Default)]
+struct WorkerPicks {
+    warm_up: bool,
 }
 
-/// Times the kernel variants for whatever `configs` prepare that has no pick yet (only the first
-/// time an adapter meets a shape) and keeps the picks for `kernel_picks` to save.
-async fn tune(ctx: &GpuContext, configs: &[(&TrainConfig, Option<&TrainConfig>)]) -> crate::Result<()> {
-    for (config, teacher) in configs {
-        crate::gpu::tune::tune_config(ctx, config, *teacher).await?;
+impl PickStore for WorkerPicks {
+    fn saved(&self) -> PickCache {
+        PICKS.with(|p| p.borrow().clone())
     }
-    PICKS.with(|p| p.borrow_mut().store_from(ctx));
-    Ok(())
+
+    fn keep(&mut self, ctx: &GpuContext, _timed: &[Timing], _seconds: f64) {
+        PICKS.with(|p| p.borrow_mut().store_from(ctx));
+    }
+
+    fn go_on(&self) -> bool {
+        !(self.warm_up && WARM_UP_STOPPED.with(|s| s.get()))
+    }
+
+    fn open_context(&self) -> Option<Rc<GpuContext>> {
+        SHARED_GPU.with(|s| s.borrow().clone()).filter(|c| !c.is_lost())
+    }
+
+    fn opened(&mut self, ctx: &Rc<GpuContext>) {
+        SHARED_GPU.with(|s| *s.borrow_mut() = Some(ctx.clone()));
+    }
+}
+
+/// The worker's shared GPU context, with the kernel picks known for its adapter.
+async fn shared_gpu() -> crate::Result<Rc<GpuContext>> {
+    open_gpu(&mut WorkerPicks::default()).await
+}
+
+/// Opens the device of `backend` ("gpu": the shared context; "cpu": the reference ops, where
+/// WebGPU offers no adapter), times the kernel variants for whatever `nets` prepare that has no pick
+/// yet (only the first time an adapter meets a shape), and builds the run with `build`.
+async fn open_run<T>(backend: &str, nets: &Nets<'_>, build: impl FnOnce(Device) -> crate::Result<T>) -> crate::Result<T> {
+    let kind = DeviceKind::parse(backend)?;
+    Ok(open_tuned(kind, &mut WorkerPicks::default(), nets, build).await?.0)
 }
 
 /// Gives the worker the kernel picks saved in IndexedDB (`PickCache` JSON, from `kernel_picks`).
@@ -146,28 +168,23 @@ pub fn warm_up(data: &WebDataset, config_json: &str) -> Promise {
     });
     future_to_promise(async move {
         let (config, train, test) = prepared.map_err(js_error)?;
-        let ctx = shared_gpu().await.map_err(js_error)?;
-        let go_on = || !WARM_UP_STOPPED.with(|s| s.get());
-        let graph = config.graph(config.batch_size as usize).map_err(js_error)?;
-        let timed = crate::gpu::tune::tune_graph_while(&ctx, &graph, go_on).await.map_err(js_error)?;
-        PICKS.with(|p| p.borrow_mut().store_from(&ctx));
-        if go_on() {
-            let trainer = Trainer::new(Device::Gpu(ctx.clone()), config, &train, &test, None).map_err(js_error)?;
-            drop(trainer);
+        let stopped = || WARM_UP_STOPPED.with(|s| s.get());
+        let build = |device: Device| {
+            let Device::Gpu(ctx) = &device else { return Err(Error::Gpu("the warm-up opened no GPU".into())) };
+            let ctx = ctx.clone();
+            let built = !stopped();
+            if built {
+                drop(Trainer::new(device, config.clone(), &train, &test, None)?);
+            }
+            Ok((ctx, built))
+        };
+        let nets = [(&config, None)];
+        let ((ctx, built), timed) = open_tuned(DeviceKind::Gpu, &mut WorkerPicks { warm_up: true }, &nets, build).await.map_err(js_error)?;
+        if built {
             ctx.read_bytes(&ctx.zeros("warm-up sync", &[1]).map_err(js_error)?.buffer, 4).await.map_err(js_error)?;
         }
-        to_js(&serde_json::json!({ "timed": timed.len(), "pipelines": ctx.pipeline_count(), "stopped": !go_on() }))
+        to_js(&serde_json::json!({ "timed": timed.len(), "pipelines": ctx.pipeline_count(), "stopped": stopped() }))
     })
-}
-
-/// What a run computes on, as the worker names it: "gpu" (WebGPU) or "cpu" (the reference ops,
-/// where WebGPU offers no adapter).
-async fn open_device(backend: &str) -> crate::Result<Device> {
-    match backend {
-        "gpu" => Ok(Device::Gpu(shared_gpu().await?)),
-        "cpu" => Ok(Device::Cpu),
-        other => Err(Error::config("backend", format!("`{other}` is not a backend; use \"gpu\" or \"cpu\""))),
-    }
 }
 
 /// The full default config of a dataset ("mnist" or "cifar10") as JSON.
@@ -369,11 +386,10 @@ impl WebTrainer {
         })();
         future_to_promise(async move {
             let (config, train, test, teacher) = prepared.map_err(js_error)?;
-            let device = open_device(&backend).await.map_err(js_error)?;
-            if let Device::Gpu(ctx) = &device {
-                tune(ctx, &[(&config, teacher.as_ref().map(|t| &t.config))]).await.map_err(js_error)?;
-            }
-            let trainer = Trainer::new(device, config, &train, &test, teacher).map_err(js_error)?;
+            let teacher_config = teacher.as_ref().map(|t| t.config.clone());
+            let nets = [(&config.clone(), teacher_config.as_ref())];
+            let build = |device| Trainer::new(device, config, &train, &test, teacher);
+            let trainer = open_run(&backend, &nets, build).await.map_err(js_error)?;
             Ok(WebTrainer { slot: Rc::new(RefCell::new(Some(trainer))), last: Rc::new(RefCell::new(None)), test: Rc::new(test) }.into())
         })
     }
@@ -479,10 +495,7 @@ pub fn measure_speed(data: &WebDataset, config_json: &str, backend: String) -> P
     let train = data.splits.train.clone();
     future_to_promise(async move {
         let config = prepared.map_err(js_error)?;
-        let device = open_device(&backend).await.map_err(js_error)?;
-        if let Device::Gpu(ctx) = &device {
-            tune(ctx, &[(&crate::bench::probe_config(&config), None)]).await.map_err(js_error)?;
-        }
+        let device = open_run(&backend, &[(&crate::bench::probe_config(&config), None)], Ok).await.map_err(js_error)?;
         let speed = crate::bench::probe_speed(device, &config, &train).await.map_err(js_error)?;
         Ok(JsValue::from_f64(speed))
     })
@@ -550,12 +563,10 @@ impl WebLesson {
             });
         future_to_promise(async move {
             let (lesson, train, test) = prepared.map_err(js_error)?;
-            let device = open_device(&backend).await.map_err(js_error)?;
-            if let Device::Gpu(ctx) = &device {
-                let configs: Vec<_> = lesson.arms.iter().map(|a| (&a.config, None)).collect();
-                tune(ctx, &configs).await.map_err(js_error)?;
-            }
-            let run = LessonRun::new(device, lesson, seed as u64, &train, &test).map_err(js_error)?;
+            let configs: Vec<TrainConfig> = lesson.arms.iter().map(|a| a.config.clone()).collect();
+            let nets: Vec<_> = configs.iter().map(|c| (c, None)).collect();
+            let build = |device| LessonRun::new(device, lesson, seed as u64, &train, &test);
+            let run = open_run(&backend, &nets, build).await.map_err(js_error)?;
             Ok(WebLesson { slot: Rc::new(RefCell::new(Some(run))) }.into())
         })
     }
@@ -628,7 +639,7 @@ pub struct WebBench {
     ctx: Rc<GpuContext>,
     bench: Rc<StepBench>,
     first_step: FirstStep,
-    timings: Vec<crate::gpu::tune::Timing>,
+    timings: Vec<Timing>,
 }
 
 /// Where the time to the first step went, in ms: opening the device, timing kernel variants (0
@@ -671,13 +682,13 @@ impl WebBench {
                 let kind = ModelKind::parse(&model)?;
                 let t0 = crate::clock::now_s();
                 let ctx = GpuContext::new().await?;
-                PICKS.with(|p| p.borrow().load_into(&ctx));
+                WorkerPicks::default().saved().load_into(&ctx);
                 let mut f = FirstStep { device_ms: settled_ms(&ctx, t0).await?, ..Default::default() };
                 let t = crate::clock::now_s();
                 let graph = crate::bench::bench_config(kind).graph(batch as usize)?;
-                let timed = crate::gpu::tune::tune_graph(&ctx, &graph).await?;
+                let timed = tune_graph(&ctx, &graph).await?;
                 f.subgroups = ctx.features.contains(wgpu::Features::SUBGROUP);
-                PICKS.with(|p| p.borrow_mut().store_from(&ctx));
+                WorkerPicks::default().keep(&ctx, &timed, 0.0);
                 f.tune_ms = if timed.is_empty() { 0.0 } else { settled_ms(&ctx, t).await? };
                 let t = crate::clock::now_s();
                 let bench = StepBench::new(&ctx, kind, batch as usize)?;

@@ -7,7 +7,7 @@ use tricklab::rng::Rng;
 use tricklab::data::{Dataset, DatasetKind};
 use tricklab::gpu::{block_on, GpuContext};
 use tricklab::train::checkpoint::{self, Checkpoint};
-use tricklab::gpu::tune;
+use tricklab::train::tuning;
 use tricklab::gpu::Variant;
 use tricklab::train::backend::Device;
 use tricklab::train::trainer::Trainer;
@@ -114,7 +114,7 @@ fn golden_losses_match_pytorch_with_every_kernel_variant() {
         let ctx = block_on(GpuContext::new()).unwrap();
         let graph = small_config().graph(small_config().batch_size as usize).unwrap();
         let mut picked = 0;
-        for w in tune::graph_work(&ctx, &graph) {
+        for w in tuning::graph_work(&ctx, &graph) {
             if w.candidates(&ctx).contains(&v) {
                 ctx.set_pick(w.pass(), &w.key(), v);
                 picked += 1;

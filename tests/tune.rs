@@ -7,6 +7,7 @@ use tricklab::gpu::tune::{self, PickCache};
 use tricklab::gpu::{block_on, GpuContext, Pass, Variant};
 use tricklab::nn::gpu::GpuNet;
 use tricklab::data::DatasetKind;
+use tricklab::train::tuning;
 use tricklab::train::TrainConfig;
 
 fn small_config() -> TrainConfig {
@@ -21,10 +22,10 @@ fn new_ctx() -> GpuContext {
 fn every_pass_gets_the_fastest_measured_variant_once() {
     let ctx = new_ctx();
     let graph = small_config().graph(4).unwrap();
-    let work = tune::graph_work(&ctx, &graph);
+    let work = tuning::graph_work(&ctx, &graph);
     // mnist_resnet: conv passes of several shapes and the classifier's three products.
     assert!(work.iter().any(|w| w.pass() == Pass::ConvBackwardWeight) && work.iter().any(|w| w.pass() == Pass::LinearForward), "{work:?}");
-    let timed = block_on(tune::tune_graph(&ctx, &graph)).unwrap();
+    let timed = block_on(tuning::tune_graph(&ctx, &graph)).unwrap();
     assert_eq!(timed.len(), work.len(), "one timing per pass and shape");
     for pass in Pass::ALL {
         // The first shape of each pass times every variant; later ones may leave out a variant
@@ -43,7 +44,7 @@ fn every_pass_gets_the_fastest_measured_variant_once() {
         assert!(t.gflop_per_s(&t.picked).unwrap() > 0.0);
     }
     println!("{} passes timed on {}; picks: {:?}", timed.len(), ctx.describe(), ctx.picks());
-    assert!(block_on(tune::tune_graph(&ctx, &graph)).unwrap().is_empty(), "known shapes are not timed again");
+    assert!(block_on(tuning::tune_graph(&ctx, &graph)).unwrap().is_empty(), "known shapes are not timed again");
 
     // A network built now uses the picks, and says which.
     let config = small_config();

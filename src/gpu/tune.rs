@@ -1,16 +1,17 @@
-//! The kernel picker: for every GEMM-shaped pass of a network (each distinct convolution shape's
-//! forward and two backward passes, and the linear layer's three products), time every variant
-//! this adapter can run (`gpu::variant`) on random data of that shape and keep the fastest. The
-//! picks live in the `GpuContext` (the kernel wrappers ask it with `ctx.pick`), are timed once per
-//! adapter and shape, and are saved by the caller (the CLI in a cache file, the page in IndexedDB)
-//! as `PickCache` JSON so that later runs start at once.
+//! The kernel picker, one pass at a time: for a GEMM-shaped pass (a convolution shape's forward or
+//! one of its two backward passes, or one of the linear layer's three products), time every variant
+//! this adapter can run (`gpu::variant`) on random data of that shape and keep the fastest. Which
+//! passes a whole network or training config needs is `train::tuning`'s business. The picks live
+//! in the `GpuContext` (the kernel wrappers ask it with `ctx.pick`), are timed once per adapter and
+//! shape, and are saved by the caller (the CLI in a cache file, the page in IndexedDB) as
+//! `PickCache` JSON so that later runs start at once.
 //!
 //! Timing: one untimed run (pipelines compile, memory settles), one timed run, then, for variants
 //! within `CLOSE` of the best so far, one more timed run of n back-to-back copies in one submit
 //! (n chosen so that a run lasts about `TARGET_MS`); each run waits for a 4-byte readback. A
 //! variant's time is its fastest run per copy. On a slow adapter (a CPU emulating the GPU) every
 //! run costs tens of ms, so a variant that was more than `CUTOFF` times slower than the best on two
-//! shapes of a pass is not timed again for that pass's other shapes in the same call.
+//! shapes of a pass is not timed again for that pass's other shapes (`train::tuning::tune_graph`).
 
 use std::collections::BTreeMap;
 
@@ -19,7 +20,6 @@ use serde::{Deserialize, Serialize};
 use super::variant::{Pass, Variant};
 use super::{conv2d, linear, Dispatch, GpuContext, Tensor};
 use crate::clock::now_s;
-use crate::nn::graph::{Graph, Layer};
 use crate::ops::conv2d::Conv2dShape;
 use crate::ops::linear::LinearShape;
 use crate::rng::Rng;
@@ -31,7 +31,7 @@ const TARGET_MS: f64 = 20.0;
 const CLOSE: f64 = 1.3;
 /// A variant this many times slower than the best on two shapes of a pass (one could be a
 /// noisy measurement) is dropped for the pass's other shapes.
-const CUTOFF: f64 = 3.0;
+pub const CUTOFF: f64 = 3.0;
 
 /// The cache key of a convolution shape (batch included: the best variant depends on it).
 pub fn conv_key(s: &Conv2dShape) -> String {
@@ -85,24 +85,6 @@ impl Work {
             Work::Linear(..) => linear::variants(ctx),
         }
     }
-}
-
-/// Every distinct pass of `graph` there is a choice for, in the graph's order.
-pub fn graph_work(ctx: &GpuContext, graph: &Graph) -> Vec<Work> {
-    let mut out: Vec<Work> = Vec::new();
-    for node in &graph.nodes {
-        let work: Vec<Work> = match &node.layer {
-            Layer::Conv { s, .. } => [Pass::ConvForward, Pass::ConvBackwardInput, Pass::ConvBackwardWeight].map(|p| Work::Conv(p, *s)).to_vec(),
-            Layer::Linear { s, .. } => [Pass::LinearForward, Pass::LinearBackwardInput, Pass::LinearBackwardWeight].map(|p| Work::Linear(p, *s)).to_vec(),
-            _ => vec![],
-        };
-        for w in work {
-            if w.candidates(ctx).len() > 1 && !out.iter().any(|o| o.pass() == w.pass() && o.key() == w.key()) {
-                out.push(w);
-            }
-        }
-    }
-    out
 }
 
 /// What timing one pass found: each variant's ms per pass (`None`: it could not be built here),
@@ -193,8 +175,8 @@ pub async fn tune_one(ctx: &GpuContext, work: &Work) -> Result<Timing> {
     tune_among(ctx, work, &work.candidates(ctx)).await
 }
 
-/// Times `variants` of `work` and records the fastest in `ctx`.
-async fn tune_among(ctx: &GpuContext, work: &Work, variants: &[Variant]) -> Result<Timing> {
+/// Times `variants` of `work` (some candidates may be left out) and records the fastest in `ctx`.
+pub async fn tune_among(ctx: &GpuContext, work: &Work, variants: &[Variant]) -> Result<Timing> {
     let operands = Operands::new(ctx, work)?;
     let sync = &operands.tensors[0];
     let mut prepared = Vec::new();
@@ -219,38 +201,6 @@ async fn tune_among(ctx: &GpuContext, work: &Work, variants: &[Variant]) -> Resu
     let picked = best.map_or(Variant::Register, |(v, _)| v);
     ctx.set_pick(work.pass(), &work.key(), picked);
     Ok(Timing { pass: work.pass().name().into(), shape: work.key(), gflop: work.flops() / 1e9, ms, picked: picked.name().into() })
-}
-
-/// Picks a variant for every pass of `graph` that has none yet; returns the timings made.
-pub async fn tune_graph(ctx: &GpuContext, graph: &Graph) -> Result<Vec<Timing>> {
-    tune_graph_while(ctx, graph, || true).await
-}
-
-/// `tune_graph`, stopping before the next pass once `go_on` says no (the picks made so far stay).
-pub async fn tune_graph_while(ctx: &GpuContext, graph: &Graph, go_on: impl Fn() -> bool) -> Result<Vec<Timing>> {
-    let mut out: Vec<Timing> = Vec::new();
-    for w in graph_work(ctx, graph) {
-        if !go_on() {
-            break;
-        }
-        if ctx.picked(w.pass(), &w.key()).is_some() {
-            continue;
-        }
-        // Variants far behind on two earlier shapes of this pass are not timed again.
-        let behind = |v: Variant| {
-            out.iter()
-                .filter(|t| t.pass == w.pass().name())
-                .filter(|t| {
-                    let best = t.ms.values().copied().fold(f64::INFINITY, f64::min);
-                    t.ms.get(v.name()).is_some_and(|&ms| ms > CUTOFF * best)
-                })
-                .count()
-                >= 2
-        };
-        let variants: Vec<Variant> = w.candidates(ctx).into_iter().filter(|&v| !behind(v)).collect();
-        out.push(tune_among(ctx, &w, &variants).await?);
-    }
-    Ok(out)
 }
 
 /// The picks of every adapter seen, as saved between runs: adapter key → `"pass|shape"` →
@@ -296,17 +246,6 @@ impl PickCache {
             entry.insert(k, v.name().to_string());
         }
     }
-}
-
-/// Picks for everything a training run of `config` prepares on the GPU: its network at its batch
-/// size, and a teacher's network at the same batch when distilling.
-pub async fn tune_config(ctx: &GpuContext, config: &crate::train::TrainConfig, teacher: Option<&crate::train::TrainConfig>) -> Result<Vec<Timing>> {
-    let batch = config.batch_size as usize;
-    let mut out = tune_graph(ctx, &config.graph(batch)?).await?;
-    if let Some(t) = teacher {
-        out.extend(tune_graph(ctx, &t.graph(batch)?).await?);
-    }
-    Ok(out)
 }
 
 /// One variant of one pass on one shape against the CPU reference.

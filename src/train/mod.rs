@@ -14,4 +14,5 @@ pub mod step;
 pub mod checkpoint;
 pub mod split;
 pub mod trainer;
+pub mod tuning;
 pub mod views;

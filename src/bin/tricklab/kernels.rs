@@ -1,5 +1,5 @@
 //! The CLI's kernel picks: a GPU context opened with the picks saved for its adapter, and the
-//! variants timed for whatever a run prepares that has none yet (`tricklab::gpu::tune`), saved
+//! variants timed for whatever a run prepares that has none yet (`tricklab::train::tuning`), saved
 //! back to the cache file so that later runs start at once. The file is `$TRICKLAB_KERNEL_CACHE`
 //! if set, else `$XDG_CACHE_HOME/tricklab/kernel-picks.json`, else
 //! `~/.cache/tricklab/kernel-picks.json`. A cache that cannot be read or parsed is ignored with a
@@ -10,9 +10,9 @@
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use tricklab::gpu::tune::{self, PickCache, Timing};
+use tricklab::gpu::tune::{PickCache, Timing};
 use tricklab::gpu::{block_on, GpuContext};
-use tricklab::train::TrainConfig;
+use tricklab::train::tuning::{self, PickStore};
 
 /// Where the picks are kept.
 pub fn cache_path() -> PathBuf {
@@ -59,13 +59,36 @@ fn picker_off() -> bool {
     std::env::var("TRICKLAB_KERNELS").is_ok_and(|v| v == "register")
 }
 
+/// The cache file as the CLI's `PickStore`: picks timed are saved back to it, with a note on
+/// stderr; `TRICKLAB_KERNELS=register` turns the picker off.
+pub struct CacheFile;
+
+impl PickStore for CacheFile {
+    fn saved(&self) -> PickCache {
+        read_cache()
+    }
+
+    fn keep(&mut self, ctx: &GpuContext, timed: &[Timing], seconds: f64) {
+        if timed.is_empty() {
+            return;
+        }
+        eprintln!(
+            "kernels: timed the variants of {} passes on {} in {seconds:.1} s; picks saved to {}",
+            timed.len(),
+            ctx.describe(),
+            cache_path().display()
+        );
+        save(ctx);
+    }
+
+    fn picking(&self) -> bool {
+        !picker_off()
+    }
+}
+
 /// Opens the GPU with the picks saved for its adapter.
 pub fn open() -> Result<Rc<GpuContext>, String> {
-    let ctx = block_on(GpuContext::new()).map_err(|e| e.to_string())?;
-    if !picker_off() {
-        read_cache().load_into(&ctx);
-    }
-    Ok(Rc::new(ctx))
+    block_on(tuning::open_gpu(&mut CacheFile)).map_err(|e| e.to_string())
 }
 
 /// Picks for everything `graph` prepares that has none yet (none with the picker off); saves them.
@@ -73,32 +96,8 @@ pub fn prepare_graph(ctx: &GpuContext, graph: &tricklab::nn::graph::Graph) -> Re
     if picker_off() {
         return Ok(vec![]);
     }
-    let timed = block_on(tune::tune_graph(ctx, graph)).map_err(|e| e.to_string())?;
+    let timed = block_on(tuning::tune_graph(ctx, graph)).map_err(|e| e.to_string())?;
     if !timed.is_empty() {
-        save(ctx);
-    }
-    Ok(timed)
-}
-
-/// Times the variants for every pass of `configs` (with their teachers) that has no pick yet,
-/// says so on stderr, and saves the picks. Returns the timings made.
-pub fn prepare(ctx: &GpuContext, configs: &[(&TrainConfig, Option<&TrainConfig>)]) -> Result<Vec<Timing>, String> {
-    if picker_off() {
-        return Ok(vec![]);
-    }
-    let started = std::time::Instant::now();
-    let mut timed = Vec::new();
-    for (config, teacher) in configs {
-        timed.extend(block_on(tune::tune_config(ctx, config, *teacher)).map_err(|e| e.to_string())?);
-    }
-    if !timed.is_empty() {
-        eprintln!(
-            "kernels: timed the variants of {} passes on {} in {:.1} s; picks saved to {}",
-            timed.len(),
-            ctx.describe(),
-            started.elapsed().as_secs_f64(),
-            cache_path().display()
-        );
         save(ctx);
     }
     Ok(timed)

@@ -12,6 +12,9 @@ use tricklab::lessons::run::{sized, LessonRun, Size};
 use tricklab::lessons::verdict::{self, format_value};
 use tricklab::lessons::{catalog, Lesson};
 use tricklab::train::backend::Device;
+use tricklab::train::tuning::{open_tuned, DeviceKind};
+
+use crate::kernels::CacheFile;
 
 const HELP: &str = "usage: tricklab lesson --list
        tricklab lesson NAME [--seeds N | --seed S] [--data DIR] [--tiny]
@@ -43,9 +46,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     })?;
     let lesson = sized(&lesson, o.size);
     let splits = mnist::read_dir(&o.data).map_err(|e| e.to_string())?;
-    let ctx = crate::kernels::open()?;
-    crate::kernels::prepare(&ctx, &lesson.arms.iter().map(|a| (&a.config, None)).collect::<Vec<_>>())?;
-    let device = Device::Gpu(ctx);
+    let nets: Vec<_> = lesson.arms.iter().map(|a| (&a.config, None)).collect();
+    let (device, _) = block_on(open_tuned(DeviceKind::Gpu, &mut CacheFile, &nets, Ok)).map_err(|e| e.to_string())?;
     eprintln!("adapter: {}", device.describe());
     eprintln!("{}: {} arms, {} training images per seed", lesson.id, lesson.arms.len(), lesson.training_images());
     let mut runs = Vec::new();

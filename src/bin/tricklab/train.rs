@@ -8,11 +8,15 @@ use serde_json::{Map, Value};
 use tricklab::clock::now_s;
 use tricklab::data::{bounded, cifar, mnist, DatasetKind, Splits};
 use tricklab::gpu::block_on;
-use tricklab::train::checkpoint::{self, MAX_CHECKPOINT_BYTES};
+use tricklab::train::checkpoint::{self, Checkpoint, MAX_CHECKPOINT_BYTES};
 use tricklab::train::config::MAX_JSON_BYTES;
 use tricklab::train::overrides::{config_with, parse_set};
 use tricklab::train::backend::Device;
 use tricklab::train::trainer::Trainer;
+use tricklab::train::tuning::{open_tuned, DeviceKind};
+use tricklab::train::TrainConfig;
+
+use crate::kernels::CacheFile;
 
 const HELP: &str = "usage: tricklab train [--config cfg.json] [--dataset mnist|cifar10] [--model NAME] [--epochs N]
                       [--batch-size B] [--set FIELD=VALUE]... --data PATH [--save model.safetensors]
@@ -127,6 +131,16 @@ fn limit(d: tricklab::data::Dataset, n: Option<usize>) -> Result<tricklab::data:
     }
 }
 
+/// The teacher checkpoint `config` distills from, if any.
+fn load_teacher(config: &TrainConfig) -> Result<Option<Checkpoint>, String> {
+    let Some(path) = &config.teacher else { return Ok(None) };
+    let what = "a tricklab checkpoint";
+    let bytes = bounded::read_file(Path::new(path), what, MAX_CHECKPOINT_BYTES).map_err(|e| format!("cannot use the teacher: {e}"))?;
+    let batch = config.batch_size as usize;
+    let loaded = checkpoint::load(path, &bytes, |c| c.graph(batch));
+    Ok(Some(loaded.map_err(|e| format!("cannot use the teacher: {e}"))?.1))
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
     let a = parse(args)?;
     if let Some(path) = &a.save {
@@ -139,27 +153,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // The trainer validates too; checking here reports a bad value before the GPU is opened.
     let steps_per_epoch = (train.count / (config.batch_size as usize).max(1)).max(1) as u64;
     config.validate(steps_per_epoch).map_err(|e| e.to_string())?;
-    let teacher = match &config.teacher {
-        None => None,
-        Some(path) => {
-            let what = "a tricklab checkpoint";
-            let bytes = bounded::read_file(Path::new(path), what, MAX_CHECKPOINT_BYTES)
-                .map_err(|e| format!("cannot use the teacher: {e}"))?;
-            let batch = config.batch_size as usize;
-            let loaded = checkpoint::load(path, &bytes, |c| c.graph(batch));
-            Some(loaded.map_err(|e| format!("cannot use the teacher: {e}"))?.1)
-        }
+    let teacher = load_teacher(&config)?;
+    let kind = if a.cpu { DeviceKind::Cpu } else { DeviceKind::Gpu };
+    let teacher_config = teacher.as_ref().map(|t| t.config.clone());
+    let nets = [(&config.clone(), teacher_config.as_ref())];
+    let build = |device: Device| {
+        eprintln!("adapter: {}", device.describe());
+        let started = now_s();
+        Ok((Trainer::new(device, config, &train, &test, teacher)?, started))
     };
-    let device = if a.cpu {
-        Device::Cpu
-    } else {
-        let ctx = crate::kernels::open()?;
-        crate::kernels::prepare(&ctx, &[(&config, teacher.as_ref().map(|t| &t.config))])?;
-        Device::Gpu(ctx)
-    };
-    eprintln!("adapter: {}", device.describe());
-    let started = now_s();
-    let mut trainer = Trainer::new(device, config, &train, &test, teacher).map_err(|e| e.to_string())?;
+    let ((mut trainer, started), _) = block_on(open_tuned(kind, &mut CacheFile, &nets, build)).map_err(|e| e.to_string())?;
     trainer.recalibrate_bn = a.recalibrate;
     eprintln!(
         "{} on {}: {} training images, {} test images, {} steps per epoch (set-up {:.1}s)",
@@ -170,10 +173,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
         trainer.steps_per_epoch,
         now_s() - started
     );
+    train_epochs(&mut trainer, a.report_every, started)?;
+    if let Some(path) = a.save {
+        let ckpt = block_on(trainer.checkpoint()).map_err(|e| e.to_string())?;
+        let bytes = checkpoint::save(trainer.graph(), &ckpt);
+        std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("saved {}", path.display());
+    }
+    Ok(())
+}
+
+/// Trains to the end: one JSON line per epoch on stdout, progress with an ETA on stderr every
+/// `report_every` steps.
+fn train_epochs(trainer: &mut Trainer, report_every: u64, started: f64) -> Result<(), String> {
     let total = trainer.total_steps();
     let (spe, epochs) = (trainer.steps_per_epoch, trainer.config.epochs);
     while !trainer.is_done() {
-        let report = block_on(trainer.run_epoch(a.report_every, |p| {
+        let report = block_on(trainer.run_epoch(report_every, |p| {
             let done = p.global_step as f64 / total as f64;
             let elapsed = now_s() - started;
             let eta = elapsed / done.max(1e-9) * (1.0 - done);
@@ -185,12 +201,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }))
         .map_err(|e| e.to_string())?;
         println!("{}", serde_json::to_string(&report).unwrap());
-    }
-    if let Some(path) = a.save {
-        let ckpt = block_on(trainer.checkpoint()).map_err(|e| e.to_string())?;
-        let bytes = checkpoint::save(trainer.graph(), &ckpt);
-        std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        eprintln!("saved {}", path.display());
     }
     Ok(())
 }
