@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::shaders::Shader;
-use super::variant::{Pass, Variant};
+use super::variant::{Pass, TuneKey, TuneShape, Variant};
 use super::{GpuBuffer, Tensor};
 use crate::{Error, Result};
 
@@ -39,9 +39,9 @@ pub struct GpuContext {
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
     error: Arc<Mutex<Option<String>>>,
     lost: Arc<AtomicBool>,
-    /// The kernel variant picked for each (pass, shape) key (`gpu::tune`); absent keys use
+    /// The kernel variant picked for each pass and shape (`gpu::tune`); absent keys use
     /// `Variant::Register`.
-    picks: Mutex<BTreeMap<String, Variant>>,
+    picks: Mutex<BTreeMap<TuneKey, Variant>>,
     /// The (pass, variant) pairs dispatches were prepared with, for reports.
     used: Mutex<BTreeSet<(Pass, Variant)>>,
 }
@@ -117,26 +117,26 @@ impl GpuContext {
         format!("{} | {:?} | {:?} | vendor {:#x} device {:#x} | {} {}", i.name, i.backend, i.device_type, i.vendor, i.device, i.driver, i.driver_info)
     }
 
-    /// The variant to prepare `pass` on the shape `key` with (`Variant::Register` until one is
-    /// picked), and remembers that it was used.
-    pub fn pick(&self, pass: Pass, key: &str) -> Variant {
-        let v = self.picks.lock().unwrap().get(&pick_key(pass, key)).copied().unwrap_or(Variant::Register);
+    /// The variant to prepare `pass` on `shape` with (`Variant::Register` until one is picked),
+    /// and remembers that it was used.
+    pub fn pick(&self, pass: Pass, shape: &TuneShape) -> Variant {
+        let v = self.picked(pass, shape).unwrap_or(Variant::Register);
         self.used.lock().unwrap().insert((pass, v));
         v
     }
 
-    /// The picked variant for `pass` on `key`, if one was picked.
-    pub fn picked(&self, pass: Pass, key: &str) -> Option<Variant> {
-        self.picks.lock().unwrap().get(&pick_key(pass, key)).copied()
+    /// The picked variant for `pass` on `shape`, if one was picked.
+    pub fn picked(&self, pass: Pass, shape: &TuneShape) -> Option<Variant> {
+        self.picks.lock().unwrap().get(&TuneKey { pass, shape: *shape }).copied()
     }
 
-    pub fn set_pick(&self, pass: Pass, key: &str, v: Variant) {
-        self.picks.lock().unwrap().insert(pick_key(pass, key), v);
+    pub fn set_pick(&self, pass: Pass, shape: &TuneShape, v: Variant) {
+        self.picks.lock().unwrap().insert(TuneKey { pass, shape: *shape }, v);
     }
 
-    /// Every pick, by `"pass|shape"` key.
+    /// Every pick, by its key's text ("pass|shape", as the picks cache and the page keep them).
     pub fn picks(&self) -> BTreeMap<String, Variant> {
-        self.picks.lock().unwrap().clone()
+        self.picks.lock().unwrap().iter().map(|(k, v)| (k.to_string(), *v)).collect()
     }
 
     /// Which variants dispatches were prepared with so far, per pass.
@@ -362,9 +362,4 @@ pub fn grid(groups: u32) -> [u32; 3] {
         let y = groups.div_ceil(MAX);
         [groups.div_ceil(y), y, 1]
     }
-}
-
-/// The key a pick is stored under: the pass and the shape's own key (`gpu::tune`).
-pub fn pick_key(pass: Pass, key: &str) -> String {
-    format!("{}|{key}", pass.name())
 }
