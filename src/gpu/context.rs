@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use super::shaders::Shader;
 use super::variant::{Pass, TuneKey, TuneShape, Variant};
-use super::{GpuBuffer, Tensor};
+use super::buffer::GpuBuffer;
+use super::tensor::Tensor;
 use crate::{Error, Result};
 
 /// Waits for a future on native targets (where every GPU future here completes after a poll).
@@ -154,6 +155,47 @@ impl GpuContext {
             }
         }
         out
+    }
+
+    /// An uninitialized (zero-filled) counted buffer.
+    pub fn buffer(&self, desc: &wgpu::BufferDescriptor) -> GpuBuffer {
+        GpuBuffer::new(&self.device, desc)
+    }
+
+    /// A counted buffer holding `desc.contents`.
+    pub fn buffer_init(&self, desc: &wgpu::util::BufferInitDescriptor) -> GpuBuffer {
+        GpuBuffer::with_contents(&self.device, desc)
+    }
+
+    /// A tensor holding `data`, which must have exactly the shape's element count.
+    pub fn tensor(&self, label: impl Into<String>, shape: &[usize], data: &[f32]) -> Result<Tensor> {
+        Tensor::with_data(&self.device, self.limits.max_storage_buffer_binding_size, label.into(), shape, data)
+    }
+
+    /// A zero-filled tensor.
+    pub fn zeros(&self, label: impl Into<String>, shape: &[usize]) -> Result<Tensor> {
+        Tensor::zeroed(&self.device, self.limits.max_storage_buffer_binding_size, label.into(), shape)
+    }
+
+    /// Overwrites a tensor's contents (queued before the next submit).
+    pub fn write(&self, t: &Tensor, data: &[f32]) -> Result<()> {
+        if data.len() != t.len() {
+            return Err(Error::shape("write", format!("`{}` holds {} values but {} were given", t.label, t.len(), data.len())));
+        }
+        self.queue.write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
+        Ok(())
+    }
+
+    /// Reads a tensor back to the CPU.
+    pub async fn read(&self, t: &Tensor) -> Result<Vec<f32>> {
+        let bytes = self.read_bytes(&t.buffer, t.bytes()).await?;
+        Ok(bytemuck::cast_slice(&bytes).to_vec())
+    }
+
+    /// Native convenience: `read` and wait.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_blocking(&self, t: &Tensor) -> Result<Vec<f32>> {
+        block_on(self.read(t))
     }
 
     /// How many compute pipelines this context has compiled.
