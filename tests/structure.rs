@@ -54,29 +54,22 @@ fn report(what: &str, offenders: &[String]) {
 // Blanking: the code with every comment and literal replaced by spaces (newlines kept), so that
 // braces, `fn` and paths found in the result are code.
 
-/// Rust: `//` and nested `/* */` comments, strings (plain, byte, raw with any number of `#`) and
-/// character literals (told apart from lifetimes).
-fn blank_rust(src: &str) -> String {
-    let c: Vec<char> = src.chars().collect();
-    let mut out: Vec<char> = c.clone();
-    let mut i = 0;
-    let blank = |out: &mut Vec<char>, from: usize, to: usize| {
-        for ch in out.iter_mut().take(to.min(c.len())).skip(from) {
-            if *ch != '\n' {
-                *ch = ' ';
-            }
-        }
-    };
-    while i < c.len() {
-        let next = c.get(i + 1).copied();
-        if c[i] == '/' && next == Some('/') {
-            let end = (i..c.len()).find(|&j| c[j] == '\n').unwrap_or(c.len());
-            blank(&mut out, i, end);
-            i = end;
-        } else if c[i] == '/' && next == Some('*') {
+/// Replaces `code[from..to]` with spaces, keeping newlines.
+fn blank(code: &mut [char], from: usize, to: usize) {
+    let to = to.min(code.len());
+    for ch in code[from..to].iter_mut().filter(|ch| **ch != '\n') {
+        *ch = ' ';
+    }
+}
+
+/// The end of a `//` or `/* */` comment starting at `i` (block comments nest in Rust), if one does.
+fn comment_end(c: &[char], i: usize, nested: bool) -> Option<usize> {
+    match (c[i], c.get(i + 1)) {
+        ('/', Some('/')) => Some((i..c.len()).find(|&j| c[j] == '\n').unwrap_or(c.len())),
+        ('/', Some('*')) => {
             let (mut depth, mut j) = (1, i + 2);
             while j < c.len() && depth > 0 {
-                if c[j] == '/' && c.get(j + 1) == Some(&'*') {
+                if nested && c[j] == '/' && c.get(j + 1) == Some(&'*') {
                     depth += 1;
                     j += 1;
                 } else if c[j] == '*' && c.get(j + 1) == Some(&'/') {
@@ -85,8 +78,23 @@ fn blank_rust(src: &str) -> String {
                 }
                 j += 1;
             }
-            blank(&mut out, i, j);
-            i = j;
+            Some(j.min(c.len()))
+        }
+        _ => None,
+    }
+}
+
+/// Rust: `//` and nested `/* */` comments, strings (plain, byte, raw with any number of `#`) and
+/// character literals (told apart from lifetimes).
+fn blank_rust(src: &str) -> String {
+    let c: Vec<char> = src.chars().collect();
+    let mut out: Vec<char> = c.clone();
+    let mut i = 0;
+    while i < c.len() {
+        let next = c.get(i + 1).copied();
+        if let Some(end) = comment_end(&c, i, true) {
+            blank(&mut out, i, end);
+            i = end;
         } else if let Some(end) = raw_string_end(&c, i) {
             blank(&mut out, i, end);
             i = end;
@@ -153,21 +161,8 @@ fn blank_js(src: &str) -> String {
     // Brace depths at which a template literal resumes after its `${…}` closes.
     let mut templates: Vec<usize> = Vec::new();
     let mut depth = 0usize;
-    let blank = |out: &mut Vec<char>, from: usize, to: usize| {
-        for ch in out.iter_mut().take(to.min(c.len())).skip(from) {
-            if *ch != '\n' {
-                *ch = ' ';
-            }
-        }
-    };
     while i < c.len() {
-        let next = c.get(i + 1).copied();
-        if c[i] == '/' && next == Some('/') {
-            let end = (i..c.len()).find(|&j| c[j] == '\n').unwrap_or(c.len());
-            blank(&mut out, i, end);
-            i = end;
-        } else if c[i] == '/' && next == Some('*') {
-            let end = (i + 2..c.len().saturating_sub(1)).find(|&j| c[j] == '*' && c[j + 1] == '/').map_or(c.len(), |j| j + 2);
+        if let Some(end) = comment_end(&c, i, false) {
             blank(&mut out, i, end);
             i = end;
         } else if c[i] == '\'' || c[i] == '"' || (c[i] == '/' && regex_allowed(&out, i)) {
