@@ -39,12 +39,31 @@ struct Layer {
     inv_std: Tensor,
 }
 
+impl Layer {
+    fn t(&self) -> gpu::BnTensors<'_> {
+        gpu::BnTensors {
+            gamma: &self.gamma,
+            beta: &self.beta,
+            running_mean: &self.running_mean,
+            running_var: &self.running_var,
+            mean: &self.mean,
+            inv_std: &self.inv_std,
+        }
+    }
+}
+
 /// Host copies of the same, for the reference.
 struct Host {
     gamma: Vec<f32>,
     beta: Vec<f32>,
     running_mean: Vec<f32>,
     running_var: Vec<f32>,
+}
+
+impl Host {
+    fn t(&mut self) -> cpu::BnTensors<'_> {
+        cpu::BnTensors { gamma: &self.gamma, beta: &self.beta, running_mean: &mut self.running_mean, running_var: &mut self.running_var }
+    }
 }
 
 fn layer(rng: &mut Rng, s: &BatchNormShape) -> (Layer, Host) {
@@ -82,9 +101,9 @@ fn check_two_training_steps(s: &BatchNormShape, relu: bool, rng: &mut Rng) {
         let x = activations(rng, s);
         let xt = upload("bn x", &[s.len()], &x);
         let f = if relu { gpu::forward_train_relu } else { gpu::forward_train };
-        submit(&f(ctx(), s, &xt, &l.gamma, &l.beta, &l.running_mean, &l.running_var, &l.mean, &l.inv_std, &y).unwrap());
+        submit(&f(ctx(), s, &l.t(), &xt, &y).unwrap());
         let r = if relu { cpu::forward_train_relu } else { cpu::forward_train };
-        let (want_y, want_mean, want_inv_std) = r(s, &x, &h.gamma, &h.beta, &mut h.running_mean, &mut h.running_var).unwrap();
+        let (want_y, want_mean, want_inv_std) = r(s, &x, &mut h.t()).unwrap();
         let what = format!("{s:?} relu={relu} step {step}");
         Tolerance::balanced().assert(&format!("y {what}"), &read(&y), &want_y);
         Tolerance::balanced().assert(&format!("mean {what}"), &read(&l.mean), &want_mean);
@@ -120,8 +139,8 @@ fn statistics_stay_accurate_with_a_large_mean() {
     let x: Vec<f32> = (0..s.len()).map(|_| 100.0 + 0.1 * rng.normal()).collect();
     let (l, mut h) = layer(&mut rng, &s);
     let (xt, y) = (upload("bn x", &[s.len()], &x), zeros("bn y", &[s.len()]));
-    submit(&gpu::forward_train(ctx(), &s, &xt, &l.gamma, &l.beta, &l.running_mean, &l.running_var, &l.mean, &l.inv_std, &y).unwrap());
-    let (want_y, _, want_inv_std) = cpu::forward_train(&s, &x, &h.gamma, &h.beta, &mut h.running_mean, &mut h.running_var).unwrap();
+    submit(&gpu::forward_train(ctx(), &s, &l.t(), &xt, &y).unwrap());
+    let (want_y, _, want_inv_std) = cpu::forward_train(&s, &x, &mut h.t()).unwrap();
     Tolerance::balanced().assert("inv_std at mean 100", &read(&l.inv_std), &want_inv_std);
     Tolerance::balanced().assert("running_var at mean 100", &read(&l.running_var), &h.running_var);
     // y = gamma·(x − mean)·inv_std + beta turns a one-ulp difference in the mean (ulp(100) ≈ 8e-6)
@@ -135,11 +154,11 @@ fn forward_eval_matches_reference() {
     let mut all = shapes();
     all.push(BatchNormShape::new(1, 3, 1, 1)); // one value per channel is fine in evaluation
     for s in all {
-        let (l, h) = layer(&mut rng, &s);
+        let (l, mut h) = layer(&mut rng, &s);
         let x = activations(&mut rng, &s);
         let (xt, y) = (upload("bn x", &[s.len()], &x), zeros("bn y", &[s.len()]));
-        submit(&gpu::forward_eval(ctx(), &s, &xt, &l.gamma, &l.beta, &l.running_mean, &l.running_var, &y).unwrap());
-        let want = cpu::forward_eval(&s, &x, &h.gamma, &h.beta, &h.running_mean, &h.running_var).unwrap();
+        submit(&gpu::forward_eval(ctx(), &s, &l.t(), &xt, &y).unwrap());
+        let want = cpu::forward_eval(&s, &x, &h.t()).unwrap();
         Tolerance::strict().assert(&format!("eval y {s:?}"), &read(&y), &want);
     }
 }
@@ -151,20 +170,18 @@ fn check_backward(s: &BatchNormShape, relu: bool, rng: &mut Rng) {
     let dy = random(rng, s.len());
     let (xt, dyt, y) = (upload("bn x", &[s.len()], &x), upload("bn dy", &[s.len()], &dy), zeros("bn y", &[s.len()]));
     let (dx, dgamma, dbeta) = (zeros("bn dx", &[s.len()]), zeros("bn dgamma", &[s.channels]), zeros("bn dbeta", &[s.channels]));
-    let args = (&l.gamma, &l.mean, &l.inv_std, &dx, &dgamma, &dbeta);
+    let g = gpu::BnGrads { dx: &dx, dgamma: &dgamma, dbeta: &dbeta };
     let (fwd, bwd) = if relu {
-        let f = gpu::forward_train_relu(ctx(), s, &xt, &l.gamma, &l.beta, &l.running_mean, &l.running_var, &l.mean, &l.inv_std, &y);
-        (f.unwrap(), gpu::backward_relu(ctx(), s, &xt, &y, &dyt, args.0, args.1, args.2, args.3, args.4, args.5).unwrap())
+        (gpu::forward_train_relu(ctx(), s, &l.t(), &xt, &y).unwrap(), gpu::backward_relu(ctx(), s, &l.t(), &xt, &y, &dyt, &g).unwrap())
     } else {
-        let f = gpu::forward_train(ctx(), s, &xt, &l.gamma, &l.beta, &l.running_mean, &l.running_var, &l.mean, &l.inv_std, &y);
-        (f.unwrap(), gpu::backward(ctx(), s, &xt, &dyt, args.0, args.1, args.2, args.3, args.4, args.5).unwrap())
+        (gpu::forward_train(ctx(), s, &l.t(), &xt, &y).unwrap(), gpu::backward(ctx(), s, &l.t(), &xt, &dyt, &g).unwrap())
     };
     submit(&fwd);
     submit(&bwd);
     let (want_y, mean, inv_std) = if relu {
-        cpu::forward_train_relu(s, &x, &h.gamma, &h.beta, &mut h.running_mean, &mut h.running_var).unwrap()
+        cpu::forward_train_relu(s, &x, &mut h.t()).unwrap()
     } else {
-        cpu::forward_train(s, &x, &h.gamma, &h.beta, &mut h.running_mean, &mut h.running_var).unwrap()
+        cpu::forward_train(s, &x, &mut h.t()).unwrap()
     };
     let (want_dx, want_dgamma, want_dbeta) = if relu {
         cpu::backward_relu(s, &x, &want_y, &dy, &h.gamma, &mean, &inv_std).unwrap()
@@ -205,10 +222,12 @@ fn reference_backward_matches_finite_differences() {
         // The running statistics are a side effect that does not feed y; each call gets fresh copies.
         let loss = |x: &[f32], gamma: &[f32], beta: &[f32]| {
             let (mut rm, mut rv) = (h.running_mean.clone(), h.running_var.clone());
-            dot(&w, &cpu::forward_train(&s, x, gamma, beta, &mut rm, &mut rv).unwrap().0)
+            let mut t = cpu::BnTensors { gamma, beta, running_mean: &mut rm, running_var: &mut rv };
+            dot(&w, &cpu::forward_train(&s, x, &mut t).unwrap().0)
         };
         let (mut rm, mut rv) = (h.running_mean.clone(), h.running_var.clone());
-        let (_, mean, inv_std) = cpu::forward_train(&s, &x, &h.gamma, &h.beta, &mut rm, &mut rv).unwrap();
+        let mut t = cpu::BnTensors { gamma: &h.gamma, beta: &h.beta, running_mean: &mut rm, running_var: &mut rv };
+        let (_, mean, inv_std) = cpu::forward_train(&s, &x, &mut t).unwrap();
         let (dx, dgamma, dbeta) = cpu::backward(&s, &x, &w, &h.gamma, &mean, &inv_std).unwrap();
         let tol = Tolerance::finite_difference();
         tol.assert(&format!("dx {s:?}"), &dx, &numerical_grad(&x, 1e-3, |x| loss(x, &h.gamma, &h.beta)));
@@ -240,7 +259,8 @@ fn running_statistics_match_a_hand_checked_case() {
     let want_inv_std = [1.0 / 1e-5f32.sqrt(), 1.0 / (1.0f32 + 1e-5).sqrt()];
 
     let (mut rm, mut rv) = (vec![0.0, 0.0], vec![1.0, 1.0]);
-    let (y, mean, inv_std) = cpu::forward_train(&s, &x, &gamma, &beta, &mut rm, &mut rv).unwrap();
+    let mut t = cpu::BnTensors { gamma: &gamma, beta: &beta, running_mean: &mut rm, running_var: &mut rv };
+    let (y, mean, inv_std) = cpu::forward_train(&s, &x, &mut t).unwrap();
     let tol = Tolerance::strict();
     tol.assert("reference running_mean", &rm, &want_rm);
     tol.assert("reference running_var", &rv, &want_rv);
@@ -257,7 +277,7 @@ fn running_statistics_match_a_hand_checked_case() {
         inv_std: zeros("bn inv_std", &[2]),
     };
     let (xt, yt) = (upload("bn x", &[8], &x), zeros("bn y", &[8]));
-    submit(&gpu::forward_train(ctx(), &s, &xt, &l.gamma, &l.beta, &l.running_mean, &l.running_var, &l.mean, &l.inv_std, &yt).unwrap());
+    submit(&gpu::forward_train(ctx(), &s, &l.t(), &xt, &yt).unwrap());
     tol.assert("gpu running_mean", &read(&l.running_mean), &want_rm);
     tol.assert("gpu running_var", &read(&l.running_var), &want_rv);
     tol.assert("gpu mean", &read(&l.mean), &[3.0, 2.0]);
@@ -273,17 +293,21 @@ fn bad_shapes_are_errors() {
     let (g, b, rm, rv, m, is) = (c3(), c3(), c3(), c3(), c3(), c3());
     let short = zeros("bn gamma short", &[2]);
     let y = zeros("bn y", &[24]);
-    let err = gpu::forward_train(ctx(), &s, &x, &short, &b, &rm, &rv, &m, &is, &y).err().expect("short gamma must fail");
+    let t = gpu::BnTensors { gamma: &g, beta: &b, running_mean: &rm, running_var: &rv, mean: &m, inv_std: &is };
+    let err = gpu::forward_train(ctx(), &s, &gpu::BnTensors { gamma: &short, ..t }, &x, &y).err().expect("short gamma must fail");
     assert!(err.to_string().contains("`bn gamma short` has 2 elements but 3"), "{err}");
-    assert!(gpu::forward_train(ctx(), &s, &x, &g, &b, &rm, &rv, &m, &is, &g).is_err(), "y of the wrong size");
-    assert!(gpu::forward_eval(ctx(), &s, &x, &g, &b, &rm, &short, &y).is_err(), "short running_var");
-    assert!(gpu::backward(ctx(), &s, &x, &g, &g, &m, &is, &y, &g, &b).is_err(), "dy of the wrong size");
-    assert!(gpu::backward_relu(ctx(), &s, &x, &short, &y, &g, &m, &is, &y, &g, &b).is_err(), "y of the wrong size");
-    assert!(gpu::backward(ctx(), &s, &x, &y, &g, &m, &is, &y, &short, &b).is_err(), "short dgamma");
+    assert!(gpu::forward_train(ctx(), &s, &t, &x, &g).is_err(), "y of the wrong size");
+    assert!(gpu::forward_eval(ctx(), &s, &gpu::BnTensors { running_var: &short, ..t }, &x, &y).is_err(), "short running_var");
+    let grads = gpu::BnGrads { dx: &y, dgamma: &g, dbeta: &b };
+    assert!(gpu::backward(ctx(), &s, &t, &x, &g, &grads).is_err(), "dy of the wrong size");
+    assert!(gpu::backward_relu(ctx(), &s, &t, &x, &short, &y, &grads).is_err(), "y of the wrong size");
+    assert!(gpu::backward(ctx(), &s, &t, &x, &y, &gpu::BnGrads { dgamma: &short, ..grads }).is_err(), "short dgamma");
     let xs = [0.0; 24];
     let (mut rmh, mut rvh) = (vec![0.0; 3], vec![1.0; 3]);
-    assert!(cpu::forward_train(&s, &xs[..23], &[1.0; 3], &[0.0; 3], &mut rmh, &mut rvh).is_err());
-    assert!(cpu::forward_train(&s, &xs, &[1.0; 3], &[0.0; 2], &mut rmh, &mut rvh).is_err());
+    let mut th = cpu::BnTensors { gamma: &[1.0; 3], beta: &[0.0; 3], running_mean: &mut rmh, running_var: &mut rvh };
+    assert!(cpu::forward_train(&s, &xs[..23], &mut th).is_err());
+    th.beta = &[0.0; 2];
+    assert!(cpu::forward_train(&s, &xs, &mut th).is_err());
     assert!(cpu::backward(&s, &xs, &xs[..20], &[1.0; 3], &[0.0; 3], &[1.0; 3]).is_err());
 
     // Zero dimensions, bad hyper-parameters, and training with one value per channel.
@@ -298,14 +322,16 @@ fn bad_shapes_are_errors() {
     ];
     for b in bad {
         assert!(b.validate().is_err(), "{b:?}");
-        assert!(cpu::forward_eval(&b, &xs, &[1.0; 3], &[0.0; 3], &[0.0; 3], &[1.0; 3]).is_err(), "{b:?}");
+        let th = cpu::BnTensors { gamma: &[1.0; 3], beta: &[0.0; 3], running_mean: &mut [0.0; 3], running_var: &mut [1.0; 3] };
+        assert!(cpu::forward_eval(&b, &xs, &th).is_err(), "{b:?}");
     }
     let single = BatchNormShape::new(1, 3, 1, 1);
     assert!(single.validate().is_ok());
     let err = single.validate_training().expect_err("one value per channel cannot be trained on");
     assert!(err.to_string().contains("more than 1 value per channel"), "{err}");
     let x3 = upload("bn x3", &[3], &[0.0; 3]);
-    assert!(gpu::forward_train(ctx(), &single, &x3, &g, &b, &rm, &rv, &m, &is, &x3).is_err());
+    assert!(gpu::forward_train(ctx(), &single, &t, &x3, &x3).is_err());
     let (mut rmh, mut rvh) = (vec![0.0; 3], vec![1.0; 3]);
-    assert!(cpu::forward_train(&single, &[0.0; 3], &[1.0; 3], &[0.0; 3], &mut rmh, &mut rvh).is_err());
+    let mut th = cpu::BnTensors { gamma: &[1.0; 3], beta: &[0.0; 3], running_mean: &mut rmh, running_var: &mut rvh };
+    assert!(cpu::forward_train(&single, &[0.0; 3], &mut th).is_err());
 }

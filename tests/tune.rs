@@ -4,7 +4,9 @@
 //! tests/conv_variants.rs; that a network trains the same with any of them is tests/trainer.rs.)
 
 use tricklab::gpu::tune::{self, PickCache};
-use tricklab::gpu::{block_on, GpuContext, Pass, Variant};
+use tricklab::gpu::{block_on, GpuContext, Pass, TuneKey, TuneShape, Variant};
+use tricklab::ops::conv2d::Conv2dShape;
+use tricklab::ops::linear::LinearShape;
 use tricklab::nn::gpu::GpuNet;
 use tricklab::data::DatasetKind;
 use tricklab::train::tuning;
@@ -39,7 +41,7 @@ fn every_pass_gets_the_fastest_measured_variant_once() {
         assert!(!t.ms.is_empty() && t.ms.values().all(|ms| ms.is_finite() && *ms > 0.0), "{t:?}");
         let fastest = t.ms.iter().min_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
         assert_eq!(&t.picked, fastest, "{t:?}");
-        let w = work.iter().find(|w| w.pass().name() == t.pass && w.key() == t.shape).unwrap();
+        let w = work.iter().find(|w| w.pass().name() == t.pass && w.key().to_string() == t.shape).unwrap();
         assert_eq!(ctx.picked(w.pass(), &w.key()).map(|v| v.name().to_string()), Some(t.picked.clone()));
         assert!(t.gflop_per_s(&t.picked).unwrap() > 0.0);
     }
@@ -61,8 +63,9 @@ fn every_pass_gets_the_fastest_measured_variant_once() {
 #[test]
 fn picks_round_trip_through_the_cache() {
     let ctx = new_ctx();
-    ctx.set_pick(Pass::ConvForward, "n4 16x8x8 -> 16 k3x3 s1 p1 g1", Variant::Tiled);
-    ctx.set_pick(Pass::LinearBackwardWeight, "n4 64 -> 10", Variant::Register);
+    let conv = TuneShape::Conv(Conv2dShape::new(4, 16, 8, 16, 3, 1, 1));
+    ctx.set_pick(Pass::ConvForward, &conv, Variant::Tiled);
+    ctx.set_pick(Pass::LinearBackwardWeight, &TuneShape::Linear(LinearShape { batch: 4, in_features: 64, out_features: 10 }), Variant::Register);
     let mut cache = PickCache::default();
     cache.store_from(&ctx);
     let json = cache.to_json();
@@ -71,8 +74,9 @@ fn picks_round_trip_through_the_cache() {
     let other = new_ctx();
     back.load_into(&other);
     assert_eq!(other.picks(), ctx.picks());
-    assert_eq!(other.pick(Pass::ConvForward, "n4 16x8x8 -> 16 k3x3 s1 p1 g1"), Variant::Tiled);
-    assert_eq!(other.pick(Pass::ConvForward, "n4 1x8x8 -> 16 k3x3 s1 p1 g1"), Variant::Register, "an unknown shape uses the register kernels");
+    assert_eq!(other.pick(Pass::ConvForward, &conv), Variant::Tiled);
+    let unknown = TuneShape::Conv(Conv2dShape::new(4, 1, 8, 16, 3, 1, 1));
+    assert_eq!(other.pick(Pass::ConvForward, &unknown), Variant::Register, "an unknown shape uses the register kernels");
 
     // Another adapter's picks are not this one's.
     let mut foreign = back.clone();
@@ -87,6 +91,37 @@ fn picks_round_trip_through_the_cache() {
     let fresh = new_ctx();
     PickCache::parse(&renamed).0.load_into(&fresh);
     assert_eq!(fresh.picks().len(), 1);
+}
+
+/// The picks are kept under typed keys whose text is the cache's (and the page's IndexedDB's)
+/// "pass|shape" form, so saved picks load unchanged; a key this build cannot read is skipped.
+#[test]
+fn tune_keys_read_back_their_text() {
+    let conv = TuneShape::Conv(Conv2dShape::new(4, 16, 8, 16, 3, 2, 1).with_groups(2));
+    let linear = TuneShape::Linear(LinearShape { batch: 4, in_features: 64, out_features: 10 });
+    assert_eq!(conv.to_string(), "n4 16x8x8 -> 16 k3x3 s2 p1 g2");
+    assert_eq!(linear.to_string(), "n4 64 -> 10");
+    for pass in Pass::ALL {
+        for shape in [conv, linear] {
+            let key = TuneKey { pass, shape };
+            assert_eq!(TuneKey::parse(&key.to_string()), Some(key));
+        }
+    }
+    for bad in ["conv forward|n4 16x8x8 -> 16 k3x3 s2 p1", "conv forward|n4 64->10", "conv sideways|n4 64 -> 10", "n4 64 -> 10", "conv forward|n4 64 -> 10 x"] {
+        assert_eq!(TuneKey::parse(bad), None, "{bad}");
+    }
+    // A cache as earlier builds wrote it.
+    let ctx = new_ctx();
+    let saved = format!(
+        r#"{{"version": 1, "adapters": {{"{}": {{"conv forward|n4 16x8x8 -> 16 k3x3 s2 p1 g2": "wide", "linear forward|n4 64 -> 10": "tiled", "conv forward|4x4": "tiled"}}}}}}"#,
+        ctx.adapter_key().replace('\\', "\\\\").replace('"', "\\\"")
+    );
+    let (cache, problem) = PickCache::parse(&saved);
+    assert_eq!(problem, None);
+    cache.load_into(&ctx);
+    assert_eq!(ctx.picked(Pass::ConvForward, &conv), Some(Variant::Wide));
+    assert_eq!(ctx.picked(Pass::LinearForward, &linear), Some(Variant::Tiled));
+    assert_eq!(ctx.picks().len(), 2, "the unreadable key is skipped");
 }
 
 #[test]

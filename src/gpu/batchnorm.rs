@@ -94,177 +94,84 @@ fn prepare(ctx: &GpuContext, s: &BatchNormShape, entry: &str, relu: bool, buffer
     ctx.dispatch(label, pipeline, bytemuck::bytes_of(&params(s, reduce_wg)), &bound, grid(groups as u32))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn train(
-    ctx: &GpuContext,
-    s: &BatchNormShape,
-    relu: bool,
-    x: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    running_mean: &Tensor,
-    running_var: &Tensor,
-    mean: &Tensor,
-    inv_std: &Tensor,
-    y: &Tensor,
-) -> Result<Vec<Dispatch>> {
-    s.check(
-        true,
-        &[("x", x), ("y", y)],
-        &[("gamma", gamma), ("beta", beta), ("running_mean", running_mean), ("running_var", running_var), ("mean", mean), ("inv_std", inv_std)],
-    )?;
-    let stats = prepare(
-        ctx,
-        s,
-        "train_stats",
-        false,
-        &[(1, x), (6, running_mean), (7, running_var), (4, mean), (5, inv_std)],
-        Grid::PerChannel,
-    )?;
-    let normalize = prepare(
-        ctx,
-        s,
-        "train_normalize",
-        relu,
-        &[(1, x), (2, gamma), (3, beta), (4, mean), (5, inv_std), (8, y)],
-        Grid::PerPlanes,
-    )?;
+/// One batch-norm layer's per-channel tensors: γ and β, the running statistics (updated in place
+/// by the training forward), and the batch mean and 1/sqrt(biased var + eps) the training forward
+/// saves for the backward. The evaluation forward reads only γ, β and the running statistics.
+#[derive(Clone, Copy)]
+pub struct BnTensors<'a> {
+    pub gamma: &'a Tensor,
+    pub beta: &'a Tensor,
+    pub running_mean: &'a Tensor,
+    pub running_var: &'a Tensor,
+    pub mean: &'a Tensor,
+    pub inv_std: &'a Tensor,
+}
+
+/// The gradients a batch norm's backward writes (overwritten, not accumulated).
+#[derive(Clone, Copy)]
+pub struct BnGrads<'a> {
+    pub dx: &'a Tensor,
+    pub dgamma: &'a Tensor,
+    pub dbeta: &'a Tensor,
+}
+
+fn train(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: &Tensor, relu: bool) -> Result<Vec<Dispatch>> {
+    let per_channel: [(&str, &dyn Operand); 6] =
+        [("gamma", t.gamma), ("beta", t.beta), ("running_mean", t.running_mean), ("running_var", t.running_var), ("mean", t.mean), ("inv_std", t.inv_std)];
+    s.check(true, &[("x", x), ("y", y)], &per_channel)?;
+    let stats_buffers = [(1, x), (6, t.running_mean), (7, t.running_var), (4, t.mean), (5, t.inv_std)];
+    let stats = prepare(ctx, s, "train_stats", false, &stats_buffers, Grid::PerChannel)?;
+    let normalize_buffers = [(1, x), (2, t.gamma), (3, t.beta), (4, t.mean), (5, t.inv_std), (8, y)];
+    let normalize = prepare(ctx, s, "train_normalize", relu, &normalize_buffers, Grid::PerPlanes)?;
     Ok(vec![stats, normalize])
 }
 
-/// Training forward: writes the batch `mean` and `inv_std` = 1/sqrt(biased var + eps) (saved for
-/// the backward), updates `running_mean`/`running_var` in place, and writes `y`.
-#[allow(clippy::too_many_arguments)]
-pub fn forward_train(
-    ctx: &GpuContext,
-    s: &BatchNormShape,
-    x: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    running_mean: &Tensor,
-    running_var: &Tensor,
-    mean: &Tensor,
-    inv_std: &Tensor,
-    y: &Tensor,
-) -> Result<Vec<Dispatch>> {
-    train(ctx, s, false, x, gamma, beta, running_mean, running_var, mean, inv_std, y)
+/// Training forward: writes the batch `mean` and `inv_std` (saved for the backward), updates the
+/// running statistics in place, and writes `y`.
+pub fn forward_train(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: &Tensor) -> Result<Vec<Dispatch>> {
+    train(ctx, s, t, x, y, false)
 }
 
 /// `forward_train` followed by ReLU, fused: `y` = max(BN(x), 0).
-#[allow(clippy::too_many_arguments)]
-pub fn forward_train_relu(
-    ctx: &GpuContext,
-    s: &BatchNormShape,
-    x: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    running_mean: &Tensor,
-    running_var: &Tensor,
-    mean: &Tensor,
-    inv_std: &Tensor,
-    y: &Tensor,
-) -> Result<Vec<Dispatch>> {
-    train(ctx, s, true, x, gamma, beta, running_mean, running_var, mean, inv_std, y)
+pub fn forward_train_relu(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: &Tensor) -> Result<Vec<Dispatch>> {
+    train(ctx, s, t, x, y, true)
 }
 
 /// Evaluation forward: normalizes with the running statistics (one pass; a `Vec` like the others).
-#[allow(clippy::too_many_arguments)]
-pub fn forward_eval(
-    ctx: &GpuContext,
-    s: &BatchNormShape,
-    x: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    running_mean: &Tensor,
-    running_var: &Tensor,
-    y: &Tensor,
-) -> Result<Vec<Dispatch>> {
-    s.check(false, &[("x", x), ("y", y)], &[("gamma", gamma), ("beta", beta), ("running_mean", running_mean), ("running_var", running_var)])?;
-    let normalize = prepare(
-        ctx,
-        s,
-        "eval_normalize",
-        false,
-        &[(1, x), (2, gamma), (3, beta), (6, running_mean), (7, running_var), (8, y)],
-        Grid::PerPlanes,
-    )?;
-    Ok(vec![normalize])
+pub fn forward_eval(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: &Tensor) -> Result<Vec<Dispatch>> {
+    let per_channel: [(&str, &dyn Operand); 4] =
+        [("gamma", t.gamma), ("beta", t.beta), ("running_mean", t.running_mean), ("running_var", t.running_var)];
+    s.check(false, &[("x", x), ("y", y)], &per_channel)?;
+    let buffers = [(1, x), (2, t.gamma), (3, t.beta), (6, t.running_mean), (7, t.running_var), (8, y)];
+    Ok(vec![prepare(ctx, s, "eval_normalize", false, &buffers, Grid::PerPlanes)?])
 }
 
 /// `y` is the BN+ReLU output for the fused backward, `None` for plain BN.
-#[allow(clippy::too_many_arguments)]
-fn backward_passes(
-    ctx: &GpuContext,
-    s: &BatchNormShape,
-    x: &Tensor,
-    y: Option<&Tensor>,
-    dy: &Tensor,
-    gamma: &Tensor,
-    mean: &Tensor,
-    inv_std: &Tensor,
-    dx: &Tensor,
-    dgamma: &Tensor,
-    dbeta: &Tensor,
-) -> Result<Vec<Dispatch>> {
-    let mut activations: Vec<(&str, &dyn Operand)> = vec![("x", x), ("dy", dy), ("dx", dx)];
+fn backward_passes(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: Option<&Tensor>, dy: &Tensor, g: &BnGrads) -> Result<Vec<Dispatch>> {
+    let mut activations: Vec<(&str, &dyn Operand)> = vec![("x", x), ("dy", dy), ("dx", g.dx)];
     if let Some(y) = y {
         activations.push(("y", y));
     }
-    s.check(true, &activations, &[("gamma", gamma), ("mean", mean), ("inv_std", inv_std), ("dgamma", dgamma), ("dbeta", dbeta)])?;
+    let per_channel: [(&str, &dyn Operand); 5] =
+        [("gamma", t.gamma), ("mean", t.mean), ("inv_std", t.inv_std), ("dgamma", g.dgamma), ("dbeta", g.dbeta)];
+    s.check(true, &activations, &per_channel)?;
     let relu = y.is_some();
     // Without ReLU the shader never reads binding 10, but the pipeline layout includes it: bind dy.
     let mask = y.unwrap_or(dy);
-    let reduce = prepare(
-        ctx,
-        s,
-        "backward_reduce",
-        relu,
-        &[(1, x), (9, dy), (10, mask), (4, mean), (5, inv_std), (11, dgamma), (12, dbeta), (8, dx)],
-        Grid::PerChannel,
-    )?;
-    let dx_pass = prepare(
-        ctx,
-        s,
-        "backward_dx",
-        false,
-        &[(1, x), (2, gamma), (4, mean), (5, inv_std), (11, dgamma), (12, dbeta), (8, dx)],
-        Grid::PerPlanes,
-    )?;
+    let reduce_buffers = [(1, x), (9, dy), (10, mask), (4, t.mean), (5, t.inv_std), (11, g.dgamma), (12, g.dbeta), (8, g.dx)];
+    let reduce = prepare(ctx, s, "backward_reduce", relu, &reduce_buffers, Grid::PerChannel)?;
+    let dx_buffers = [(1, x), (2, t.gamma), (4, t.mean), (5, t.inv_std), (11, g.dgamma), (12, g.dbeta), (8, g.dx)];
+    let dx_pass = prepare(ctx, s, "backward_dx", false, &dx_buffers, Grid::PerPlanes)?;
     Ok(vec![reduce, dx_pass])
 }
 
-/// Training backward through the batch statistics: writes `dx`, `dgamma` and `dbeta` (overwritten,
-/// not accumulated). `mean` and `inv_std` are the ones `forward_train` saved.
-#[allow(clippy::too_many_arguments)]
-pub fn backward(
-    ctx: &GpuContext,
-    s: &BatchNormShape,
-    x: &Tensor,
-    dy: &Tensor,
-    gamma: &Tensor,
-    mean: &Tensor,
-    inv_std: &Tensor,
-    dx: &Tensor,
-    dgamma: &Tensor,
-    dbeta: &Tensor,
-) -> Result<Vec<Dispatch>> {
-    backward_passes(ctx, s, x, None, dy, gamma, mean, inv_std, dx, dgamma, dbeta)
+/// Training backward through the batch statistics: writes `dx`, `dgamma` and `dbeta`. `t.mean` and
+/// `t.inv_std` are the ones `forward_train` saved.
+pub fn backward(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, dy: &Tensor, g: &BnGrads) -> Result<Vec<Dispatch>> {
+    backward_passes(ctx, s, t, x, None, dy, g)
 }
 
 /// The backward of `forward_train_relu`: `y` is its output, which masks `dy` (ReLU's gradient).
-#[allow(clippy::too_many_arguments)]
-pub fn backward_relu(
-    ctx: &GpuContext,
-    s: &BatchNormShape,
-    x: &Tensor,
-    y: &Tensor,
-    dy: &Tensor,
-    gamma: &Tensor,
-    mean: &Tensor,
-    inv_std: &Tensor,
-    dx: &Tensor,
-    dgamma: &Tensor,
-    dbeta: &Tensor,
-) -> Result<Vec<Dispatch>> {
-    backward_passes(ctx, s, x, Some(y), dy, gamma, mean, inv_std, dx, dgamma, dbeta)
+pub fn backward_relu(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: &Tensor, dy: &Tensor, g: &BnGrads) -> Result<Vec<Dispatch>> {
+    backward_passes(ctx, s, t, x, Some(y), dy, g)
 }

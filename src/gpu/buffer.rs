@@ -11,8 +11,6 @@ use std::sync::Arc;
 
 use wgpu::util::DeviceExt;
 
-use super::GpuContext;
-
 static LIVE_BUFFERS: AtomicU64 = AtomicU64::new(0);
 static LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
 
@@ -63,14 +61,14 @@ impl Drop for Counted {
     }
 }
 
-impl GpuContext {
-    /// An uninitialized (zero-filled) counted buffer.
-    pub fn buffer(&self, desc: &wgpu::BufferDescriptor) -> GpuBuffer {
-        GpuBuffer::counted(self.device.create_buffer(desc))
+impl GpuBuffer {
+    /// An uninitialized (zero-filled) counted buffer (`GpuContext::buffer`).
+    pub fn new(device: &wgpu::Device, desc: &wgpu::BufferDescriptor) -> GpuBuffer {
+        GpuBuffer::counted(device.create_buffer(desc))
     }
 
-    /// A counted buffer holding `desc.contents`.
-    pub fn buffer_init(&self, desc: &wgpu::util::BufferInitDescriptor) -> GpuBuffer {
-        GpuBuffer::counted(self.device.create_buffer_init(desc))
+    /// A counted buffer holding `desc.contents` (`GpuContext::buffer_init`).
+    pub fn with_contents(device: &wgpu::Device, desc: &wgpu::util::BufferInitDescriptor) -> GpuBuffer {
+        GpuBuffer::counted(device.create_buffer_init(desc))
     }
 }

@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::shaders::Shader;
-use super::variant::{Pass, Variant};
-use super::{GpuBuffer, Tensor};
+use super::variant::{Pass, TuneKey, TuneShape, Variant};
+use super::buffer::GpuBuffer;
+use super::tensor::Tensor;
 use crate::{Error, Result};
 
 /// Waits for a future on native targets (where every GPU future here completes after a poll).
@@ -39,9 +40,9 @@ pub struct GpuContext {
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
     error: Arc<Mutex<Option<String>>>,
     lost: Arc<AtomicBool>,
-    /// The kernel variant picked for each (pass, shape) key (`gpu::tune`); absent keys use
+    /// The kernel variant picked for each pass and shape (`gpu::tune`); absent keys use
     /// `Variant::Register`.
-    picks: Mutex<BTreeMap<String, Variant>>,
+    picks: Mutex<BTreeMap<TuneKey, Variant>>,
     /// The (pass, variant) pairs dispatches were prepared with, for reports.
     used: Mutex<BTreeSet<(Pass, Variant)>>,
 }
@@ -117,26 +118,26 @@ impl GpuContext {
         format!("{} | {:?} | {:?} | vendor {:#x} device {:#x} | {} {}", i.name, i.backend, i.device_type, i.vendor, i.device, i.driver, i.driver_info)
     }
 
-    /// The variant to prepare `pass` on the shape `key` with (`Variant::Register` until one is
-    /// picked), and remembers that it was used.
-    pub fn pick(&self, pass: Pass, key: &str) -> Variant {
-        let v = self.picks.lock().unwrap().get(&pick_key(pass, key)).copied().unwrap_or(Variant::Register);
+    /// The variant to prepare `pass` on `shape` with (`Variant::Register` until one is picked),
+    /// and remembers that it was used.
+    pub fn pick(&self, pass: Pass, shape: &TuneShape) -> Variant {
+        let v = self.picked(pass, shape).unwrap_or(Variant::Register);
         self.used.lock().unwrap().insert((pass, v));
         v
     }
 
-    /// The picked variant for `pass` on `key`, if one was picked.
-    pub fn picked(&self, pass: Pass, key: &str) -> Option<Variant> {
-        self.picks.lock().unwrap().get(&pick_key(pass, key)).copied()
+    /// The picked variant for `pass` on `shape`, if one was picked.
+    pub fn picked(&self, pass: Pass, shape: &TuneShape) -> Option<Variant> {
+        self.picks.lock().unwrap().get(&TuneKey { pass, shape: *shape }).copied()
     }
 
-    pub fn set_pick(&self, pass: Pass, key: &str, v: Variant) {
-        self.picks.lock().unwrap().insert(pick_key(pass, key), v);
+    pub fn set_pick(&self, pass: Pass, shape: &TuneShape, v: Variant) {
+        self.picks.lock().unwrap().insert(TuneKey { pass, shape: *shape }, v);
     }
 
-    /// Every pick, by `"pass|shape"` key.
+    /// Every pick, by its key's text ("pass|shape", as the picks cache and the page keep them).
     pub fn picks(&self) -> BTreeMap<String, Variant> {
-        self.picks.lock().unwrap().clone()
+        self.picks.lock().unwrap().iter().map(|(k, v)| (k.to_string(), *v)).collect()
     }
 
     /// Which variants dispatches were prepared with so far, per pass.
@@ -154,6 +155,47 @@ impl GpuContext {
             }
         }
         out
+    }
+
+    /// An uninitialized (zero-filled) counted buffer.
+    pub fn buffer(&self, desc: &wgpu::BufferDescriptor) -> GpuBuffer {
+        GpuBuffer::new(&self.device, desc)
+    }
+
+    /// A counted buffer holding `desc.contents`.
+    pub fn buffer_init(&self, desc: &wgpu::util::BufferInitDescriptor) -> GpuBuffer {
+        GpuBuffer::with_contents(&self.device, desc)
+    }
+
+    /// A tensor holding `data`, which must have exactly the shape's element count.
+    pub fn tensor(&self, label: impl Into<String>, shape: &[usize], data: &[f32]) -> Result<Tensor> {
+        Tensor::with_data(&self.device, self.limits.max_storage_buffer_binding_size, label.into(), shape, data)
+    }
+
+    /// A zero-filled tensor.
+    pub fn zeros(&self, label: impl Into<String>, shape: &[usize]) -> Result<Tensor> {
+        Tensor::zeroed(&self.device, self.limits.max_storage_buffer_binding_size, label.into(), shape)
+    }
+
+    /// Overwrites a tensor's contents (queued before the next submit).
+    pub fn write(&self, t: &Tensor, data: &[f32]) -> Result<()> {
+        if data.len() != t.len() {
+            return Err(Error::shape("write", format!("`{}` holds {} values but {} were given", t.label, t.len(), data.len())));
+        }
+        self.queue.write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
+        Ok(())
+    }
+
+    /// Reads a tensor back to the CPU.
+    pub async fn read(&self, t: &Tensor) -> Result<Vec<f32>> {
+        let bytes = self.read_bytes(&t.buffer, t.bytes()).await?;
+        Ok(bytemuck::cast_slice(&bytes).to_vec())
+    }
+
+    /// Native convenience: `read` and wait.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_blocking(&self, t: &Tensor) -> Result<Vec<f32>> {
+        block_on(self.read(t))
     }
 
     /// How many compute pipelines this context has compiled.
@@ -362,9 +404,4 @@ pub fn grid(groups: u32) -> [u32; 3] {
         let y = groups.div_ceil(MAX);
         [groups.div_ceil(y), y, 1]
     }
-}
-
-/// The key a pick is stored under: the pass and the shape's own key (`gpu::tune`).
-pub fn pick_key(pass: Pass, key: &str) -> String {
-    format!("{}|{key}", pass.name())
 }

@@ -7,8 +7,8 @@
 //! notes there and in the commit that measured them). Depthwise shapes are an error, as in
 //! conv2d_wide.rs.
 
-use super::conv2d::BackwardWeight;
-use super::conv2d_wide::{self, Block};
+use super::conv2d_common::{forward_params, register_workgroups, BackwardWeight, Block};
+use super::conv2d_wide;
 use super::shaders::CONV2D_SUBGROUP;
 use super::{Dispatch, GpuContext, Tensor};
 use crate::ops::conv2d::Conv2dShape;
@@ -45,11 +45,11 @@ pub fn forward_blocked(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor
     if block.ch != 4 && block.ch != 8 {
         return Err(Error::shape(OP, format!("block {block:?}: the subgroup kernel shares 4 or 8 channels")));
     }
-    // The same checks (depthwise, block and window bounds) as the wide kernel, which it extends.
-    let (p, threads) = conv2d_wide::forward_params(s, block);
-    conv2d_wide::check(OP, s, block, (block.px - 1) * p.stride + p.k_w)?;
-    let constants = [("CH", block.ch as f64), ("PX", block.px as f64), ("KW", s.kernel_w as f64), ("STRIDE", s.stride as f64)];
-    conv2d_wide::prepare(ctx, &CONV2D_SUBGROUP, OP, "forward", &p, &constants, [x, w], y, threads)
+    // The same checks (depthwise, block and window bounds) and constants as the wide kernel,
+    // which it extends.
+    let entry = conv2d_wide::entry(OP, &CONV2D_SUBGROUP, "forward", s, block, conv2d_wide::forward_window(s, block))?;
+    let (p, threads) = forward_params(s, block);
+    entry.dispatch(ctx, &p, [x, w], y, register_workgroups(threads))
 }
 
 /// dx: conv2d_wide's kernel (nothing shared yet); an error without the `subgroups` feature, like

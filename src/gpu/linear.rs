@@ -1,22 +1,26 @@
 //! Dispatches for shaders/linear.wgsl and shaders/linear_tiled.wgsl: the fully connected layer's
 //! forward pass and both backward passes, all as one strided product (see linear.wgsl's header for
 //! the mapping), computed by the asked [`Variant`]: `Register` (a 4×4 block of C per thread in
-//! registers) or `Tiled` (64×64 tiles of C, operands staged in workgroup memory). The bias gradient
-//! is linear.wgsl's `column_sum` for every variant.
+//! registers) or `Tiled` (64×64 tiles of C, operands staged in workgroup memory). The three passes
+//! share one product kernel, so one table of candidates (`PRODUCT`, `gpu::registry`) serves them
+//! all. The bias gradient is linear.wgsl's `column_sum` for every variant.
 
 use super::context::grid;
+use super::registry::{available, everywhere, kernel, Candidate};
 use super::shaders::{Shader, LINEAR, LINEAR_TILED};
-use super::tune::linear_key;
-use super::{Dispatch, GpuContext, Pass, Tensor, Variant};
+use super::{Dispatch, GpuContext, Pass, Tensor, TuneShape, Variant};
 use crate::ops::linear::LinearShape;
-use crate::{Error, Result};
+use crate::Result;
 
 const WG: u32 = 64;
 /// The tiled kernel's tile of C, per workgroup.
 const TILE: u32 = 64;
 
-/// The variants built for the linear layer's products.
-const BUILT: [Variant; 2] = [Variant::Register, Variant::Tiled];
+/// The candidates of the three products: each variant's shader.
+const PRODUCT: [Candidate<&Shader>; 2] = [
+    Candidate { variant: Variant::Register, available: everywhere, kernel: &LINEAR },
+    Candidate { variant: Variant::Tiled, available: everywhere, kernel: &LINEAR_TILED },
+];
 
 /// The shader's `Params`: C[r, c] = Σ_k A(r, k) · B(c, k), with A(r, k) = a[r·a_row + k·a_k] and
 /// B(c, k) = b[c·b_col + k·b_k].
@@ -49,18 +53,6 @@ impl Product {
     }
 }
 
-/// The shader file of a built variant, or an error naming the pass for one not built yet.
-fn shader_for(op: &'static str, variant: Variant) -> Result<&'static Shader> {
-    match variant {
-        Variant::Register => Ok(&LINEAR),
-        Variant::Tiled => Ok(&LINEAR_TILED),
-        other => {
-            let built: Vec<&str> = BUILT.iter().map(|v| v.name()).collect();
-            Err(Error::shape(op, format!("the {other} variant is not built for this pass (built: {})", built.join(", "))))
-        }
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn product(
     ctx: &GpuContext,
@@ -73,7 +65,7 @@ fn product(
     bias: Option<&Tensor>,
     c: &Tensor,
 ) -> Result<Dispatch> {
-    let shader = shader_for(op, variant)?;
+    let shader = kernel(op, &PRODUCT, variant)?;
     let mut buffers = vec![(1, &a.buffer), (2, &b.buffer), (4, &c.buffer)];
     if let Some(bias) = bias {
         buffers.push((3, &bias.buffer));
@@ -84,13 +76,13 @@ fn product(
 }
 
 /// The variants of the linear products; which is fastest is measured (`gpu::tune`).
-pub fn variants(_ctx: &GpuContext) -> Vec<Variant> {
-    BUILT.to_vec()
+pub fn variants(ctx: &GpuContext) -> Vec<Variant> {
+    available(&PRODUCT, ctx)
 }
 
 /// y with the variant picked for this shape on this adapter; see [`forward_with`].
 pub fn forward(ctx: &GpuContext, s: &LinearShape, x: &Tensor, w: &Tensor, b: &Tensor, y: &Tensor) -> Result<Dispatch> {
-    forward_with(ctx, s, x, w, b, y, ctx.pick(Pass::LinearForward, &linear_key(s)))
+    forward_with(ctx, s, x, w, b, y, ctx.pick(Pass::LinearForward, &TuneShape::Linear(*s)))
 }
 
 /// y = x·Wᵀ + b, with x `[batch, in]`, W `[out, in]`, b `[out]`, y `[batch, out]`. `variant` is
@@ -105,7 +97,7 @@ pub fn forward_with(ctx: &GpuContext, s: &LinearShape, x: &Tensor, w: &Tensor, b
 
 /// dx with the variant picked for this shape on this adapter; see [`backward_input_with`].
 pub fn backward_input(ctx: &GpuContext, s: &LinearShape, dy: &Tensor, w: &Tensor, dx: &Tensor) -> Result<Dispatch> {
-    backward_input_with(ctx, s, dy, w, dx, ctx.pick(Pass::LinearBackwardInput, &linear_key(s)))
+    backward_input_with(ctx, s, dy, w, dx, ctx.pick(Pass::LinearBackwardInput, &TuneShape::Linear(*s)))
 }
 
 /// dx = dy·W, with dy `[batch, out]` and dx `[batch, in]`. `variant` as for [`forward_with`].
@@ -120,7 +112,7 @@ pub fn backward_input_with(ctx: &GpuContext, s: &LinearShape, dy: &Tensor, w: &T
 
 /// dW and db with the variant picked for this shape on this adapter; see [`backward_params_with`].
 pub fn backward_params(ctx: &GpuContext, s: &LinearShape, x: &Tensor, dy: &Tensor, dw: &Tensor, db: &Tensor) -> Result<Vec<Dispatch>> {
-    backward_params_with(ctx, s, x, dy, dw, db, ctx.pick(Pass::LinearBackwardWeight, &linear_key(s)))
+    backward_params_with(ctx, s, x, dy, dw, db, ctx.pick(Pass::LinearBackwardWeight, &TuneShape::Linear(*s)))
 }
 
 /// dW = dyᵀ·x (`[out, in]`) and db = Σ_n dy[n, :] (`[out]`); both overwrite their outputs.

@@ -3,8 +3,9 @@
 //! this adapter can run (`gpu::variant`) on random data of that shape and keep the fastest. Which
 //! passes a whole network or training config needs is `train::tuning`'s business. The picks live
 //! in the `GpuContext` (the kernel wrappers ask it with `ctx.pick`), are timed once per adapter and
-//! shape, and are saved by the caller (the CLI in a cache file, the page in IndexedDB) as
-//! `PickCache` JSON so that later runs start at once.
+//! shape under a typed key (`TuneKey`: the pass and its `TuneShape`), and are saved by the caller
+//! (the CLI in a cache file, the page in IndexedDB) as `PickCache` JSON so that later runs start at
+//! once. Each pass's candidates are its table in conv2d.rs or linear.rs (`gpu::registry`).
 //!
 //! Timing: one untimed run (pipelines compile, memory settles), one timed run, then, for variants
 //! within `CLOSE` of the best so far, one more timed run of n back-to-back copies in one submit
@@ -17,11 +18,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::variant::{Pass, Variant};
+use super::variant::{Pass, TuneKey, TuneShape, Variant};
 use super::{conv2d, linear, Dispatch, GpuContext, Tensor};
+use crate::check::Tolerance;
 use crate::clock::now_s;
 use crate::ops::conv2d::Conv2dShape;
 use crate::ops::linear::LinearShape;
+use crate::reference::{conv2d as ref_conv, linear as ref_linear};
 use crate::rng::Rng;
 use crate::{Error, Result};
 
@@ -32,19 +35,6 @@ const CLOSE: f64 = 1.3;
 /// A variant this many times slower than the best on two shapes of a pass (one could be a
 /// noisy measurement) is dropped for the pass's other shapes.
 pub const CUTOFF: f64 = 3.0;
-
-/// The cache key of a convolution shape (batch included: the best variant depends on it).
-pub fn conv_key(s: &Conv2dShape) -> String {
-    format!(
-        "n{} {}x{}x{} -> {} k{}x{} s{} p{} g{}",
-        s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.kernel_h, s.kernel_w, s.stride, s.padding, s.groups
-    )
-}
-
-/// The cache key of a linear layer's shape.
-pub fn linear_key(s: &LinearShape) -> String {
-    format!("n{} {} -> {}", s.batch, s.in_features, s.out_features)
-}
 
 /// One pass of one shape that can be picked for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,11 +50,11 @@ impl Work {
         }
     }
 
-    /// The shape's key (without the pass).
-    pub fn key(&self) -> String {
+    /// The shape it is picked for (the pass is `pass()`).
+    pub fn key(&self) -> TuneShape {
         match self {
-            Work::Conv(_, s) => conv_key(s),
-            Work::Linear(_, s) => linear_key(s),
+            Work::Conv(_, s) => TuneShape::Conv(*s),
+            Work::Linear(_, s) => TuneShape::Linear(*s),
         }
     }
 
@@ -76,14 +66,19 @@ impl Work {
         }
     }
 
-    /// The variants worth timing here: every variant the pass has on this adapter. Depthwise
-    /// convolutions have one kernel of their own (`conv2d::uses_direct_kernels`), nothing to pick.
+    /// The variants worth timing here: every candidate of the pass this adapter can run.
+    /// Depthwise convolutions have one kernel of their own (`conv2d::uses_direct_kernels`),
+    /// nothing to pick.
     pub fn candidates(&self, ctx: &GpuContext) -> Vec<Variant> {
         match self {
             Work::Conv(_, s) if conv2d::uses_direct_kernels(s) => vec![],
-            Work::Conv(..) => conv2d::variants(ctx),
+            Work::Conv(pass, _) => conv2d::variants(ctx, *pass),
             Work::Linear(..) => linear::variants(ctx),
         }
+    }
+
+    fn not_a_pass(&self) -> Error {
+        Error::config("tune", format!("{} is not a pass of this layer", self.pass()))
     }
 }
 
@@ -111,17 +106,20 @@ pub struct Prepared {
     _scratch: Option<Tensor>,
 }
 
-/// Random operands for one pass, made once and shared by its variants.
+/// Random operands for one pass (inputs and outputs alike), made once and shared by its variants,
+/// with the host copies the reference reads.
 pub struct Operands {
     tensors: Vec<Tensor>,
+    host: Vec<Vec<f32>>,
 }
 
 impl Operands {
     pub fn new(ctx: &GpuContext, work: &Work) -> Result<Self> {
         let mut rng = Rng::new(5);
+        let mut host = Vec::new();
         let mut t = |label: &str, shape: &[usize]| -> Result<Tensor> {
-            let len = shape.iter().product();
-            ctx.tensor(format!("tune {label}"), shape, &rng.vec(len, -1.0, 1.0))
+            host.push(rng.vec(shape.iter().product(), -1.0, 1.0));
+            ctx.tensor(format!("tune {label}"), shape, host.last().unwrap())
         };
         let tensors = match work {
             // x, w, y (dy), dx, dw
@@ -137,7 +135,32 @@ impl Operands {
                 t("db", &[s.out_features])?,
             ],
         };
-        Ok(Operands { tensors })
+        Ok(Operands { tensors, host })
+    }
+
+    /// The tensor `work` writes (for the linear layer's weight gradient: dw, beside db).
+    pub fn output(&self, work: &Work) -> &Tensor {
+        let i = match work.pass() {
+            Pass::ConvForward => 2,
+            Pass::ConvBackwardInput | Pass::LinearForward => 3,
+            Pass::ConvBackwardWeight | Pass::LinearBackwardInput => 4,
+            Pass::LinearBackwardWeight => 5,
+        };
+        &self.tensors[i]
+    }
+
+    /// What the CPU reference computes for `work` on these operands' inputs.
+    pub fn reference(&self, work: &Work) -> Result<Vec<f32>> {
+        let h = &self.host;
+        Ok(match work {
+            Work::Conv(Pass::ConvForward, s) => ref_conv::forward(s, &h[0], &h[1])?,
+            Work::Conv(Pass::ConvBackwardInput, s) => ref_conv::backward_input(s, &h[2], &h[1])?,
+            Work::Conv(Pass::ConvBackwardWeight, s) => ref_conv::backward_weight(s, &h[0], &h[2])?,
+            Work::Linear(Pass::LinearForward, s) => ref_linear::forward(s, &h[0], &h[1], &h[2])?,
+            Work::Linear(Pass::LinearBackwardInput, s) => ref_linear::backward_input(s, &h[3], &h[1])?,
+            Work::Linear(Pass::LinearBackwardWeight, s) => ref_linear::backward_params(s, &h[0], &h[3])?.0,
+            _ => return Err(work.not_a_pass()),
+        })
     }
 
     /// The dispatches of `work` in variant `v` on these operands.
@@ -156,7 +179,7 @@ impl Operands {
             Work::Linear(Pass::LinearBackwardWeight, s) => {
                 Prepared { dispatches: linear::backward_params_with(ctx, s, &t[0], &t[3], &t[5], &t[6], v)?, _scratch: None }
             }
-            Work::Conv(p, _) | Work::Linear(p, _) => return Err(Error::config("tune", format!("{p} is not a pass of this layer"))),
+            _ => return Err(work.not_a_pass()),
         })
     }
 }
@@ -200,11 +223,11 @@ pub async fn tune_among(ctx: &GpuContext, work: &Work, variants: &[Variant]) -> 
     let best = prepared.iter().map(|(v, _)| (*v, ms[v.name()])).min_by(|a, b| a.1.total_cmp(&b.1));
     let picked = best.map_or(Variant::Register, |(v, _)| v);
     ctx.set_pick(work.pass(), &work.key(), picked);
-    Ok(Timing { pass: work.pass().name().into(), shape: work.key(), gflop: work.flops() / 1e9, ms, picked: picked.name().into() })
+    Ok(Timing { pass: work.pass().name().into(), shape: work.key().to_string(), gflop: work.flops() / 1e9, ms, picked: picked.name().into() })
 }
 
-/// The picks of every adapter seen, as saved between runs: adapter key → `"pass|shape"` →
-/// variant name.
+/// The picks of every adapter seen, as saved between runs: adapter key → `"pass|shape"` (a
+/// `TuneKey`'s text) → variant name.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PickCache {
     pub version: u32,
@@ -228,13 +251,13 @@ impl PickCache {
         serde_json::to_string_pretty(&PickCache { version: CACHE_VERSION, adapters: self.adapters.clone() }).expect("picks serialize")
     }
 
-    /// Gives `ctx` the picks saved for its adapter (unknown variant names are skipped).
+    /// Gives `ctx` the picks saved for its adapter (keys and variant names this build does not
+    /// know are skipped: those passes are simply timed again).
     pub fn load_into(&self, ctx: &GpuContext) {
         let Some(picks) = self.adapters.get(&ctx.adapter_key()) else { return };
         for (key, name) in picks {
-            let (Some((pass, shape)), Some(v)) = (key.split_once('|'), Variant::from_name(name)) else { continue };
-            if let Some(pass) = Pass::ALL.into_iter().find(|p| p.name() == pass) {
-                ctx.set_pick(pass, shape, v);
+            if let (Some(key), Some(v)) = (TuneKey::parse(key), Variant::from_name(name)) {
+                ctx.set_pick(key.pass, &key.shape, v);
             }
         }
     }
@@ -258,78 +281,36 @@ pub struct VariantCheck {
     pub mismatch: Option<String>,
 }
 
-/// Runs every variant this adapter has, of every conv and linear pass, on a few small shapes that
-/// cover the kernels' edges (sizes off the blocks and tiles, stride 2, a 1×1 kernel, groups) and
-/// compares each result with the CPU reference: what the browser tests call on SwiftShader (the
-/// native tests check the same kernels on more shapes).
-pub async fn check_against_reference(ctx: &GpuContext) -> Result<Vec<VariantCheck>> {
-    use crate::check::Tolerance;
-    use crate::reference::{conv2d as ref_conv, linear as ref_linear};
-    let tol = Tolerance::balanced();
-    let mut rng = Rng::new(99);
-    let mut out = Vec::new();
+/// The passes and shapes `check_against_reference` runs: every conv and linear pass on a few small
+/// shapes that cover the kernels' edges (sizes off the blocks and tiles, stride 2, a 1×1 kernel,
+/// groups).
+fn check_work() -> Vec<Work> {
     let convs = [
         Conv2dShape::new(2, 16, 9, 24, 3, 1, 1),
         Conv2dShape::new(2, 12, 10, 20, 3, 2, 1),
         Conv2dShape::new(1, 8, 7, 9, 1, 1, 0),
         Conv2dShape::new(2, 8, 8, 8, 3, 1, 1).with_groups(2),
     ];
-    for s in convs {
-        let (x, w, dy) = (rng.vec(s.input_len(), -1.0, 1.0), rng.vec(s.weight_len(), -1.0, 1.0), rng.vec(s.output_len(), -1.0, 1.0));
-        let (xt, wt, dyt) = (ctx.tensor("check x", &s.input_shape(), &x)?, ctx.tensor("check w", &s.weight_shape(), &w)?, ctx.tensor("check dy", &s.output_shape(), &dy)?);
-        let want = [ref_conv::forward(&s, &x, &w)?, ref_conv::backward_input(&s, &dy, &w)?, ref_conv::backward_weight(&s, &x, &dy)?];
-        for v in conv2d::variants(ctx) {
-            for (pass, want) in [Pass::ConvForward, Pass::ConvBackwardInput, Pass::ConvBackwardWeight].into_iter().zip(&want) {
-                let got = match pass {
-                    Pass::ConvForward => {
-                        let y = ctx.zeros("check y", &s.output_shape())?;
-                        ctx.submit(&[&conv2d::forward_with(ctx, &s, &xt, &wt, &y, v)?])?;
-                        ctx.read(&y).await?
-                    }
-                    Pass::ConvBackwardInput => {
-                        let dx = ctx.zeros("check dx", &s.input_shape())?;
-                        ctx.submit(&[&conv2d::backward_input_with(ctx, &s, &dyt, &wt, &dx, v)?])?;
-                        ctx.read(&dx).await?
-                    }
-                    _ => {
-                        let dw = ctx.zeros("check dw", &s.weight_shape())?;
-                        let bw = conv2d::backward_weight_with(ctx, &s, &xt, &dyt, &dw, v)?;
-                        ctx.submit(&bw.dispatches())?;
-                        ctx.read(&dw).await?
-                    }
-                };
-                let mismatch = tol.compare(&format!("{pass} [{v}]"), &got, want).err();
-                out.push(VariantCheck { pass: pass.name().into(), shape: conv_key(&s), variant: v.name().into(), mismatch });
-            }
-        }
-    }
-    let s = LinearShape { batch: 5, in_features: 70, out_features: 67 };
-    let (x, w, b, dy) = (rng.vec(5 * 70, -1.0, 1.0), rng.vec(67 * 70, -1.0, 1.0), rng.vec(67, -1.0, 1.0), rng.vec(5 * 67, -1.0, 1.0));
-    let (xt, wt, bt, dyt) = (ctx.tensor("check x", &[5, 70], &x)?, ctx.tensor("check w", &[67, 70], &w)?, ctx.tensor("check b", &[67], &b)?, ctx.tensor("check dy", &[5, 67], &dy)?);
-    let (want_dw, _) = ref_linear::backward_params(&s, &x, &dy)?;
-    let want = [ref_linear::forward(&s, &x, &w, &b)?, ref_linear::backward_input(&s, &dy, &w)?, want_dw];
-    for v in linear::variants(ctx) {
-        for (pass, want) in [Pass::LinearForward, Pass::LinearBackwardInput, Pass::LinearBackwardWeight].into_iter().zip(&want) {
-            let got = match pass {
-                Pass::LinearForward => {
-                    let y = ctx.zeros("check y", &[5, 67])?;
-                    ctx.submit(&[&linear::forward_with(ctx, &s, &xt, &wt, &bt, &y, v)?])?;
-                    ctx.read(&y).await?
-                }
-                Pass::LinearBackwardInput => {
-                    let dx = ctx.zeros("check dx", &[5, 70])?;
-                    ctx.submit(&[&linear::backward_input_with(ctx, &s, &dyt, &wt, &dx, v)?])?;
-                    ctx.read(&dx).await?
-                }
-                _ => {
-                    let (dw, db) = (ctx.zeros("check dw", &[67, 70])?, ctx.zeros("check db", &[67])?);
-                    let d = linear::backward_params_with(ctx, &s, &xt, &dyt, &dw, &db, v)?;
-                    ctx.submit(&d.iter().collect::<Vec<_>>())?;
-                    ctx.read(&dw).await?
-                }
-            };
-            let mismatch = tol.compare(&format!("{pass} [{v}]"), &got, want).err();
-            out.push(VariantCheck { pass: pass.name().into(), shape: linear_key(&s), variant: v.name().into(), mismatch });
+    let linear = LinearShape { batch: 5, in_features: 70, out_features: 67 };
+    let conv_work = convs.into_iter().flat_map(|s| Pass::CONV.map(|p| Work::Conv(p, s)));
+    conv_work.chain(Pass::LINEAR.map(|p| Work::Linear(p, linear))).collect()
+}
+
+/// Runs every variant this adapter has of every pass in `check_work` and compares each result
+/// with the CPU reference: what the browser tests call on SwiftShader (the native tests check the
+/// same kernels on more shapes). Each variant writes into outputs that start out random.
+pub async fn check_against_reference(ctx: &GpuContext) -> Result<Vec<VariantCheck>> {
+    let mut out = Vec::new();
+    for work in check_work() {
+        let want = Operands::new(ctx, &work)?.reference(&work)?;
+        for v in work.candidates(ctx) {
+            let operands = Operands::new(ctx, &work)?;
+            let prepared = operands.prepare(ctx, &work, v)?;
+            ctx.submit(&prepared.dispatches.iter().collect::<Vec<_>>())?;
+            let got = ctx.read(operands.output(&work)).await?;
+            let mismatch = Tolerance::balanced().compare(&format!("{} [{v}]", work.pass()), &got, &want).err();
+            let (pass, shape, variant) = (work.pass().name().into(), work.key().to_string(), v.name().into());
+            out.push(VariantCheck { pass, shape, variant, mismatch });
         }
     }
     Ok(out)

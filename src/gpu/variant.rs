@@ -2,7 +2,7 @@
 //! passes, and the linear layer's three products) can be computed. Each variant gives the same
 //! result (every one is tested against the CPU reference); which is fastest depends on the adapter
 //! and the shape, so the picker (`gpu::tune`) times them once per adapter and shape and remembers
-//! the winner.
+//! the winner, under a typed `TuneKey` (the pass and its shape).
 //!
 //! - `Register`: every thread keeps a 4×4 block of outputs in registers, no workgroup memory and
 //!   no barrier. Right for CPU-emulated GPUs (llvmpipe, SwiftShader), where barriers are costly.
@@ -19,6 +19,9 @@
 //!   subgroup operations instead of loaded by each (only where the adapter offers `subgroups`).
 
 use std::fmt;
+
+use crate::ops::conv2d::Conv2dShape;
+use crate::ops::linear::LinearShape;
 
 /// One implementation of a GEMM-shaped pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -78,6 +81,10 @@ impl Pass {
         Pass::LinearBackwardWeight,
     ];
 
+    /// The passes of a convolution, and of the linear layer, in a step's order.
+    pub const CONV: [Pass; 3] = [Pass::ConvForward, Pass::ConvBackwardInput, Pass::ConvBackwardWeight];
+    pub const LINEAR: [Pass; 3] = [Pass::LinearForward, Pass::LinearBackwardInput, Pass::LinearBackwardWeight];
+
     pub fn name(self) -> &'static str {
         match self {
             Pass::ConvForward => "conv forward",
@@ -93,5 +100,88 @@ impl Pass {
 impl fmt::Display for Pass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl Pass {
+    pub fn from_name(name: &str) -> Option<Pass> {
+        Pass::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// The shape a pass is picked for, batch included (the best variant depends on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TuneShape {
+    Conv(Conv2dShape),
+    Linear(LinearShape),
+}
+
+/// The text form, which the picks cache, the CLI's tables and the page show:
+/// "n4 16x8x8 -> 16 k3x3 s1 p1 g1" (batch, C_in x H x W -> C_out, kernel, stride, padding,
+/// groups) or "n4 64 -> 10" (batch, in -> out features).
+impl fmt::Display for TuneShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            TuneShape::Conv(s) => format!(
+                "n{} {}x{}x{} -> {} k{}x{} s{} p{} g{}",
+                s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.kernel_h, s.kernel_w, s.stride, s.padding, s.groups
+            ),
+            TuneShape::Linear(s) => format!("n{} {} -> {}", s.batch, s.in_features, s.out_features),
+        };
+        f.pad(&text)
+    }
+}
+
+impl TuneShape {
+    /// Reads back the text `Display` writes; anything else (another build's form) is `None`.
+    pub fn parse(text: &str) -> Option<TuneShape> {
+        let numbers = text.split(|c: char| !c.is_ascii_digit()).filter(|t| !t.is_empty());
+        let n: Vec<usize> = numbers.map(|t| t.parse().ok()).collect::<Option<_>>()?;
+        let shape = match n[..] {
+            [batch, in_channels, in_h, in_w, out_channels, kernel_h, kernel_w, stride, padding, groups] => TuneShape::Conv(Conv2dShape {
+                batch,
+                in_channels,
+                in_h,
+                in_w,
+                out_channels,
+                kernel_h,
+                kernel_w,
+                stride,
+                padding,
+                groups,
+            }),
+            [batch, in_features, out_features] => TuneShape::Linear(LinearShape { batch, in_features, out_features }),
+            _ => return None,
+        };
+        (shape.to_string() == text).then_some(shape)
+    }
+}
+
+/// Serialized as its text (the CLI's JSON lines).
+impl serde::Serialize for TuneShape {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// What a pick is kept under: one pass at one shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TuneKey {
+    pub pass: Pass,
+    pub shape: TuneShape,
+}
+
+/// The picks cache's text form, "pass|shape" ("conv forward|n4 16x8x8 -> 16 k3x3 s1 p1 g1").
+impl fmt::Display for TuneKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}|{}", self.pass, self.shape)
+    }
+}
+
+impl TuneKey {
+    /// Reads back the text `Display` writes; `None` for an unknown pass or shape form.
+    pub fn parse(text: &str) -> Option<TuneKey> {
+        let (pass, shape) = text.split_once('|')?;
+        Some(TuneKey { pass: Pass::from_name(pass)?, shape: TuneShape::parse(shape)? })
     }
 }

@@ -10,7 +10,8 @@ use crate::data::Dataset;
 use crate::nn::cpu::CpuNet;
 use crate::reference::batch::normalize;
 use crate::train::checkpoint::Checkpoint;
-use crate::train::trainer::{LastBatch, Split, Trainer};
+use crate::train::split::{LastBatch, Split};
+use crate::train::trainer::Trainer;
 use crate::train::TrainConfig;
 use crate::{Error, Result};
 

@@ -14,9 +14,10 @@ use super::{Lesson, Metric};
 use crate::data::Dataset;
 use crate::inspect::analysis::{self, ParamNorms};
 use crate::train::backend::Device;
-use crate::train::checkpoint::Checkpoint;
-use crate::train::trainer::{Progress, Split, Trainer};
 use crate::inspect::views::{self, BatchPreview, FinalViews};
+use crate::train::checkpoint::Checkpoint;
+use crate::train::split::Split;
+use crate::train::trainer::{Progress, Trainer};
 use crate::train::TrainConfig;
 use crate::{Error, Result};
 

@@ -3,6 +3,7 @@
 
 use super::graph::{ActId, Graph, Layer};
 use crate::ops::batchnorm::BatchNormShape;
+use crate::reference::batchnorm::BnTensors;
 use crate::reference::{batchnorm, conv2d, elementwise, linear, pool};
 use crate::Result;
 
@@ -52,14 +53,14 @@ impl CpuNet {
                 Layer::Conv { s, w } => conv2d::forward(s, x, &self.params[*w])?,
                 Layer::BatchNorm { s, gamma, beta, bn } => {
                     let s = &BatchNormShape { momentum: momentum.unwrap_or(s.momentum), ..*s };
-                    let (g, b) = (&self.params[*gamma], &self.params[*beta]);
-                    let (rm, rv) = &mut self.running[*bn];
+                    let (running_mean, running_var) = &mut self.running[*bn];
+                    let mut t = BnTensors { gamma: &self.params[*gamma], beta: &self.params[*beta], running_mean, running_var };
                     if train {
-                        let (y, mean, inv_std) = batchnorm::forward_train(s, x, g, b, rm, rv)?;
+                        let (y, mean, inv_std) = batchnorm::forward_train(s, x, &mut t)?;
                         self.saved[*bn] = (mean, inv_std);
                         y
                     } else {
-                        batchnorm::forward_eval(s, x, g, b, rm, rv)?
+                        batchnorm::forward_eval(s, x, &t)?
                     }
                 }
                 Layer::Relu => elementwise::relu_forward(x),

@@ -8,8 +8,9 @@
 //! forward and backward); natively on lavapipe the step time did not change measurably (the ReLU
 //! passes were about 2% of it).
 
-use super::graph::{ActId, Graph, Layer};
+use super::graph::{ActId, Graph, Layer, ParamId};
 use crate::ops::batchnorm::BatchNormShape;
+use crate::gpu::batchnorm::{BnGrads, BnTensors};
 use crate::gpu::{batchnorm, conv2d, elementwise, linear, pool, Dispatch, GpuContext, Tensor};
 use crate::{Error, Result};
 
@@ -104,17 +105,14 @@ impl GpuNet {
                         Forward::Recalibrate(momentum) => BatchNormShape { momentum, ..*s },
                         _ => *s,
                     };
-                    let (g, b) = (&self.params[*gamma], &self.params[*beta]);
-                    let (rm, rv) = &self.running[*bn];
+                    let t = self.bn_tensors(*gamma, *beta, *bn);
                     if let (true, Some(r)) = (train, self.fused_relu[i]) {
-                        let (mean, inv_std) = &self.saved[*bn];
                         let y = &self.acts[self.graph.nodes[r].output];
-                        out.extend(batchnorm::forward_train_relu(ctx, s, x, g, b, rm, rv, mean, inv_std, y)?);
+                        out.extend(batchnorm::forward_train_relu(ctx, s, &t, x, y)?);
                     } else if train {
-                        let (mean, inv_std) = &self.saved[*bn];
-                        out.extend(batchnorm::forward_train(ctx, s, x, g, b, rm, rv, mean, inv_std, y)?);
+                        out.extend(batchnorm::forward_train(ctx, s, &t, x, y)?);
                     } else {
-                        out.extend(batchnorm::forward_eval(ctx, s, x, g, b, rm, rv, y)?);
+                        out.extend(batchnorm::forward_eval(ctx, s, &t, x, y)?);
                     }
                 }
                 Layer::Relu => out.push(elementwise::relu_forward(ctx, x, y)?),
@@ -171,6 +169,13 @@ impl GpuNet {
         Ok(out)
     }
 
+    /// Batch norm number `bn`'s tensors (its parameters are `gamma` and `beta`).
+    fn bn_tensors(&self, gamma: ParamId, beta: ParamId, bn: usize) -> BnTensors<'_> {
+        let (running_mean, running_var) = &self.running[bn];
+        let (mean, inv_std) = &self.saved[bn];
+        BnTensors { gamma: &self.params[gamma], beta: &self.params[beta], running_mean, running_var, mean, inv_std }
+    }
+
     /// The gradient buffer of activation `a` (every layer output has one).
     fn dact(&self, a: ActId) -> &Tensor {
         self.dacts[a].as_ref().expect("every layer output has a gradient")
@@ -195,15 +200,15 @@ impl GpuNet {
                 }
             }
             Layer::BatchNorm { s, gamma, beta, bn } => {
-                let (mean, inv_std) = &self.saved[*bn];
-                let (g, dg, db) = (&self.params[*gamma], &self.grads[*gamma], &self.grads[*beta]);
+                let t = self.bn_tensors(*gamma, *beta, *bn);
+                let g = BnGrads { dx: need_dx()?, dgamma: &self.grads[*gamma], dbeta: &self.grads[*beta] };
                 match self.fused_relu[i] {
                     Some(r) => {
                         let relu = &self.graph.nodes[r];
                         let (ry, rdy) = (&self.acts[relu.output], self.dact(relu.output));
-                        out.extend(batchnorm::backward_relu(ctx, s, x, ry, rdy, g, mean, inv_std, need_dx()?, dg, db)?);
+                        out.extend(batchnorm::backward_relu(ctx, s, &t, x, ry, rdy, &g)?);
                     }
-                    None => out.extend(batchnorm::backward(ctx, s, x, dy, g, mean, inv_std, need_dx()?, dg, db)?),
+                    None => out.extend(batchnorm::backward(ctx, s, &t, x, dy, &g)?),
                 }
             }
             Layer::Relu => out.push(elementwise::relu_backward(ctx, y, dy, need_dx()?)?),

@@ -6,7 +6,7 @@
 use super::{expect, expect_nonzero, Operand};
 use crate::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Conv2dShape {
     pub batch: usize,
     pub in_channels: usize,

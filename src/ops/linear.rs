@@ -4,7 +4,7 @@
 use super::{expect, expect_nonzero, Operand};
 use crate::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinearShape {
     pub batch: usize,
     pub in_features: usize,

@@ -4,6 +4,7 @@
 //! `ops::batchnorm`. Per-channel sums are taken in f64, two passes (mean, then squared deviations).
 
 use crate::ops::batchnorm::BatchNormShape;
+use crate::ops::Operand;
 use crate::Result;
 
 /// Calls `f(index)` for every element of channel `c`, in NCHW order.
@@ -22,8 +23,21 @@ fn channel_sum(s: &BatchNormShape, c: usize, mut g: impl FnMut(usize) -> f64) ->
     sum
 }
 
-fn check_forward(s: &BatchNormShape, train: bool, x: &[f32], gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32]) -> Result<()> {
-    s.check(train, &[("x", &x)], &[("gamma", &gamma), ("beta", &beta), ("running_mean", &mean), ("running_var", &var)])
+/// One batch-norm layer as the reference reads it: γ and β, and the running statistics the
+/// training forward updates in place (the evaluation forward only reads them).
+pub struct BnTensors<'a> {
+    pub gamma: &'a [f32],
+    pub beta: &'a [f32],
+    pub running_mean: &'a mut [f32],
+    pub running_var: &'a mut [f32],
+}
+
+impl BnTensors<'_> {
+    fn check(&self, s: &BatchNormShape, train: bool, x: &[f32]) -> Result<()> {
+        let per_channel: [(&str, &dyn Operand); 4] =
+            [("gamma", &self.gamma), ("beta", &self.beta), ("running_mean", &self.running_mean), ("running_var", &self.running_var)];
+        s.check(train, &[("x", &x)], &per_channel)
+    }
 }
 
 /// y = gamma·(x − mean)·inv_std + beta with the given per-channel statistics.
@@ -37,15 +51,8 @@ fn normalize(s: &BatchNormShape, x: &[f32], gamma: &[f32], beta: &[f32], mean: &
 
 /// Training forward. Returns `(y, mean, inv_std)` (the batch mean and 1/sqrt(biased var + eps),
 /// saved for the backward) and updates the running statistics in place.
-pub fn forward_train(
-    s: &BatchNormShape,
-    x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
-    running_mean: &mut [f32],
-    running_var: &mut [f32],
-) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
-    check_forward(s, true, x, gamma, beta, running_mean, running_var)?;
+pub fn forward_train(s: &BatchNormShape, x: &[f32], t: &mut BnTensors) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    t.check(s, true, x)?;
     let n = s.count() as f64;
     let m = s.momentum;
     let mut mean = vec![0.0; s.channels];
@@ -55,24 +62,17 @@ pub fn forward_train(
         let var = channel_sum(s, c, |i| (x[i] as f64 - mu).powi(2)) / n;
         mean[c] = mu as f32;
         inv_std[c] = (1.0 / (var + s.eps as f64).sqrt()) as f32;
-        running_mean[c] = (1.0 - m) * running_mean[c] + m * mu as f32;
-        running_var[c] = (1.0 - m) * running_var[c] + m * (var * n / (n - 1.0)) as f32;
+        t.running_mean[c] = (1.0 - m) * t.running_mean[c] + m * mu as f32;
+        t.running_var[c] = (1.0 - m) * t.running_var[c] + m * (var * n / (n - 1.0)) as f32;
     }
-    Ok((normalize(s, x, gamma, beta, &mean, &inv_std), mean, inv_std))
+    Ok((normalize(s, x, t.gamma, t.beta, &mean, &inv_std), mean, inv_std))
 }
 
 /// Evaluation forward: normalizes with the running statistics.
-pub fn forward_eval(
-    s: &BatchNormShape,
-    x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
-    running_mean: &[f32],
-    running_var: &[f32],
-) -> Result<Vec<f32>> {
-    check_forward(s, false, x, gamma, beta, running_mean, running_var)?;
-    let inv_std: Vec<f32> = running_var.iter().map(|&v| 1.0 / (v + s.eps).sqrt()).collect();
-    Ok(normalize(s, x, gamma, beta, running_mean, &inv_std))
+pub fn forward_eval(s: &BatchNormShape, x: &[f32], t: &BnTensors) -> Result<Vec<f32>> {
+    t.check(s, false, x)?;
+    let inv_std: Vec<f32> = t.running_var.iter().map(|&v| 1.0 / (v + s.eps).sqrt()).collect();
+    Ok(normalize(s, x, t.gamma, t.beta, t.running_mean, &inv_std))
 }
 
 /// Training backward through the batch statistics. With x̂ = (x − mean)·inv_std:
@@ -104,15 +104,8 @@ pub fn backward(
 }
 
 /// BN (training) followed by ReLU: `forward_train` with y replaced by max(y, 0).
-pub fn forward_train_relu(
-    s: &BatchNormShape,
-    x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
-    running_mean: &mut [f32],
-    running_var: &mut [f32],
-) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
-    let (y, mean, inv_std) = forward_train(s, x, gamma, beta, running_mean, running_var)?;
+pub fn forward_train_relu(s: &BatchNormShape, x: &[f32], t: &mut BnTensors) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    let (y, mean, inv_std) = forward_train(s, x, t)?;
     Ok((super::elementwise::relu_forward(&y), mean, inv_std))
 }
 

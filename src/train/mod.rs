@@ -10,5 +10,6 @@ pub use config::TrainConfig;
 pub use schedule::{LrMode, LrSchedule, ScheduleSpec};
 pub mod step;
 pub mod checkpoint;
+pub mod split;
 pub mod trainer;
 pub mod tuning;

@@ -11,6 +11,7 @@ use super::backend::{batches, Backend, Device, Evaluation};
 use super::checkpoint::Checkpoint;
 use super::config::TrainConfig;
 use super::schedule::LrSchedule;
+use super::split::{LastBatch, Split, CROP_PAD, RECALIBRATION_IMAGES};
 use super::step::Sums;
 use super::tricks::mixup_lambda;
 use crate::data::{Dataset, DatasetKind};
@@ -19,20 +20,6 @@ use crate::nn::graph::Graph;
 use crate::ops::batch::AugParams;
 use crate::rng::Rng;
 use crate::{Error, Result};
-
-/// CIFAR augmentation: random crops from the image zero-padded by 4 pixels, and horizontal flips.
-pub const CROP_PAD: u32 = 4;
-
-/// Clean training images the BN running statistics are re-estimated from before an evaluation.
-pub const RECALIBRATION_IMAGES: usize = 256;
-
-/// The splits an evaluation can run over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Split {
-    /// The training set without augmentation, smoothing or mixup.
-    Train,
-    Test,
-}
 
 /// One line of the per-epoch log (accuracies in 0..1).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,19 +63,6 @@ impl Progress {
             _ => self.sums.mean_loss_since(&Sums::default()),
         }
     }
-}
-
-/// The batch of the last training step as the network received it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LastBatch {
-    /// `[batch, C, H, W]`: cropped, flipped, normalized and mixed images.
-    pub x: Vec<f32>,
-    /// `[batch, classes]`: smoothed and mixed target rows.
-    pub targets: Vec<f32>,
-    /// `[batch]`: each sample's label as f32 (−1 for a padding entry).
-    pub labels: Vec<f32>,
-    /// The mixup weight λ of the step (1 without mixup).
-    pub lambda: f32,
 }
 
 pub struct Trainer {

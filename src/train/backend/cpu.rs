@@ -10,7 +10,7 @@ use crate::reference::{self, batch::Batch};
 use crate::train::checkpoint::Checkpoint;
 use crate::train::config::TrainConfig;
 use crate::train::step::{CpuStep, StepOptions, Sums};
-use crate::train::trainer::{LastBatch, Split};
+use crate::train::split::{LastBatch, Split};
 use crate::Result;
 
 pub struct CpuBackend {

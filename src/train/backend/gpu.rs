@@ -15,7 +15,7 @@ use crate::ops::loss::LossShape;
 use crate::train::checkpoint::Checkpoint;
 use crate::train::config::TrainConfig;
 use crate::train::step::{GpuStep, StepOptions, Sums};
-use crate::train::trainer::{LastBatch, Split, RECALIBRATION_IMAGES};
+use crate::train::split::{LastBatch, Split, RECALIBRATION_IMAGES};
 use crate::Result;
 
 /// One data stream of a run: the batch assembler over a split on the GPU and the copies of its

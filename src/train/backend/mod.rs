@@ -14,7 +14,7 @@ use std::rc::Rc;
 use super::checkpoint::Checkpoint;
 use super::config::TrainConfig;
 use super::step::Sums;
-use super::trainer::{LastBatch, Split, CROP_PAD};
+use super::split::{LastBatch, Split, CROP_PAD};
 use crate::data::Dataset;
 use crate::gpu::GpuContext;
 use crate::nn::graph::Graph;
