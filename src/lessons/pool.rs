@@ -238,23 +238,17 @@ pub fn collect(sources: &[(&str, &str)], arms_of: impl Fn(&str) -> Option<usize>
         for (i, line) in text.lines().enumerate() {
             let at = format!("{name}:{}", i + 1);
             let line = line.trim();
-            if !line.starts_with('{') {
-                continue;
-            }
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-                c.refused.push(format!("{at}: not a JSON result line"));
-                continue;
-            };
-            if v.get("verdict").is_some() {
-                continue;
-            }
-            let (Some(lesson), Some(seed), Some(arm)) = (v["lesson"].as_str(), v["seed"].as_u64(), v["arm"].as_u64()) else {
-                c.refused.push(format!("{at}: a result line needs \"lesson\", \"seed\" and \"arm\""));
-                continue;
+            let (lesson, seed, arm, value, acc) = match result_line(line) {
+                Ok(Some(r)) => r,
+                Ok(None) => continue,
+                Err(e) => {
+                    c.refused.push(format!("{at}: {e}"));
+                    continue;
+                }
             };
             if c.lesson.is_empty() {
-                match arms_of(lesson) {
-                    Some(n) => (c.lesson, arms) = (lesson.to_string(), n),
+                match arms_of(&lesson) {
+                    Some(n) => (c.lesson, arms) = (lesson.clone(), n),
                     None => {
                         c.refused.push(format!("{at}: unknown lesson `{lesson}`"));
                         continue;
@@ -264,7 +258,6 @@ pub fn collect(sources: &[(&str, &str)], arms_of: impl Fn(&str) -> Option<usize>
                 c.refused.push(format!("{at}: a result of lesson `{lesson}`, not `{}`", c.lesson));
                 continue;
             }
-            let arm = arm as usize;
             if arm >= arms {
                 c.refused.push(format!("{at}: arm {arm} does not exist (lesson `{}` has {arms})", c.lesson));
                 continue;
@@ -278,7 +271,7 @@ pub fn collect(sources: &[(&str, &str)], arms_of: impl Fn(&str) -> Option<usize>
             };
             match &slot[arm] {
                 Some((_, _, first)) => c.refused.push(format!("{at}: seed {seed} arm {arm} is given twice (first at {first})")),
-                None => slot[arm] = Some((v["value"].as_f64(), v["test_acc"].as_f64().map(|a| 100.0 * a), at)),
+                None => slot[arm] = Some((value, acc, at)),
             }
         }
     }
@@ -293,4 +286,21 @@ pub fn collect(sources: &[(&str, &str)], arms_of: impl Fn(&str) -> Option<usize>
         c.test_acc.push(values.iter().map(|v| v.1).collect());
     }
     c
+}
+
+/// One result line's lesson, seed, arm, value and test accuracy (%); `None` for a line that is
+/// not a per-arm result (text, or a summary line).
+#[allow(clippy::type_complexity)]
+fn result_line(line: &str) -> std::result::Result<Option<(String, u64, usize, Option<f64>, Option<f64>)>, &'static str> {
+    if !line.starts_with('{') {
+        return Ok(None);
+    }
+    let v: serde_json::Value = serde_json::from_str(line).map_err(|_| "not a JSON result line")?;
+    if v.get("verdict").is_some() {
+        return Ok(None);
+    }
+    let (Some(lesson), Some(seed), Some(arm)) = (v["lesson"].as_str(), v["seed"].as_u64(), v["arm"].as_u64()) else {
+        return Err("a result line needs \"lesson\", \"seed\" and \"arm\"");
+    };
+    Ok(Some((lesson.to_string(), seed, arm as usize, v["value"].as_f64(), v["test_acc"].as_f64().map(|a| 100.0 * a))))
 }
