@@ -67,12 +67,17 @@ pub fn root() -> PathBuf {
 
 /// Runs a command in the repository root, echoing it, and fails with its exit status.
 pub fn run(program: &str, args: &[&str]) -> Result<(), String> {
-    eprintln!("+ {program} {}", args.join(" "));
+    run_in(&root(), program, args)
+}
+
+/// Runs a command in `dir`, echoing it, and fails with its exit status.
+pub fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
+    eprintln!("+ (cd {}) {program} {}", dir.display(), args.join(" "));
     let status = Command::new(program)
         .args(args)
-        .current_dir(root())
+        .current_dir(dir)
         .status()
-        .map_err(|e| format!("could not start `{program}`: {e}"))?;
+        .map_err(|e| format!("could not start `{program}` (is it installed?): {e}"))?;
     if status.success() {
         Ok(())
     } else {

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use crate::server::{self, Mounts};
 use crate::site::{self, dist, www, CIFAR_FILE};
-use crate::{cargo, root, run, setup};
+use crate::{cargo, root, run, run_in, setup};
 
 const CIFAR_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
 
@@ -68,19 +68,6 @@ pub fn npm_packages(dir: &Path) -> Result<(), String> {
     run_in(&www, "npm", &[task, "--no-audit", "--no-fund"])
 }
 
-fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
-    eprintln!("+ (cd {}) {program} {}", dir.display(), args.join(" "));
-    let status = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .map_err(|e| format!("could not start `{program}` (is it installed?): {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
-    }
-}
 
 /// Cargo's build folder: CARGO_TARGET_DIR when set (several checkouts may share one), else target/.
 fn target_dir() -> PathBuf {

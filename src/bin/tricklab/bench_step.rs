@@ -59,6 +59,15 @@ impl Measured {
     fn gflop_per_s(&self) -> f64 {
         self.gflop * 1e3 / self.median_ms
     }
+    /// The JSON line `cargo xtask bench-gpu` and bench-web read.
+    fn json(&self) -> serde_json::Value {
+        let r = |v: f64, digits: i32| (v * 10f64.powi(digits)).round() / 10f64.powi(digits);
+        serde_json::json!({
+            "model": self.model.to_string(), "batch": self.batch, "tricklab_ms_per_step": r(self.median_ms, 2),
+            "tricklab_first_step_ms": r(self.first_step_ms, 1), "images_per_s": r(self.images_per_s(), 1),
+            "gflop_per_step": r(self.gflop, 4), "gflop_per_s": r(self.gflop_per_s(), 3), "dispatches_per_step": self.dispatches,
+        })
+    }
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -71,17 +80,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for &model in &opts.models {
         let batch = opts.batch.unwrap_or(if model == ModelKind::MnistResnet { 32 } else { 8 });
         let m = measure(model, batch, &opts).map_err(|e| e.to_string())?;
-        println!(
-            "{{\"model\":\"{}\",\"batch\":{},\"tricklab_ms_per_step\":{:.2},\"tricklab_first_step_ms\":{:.1},\"images_per_s\":{:.1},\"gflop_per_step\":{:.4},\"gflop_per_s\":{:.3},\"dispatches_per_step\":{}}}",
-            m.model,
-            m.batch,
-            m.median_ms,
-            m.first_step_ms,
-            m.images_per_s(),
-            m.gflop,
-            m.gflop_per_s(),
-            m.dispatches
-        );
+        println!("{}", m.json());
         results.push(m);
     }
     println!("\nmodel          batch  ms/step (median)  first step ms  images/s  GFLOP/step  GFLOP/s  dispatches");
