@@ -52,7 +52,9 @@ macro_rules! shader {
 }
 
 shader!(ELEMENTWISE, "elementwise");
-shader!(CONV2D, "conv2d", prelude "conv2d_common");
+// conv2d.wgsl's module includes the generated register-blocked kernels (the 4×4 ones are its
+// forward, backward_input and backward_weight).
+shader!(CONV2D, "conv2d", prelude "conv2d_common" "conv2d_blocked");
 shader!(CONV2D_BLOCKED, "conv2d_blocked", prelude "conv2d_common");
 shader!(CONV2D_TILED, "conv2d_tiled", prelude "conv2d_common" "tiled_common");
 shader!(CONV2D_WIDE, "conv2d_wide", prelude "conv2d_common");
