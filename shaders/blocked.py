@@ -55,83 +55,79 @@ def zeros(C, names):
     return per_row("    ", [(c, names) for c in range(C)], lambda c, r: f"var a{c}_{r} = vec4f(0.0);")
 
 
-def stores(C, P, at, step, rows, ok, acc):
-    """store_rows calls for each quad of rows q and pixel group r."""
-    return [f"    store_rows({at(q, r)}, {step}, {rows} - {4 * q}, {ok(r)}, {', '.join(acc(4 * q + i, r) for i in range(4))});"
+def stores(C, P, first, step, at, rows, ok, acc):
+    """The block's first element and row step (`first`, `step`: (name, value)), then store_rows calls
+    for each quad of rows q and pixel group r."""
+    return [f"    let {first[0]} = {first[1]};", f"    let {step[0]} = {step[1]};"] + [
+        f"    store_rows({at(q, r)}, {step[0]}, {rows} - {4 * q}, {ok(r)}, {', '.join(acc(4 * q + i, r) for i in range(4))});"
             for q in quads(C) for r in quads(P)]
 
 
-def forward(C, P, sfx):
+def channel_loop(C, R, ch, count, plane, x, w_base, w_at):
+    """The innermost loop, over the channels summed: P inputs `x`, C weights, C x P multiply-adds."""
+    return ["            let tap = kh * p.k_w + kw;",
+            f"            for (var {ch} = 0u; {ch} < {count}; {ch}++) {{",
+            f"                let off = i32({ch}) * {plane};",
+            "                " + " ".join(f"let {x}{r} = load4_a(idx{r}, off, ok{r});" for r in R),
+            f"                let wi = {w_base};",
+            *(f"                let w{c} = b[{w_at(c)}];" for c in range(C)),
+            *per_row("                ", [(c, R) for c in range(C)], lambda c, r: f"a{c}_{r} += w{c} * {x}{r};"),
+            "            }", "        }", "    }"]
+
+
+def gather_pass(C, P, head, setup, loop, per_r, inner, out):
+    """forward and backward_input: per kernel tap, P gathered inputs (`per_r` gives the index and
+    mask lines of pixel group r) times C weights of each summed channel (`inner`: channel_loop's
+    arguments), then the stores (`out`: stores' arguments)."""
     R = quads(P)
-    L = entry(f"forward{sfx}", ["a = x, b = w, out = y."], "out_blocks()", f"out_block(t, {C}u, {P}u)")
-    L += [f"    let wr{q} = weight_rows(o, {4 * q}u);" for q in quads(C)]
-    L += ["    let taps = p.k_h * p.k_w;",
-          "    let plane = i32(p.in_h * p.in_w);",
-          "    let x_n = x_image(o);"]
-    L += [f"    let iw{r} = in_cols(o, {4 * r}u);" for r in R]
-    L += zeros(C, R)
-    L += ["    for (var kh = 0u; kh < p.k_h; kh++) {",
-          "        let ih = in_row(o, kh);",
-          "        let row = vec4i(x_n + ih * i32(p.in_w));",
-          "        for (var kw = 0u; kw < p.k_w; kw++) {"]
-    for r in R:
-        L += [f"            let jw{r} = iw{r} + vec4i(i32(kw));",
-              f"            let ok{r} = x_ok(ih, jw{r});",
-              f"            let idx{r} = select(vec4i(0), row + jw{r}, ok{r});"]
-    L += ["            let wi0 = kh * p.k_w + kw;",
-          "            for (var ci = 0u; ci < p.cin_g; ci++) {",
-          "                let off = i32(ci) * plane;",
-          "                " + " ".join(f"let x{r} = load4_a(idx{r}, off, ok{r});" for r in R),
-          "                let wi = ci * taps + wi0;"]
-    L += [f"                let w{c} = b[wr{c // 4}.{XYZW[c % 4]} + wi];" for c in range(C)]
-    L += per_row("                ", [(c, R) for c in range(C)], lambda c, r: f"a{c}_{r} += w{c} * x{r};")
-    L += ["            }", "        }", "    }",
-          "    let y0 = y_first(o);",
-          "    let out_plane = i32(p.out_h * p.out_w);"]
-    L += stores(C, P, lambda q, r: f"vec4i(y0 + {4 * q} * out_plane + {4 * r}) + LANES", "out_plane",
-                "i32(p.cout_g - o.c0)", lambda r: f"out_cols_ok(o, {4 * r}u)", lambda c, r: f"a{c}_{r}")
-    return L + ["}"]
+    return (entry(*head) + setup(R) + zeros(C, R) + loop + [line for r in R for line in per_r(r)]
+            + channel_loop(C, R, *inner) + stores(C, P, *out) + ["}"])
+
+
+def forward(C, P, sfx):
+    return gather_pass(
+        C, P, (f"forward{sfx}", ["a = x, b = w, out = y."], "out_blocks()", f"out_block(t, {C}u, {P}u)"),
+        lambda R: [f"    let wr{q} = weight_rows(o, {4 * q}u);" for q in quads(C)]
+        + ["    let taps = p.k_h * p.k_w;", "    let plane = i32(p.in_h * p.in_w);", "    let x_n = x_image(o);"]
+        + [f"    let iw{r} = in_cols(o, {4 * r}u);" for r in R],
+        ["    for (var kh = 0u; kh < p.k_h; kh++) {",
+         "        let ih = in_row(o, kh);",
+         "        let row = vec4i(x_n + ih * i32(p.in_w));",
+         "        for (var kw = 0u; kw < p.k_w; kw++) {"],
+        lambda r: [f"            let jw{r} = iw{r} + vec4i(i32(kw));",
+                   f"            let ok{r} = x_ok(ih, jw{r});",
+                   f"            let idx{r} = select(vec4i(0), row + jw{r}, ok{r});"],
+        ("ci", "p.cin_g", "plane", "x", "ci * taps + tap", lambda c: f"wr{c // 4}.{XYZW[c % 4]} + wi"),
+        (("y0", "y_first(o)"), ("out_plane", "i32(p.out_h * p.out_w)"),
+         lambda q, r: f"vec4i(y0 + {4 * q} * out_plane + {4 * r}) + LANES",
+         "i32(p.cout_g - o.c0)", lambda r: f"out_cols_ok(o, {4 * r}u)", lambda c, r: f"a{c}_{r}"))
 
 
 def backward_input(C, P, sfx):
-    R = quads(P)
-    L = entry(f"backward_input{sfx}", ["a = dy, b = w, out = dx. Input pixels iw = phase + stride·(P·blk + j) share a",
-                                       "stride phase, so the same kernel taps reach all of them."],
-              "in_blocks(p.stride)", f"in_block(t, {C}u, p.stride)")
-    L += [f"    let wc{q} = weight_cols(o, {4 * q}u);" for q in quads(C)]
-    for r in R:
-        L += [f"    let iw{r} = phase_cols(o, {P}u, {4 * r}u);",
-              f"    let iw_ok{r} = iw{r} < vec4i(i32(p.in_w));"]
-    L += ["    let s = i32(p.stride);",
-          "    let kvol = p.cin_g * p.k_h * p.k_w;",
-          "    let out_plane = i32(p.out_h * p.out_w);",
-          "    let dy_n = dy_image(o);"]
-    L += zeros(C, R)
-    L += ["    for (var kh = (o.ih + p.pad) % p.stride; kh < p.k_h; kh += p.stride) {",
-          "        let th = i32(o.ih + p.pad) - i32(kh); // = oh·stride",
-          "        if th < 0 { break; }",
-          "        let oh = th / s;",
-          "        if oh >= i32(p.out_h) { continue; }",
-          "        let row = vec4i(dy_n + oh * i32(p.out_w));",
-          "        for (var kw = (o.phase + p.pad) % p.stride; kw < p.k_w; kw += p.stride) {"]
-    for r in R:
-        L += [f"            let tw{r} = iw{r} + vec4i(i32(p.pad) - i32(kw)); // = ow·stride where valid",
-              f"            let ow{r} = tw{r} / vec4i(s);",
-              f"            let ok{r} = iw_ok{r} & (tw{r} >= vec4i(0)) & (ow{r} < vec4i(i32(p.out_w)));",
-              f"            let idx{r} = select(vec4i(0), row + ow{r}, ok{r});"]
-    L += ["            let tap = kh * p.k_w + kw;",
-          "            for (var co = 0u; co < p.cout_g; co++) {",
-          "                let off = i32(co) * out_plane;",
-          "                " + " ".join(f"let d{r} = load4_a(idx{r}, off, ok{r});" for r in R),
-          "                let wb = (o.g * p.cout_g + co) * kvol + tap;"]
-    L += [f"                let w{c} = b[wb + wc{c // 4}.{XYZW[c % 4]}];" for c in range(C)]
-    L += per_row("                ", [(c, R) for c in range(C)], lambda c, r: f"a{c}_{r} += w{c} * d{r};")
-    L += ["            }", "        }", "    }",
-          "    let x0 = x_first(o);",
-          "    let in_plane = i32(p.in_h * p.in_w);"]
-    L += stores(C, P, lambda q, r: f"vec4i(x0 + {4 * q} * in_plane) + iw{r}", "in_plane",
-                "i32(p.cin_g - o.c0)", lambda r: f"iw_ok{r}", lambda c, r: f"a{c}_{r}")
-    return L + ["}"]
+    return gather_pass(
+        C, P, (f"backward_input{sfx}", ["a = dy, b = w, out = dx. Input pixels iw = phase + stride·(P·blk + j) share a",
+                                        "stride phase, so the same kernel taps reach all of them."],
+               "in_blocks(p.stride)", f"in_block(t, {C}u, p.stride)"),
+        lambda R: [f"    let wc{q} = weight_cols(o, {4 * q}u);" for q in quads(C)]
+        + [line for r in R for line in (f"    let iw{r} = phase_cols(o, {P}u, {4 * r}u);",
+                                        f"    let iw_ok{r} = iw{r} < vec4i(i32(p.in_w));")]
+        + ["    let s = i32(p.stride);", "    let kvol = p.cin_g * p.k_h * p.k_w;",
+           "    let out_plane = i32(p.out_h * p.out_w);", "    let dy_n = dy_image(o);"],
+        ["    for (var kh = (o.ih + p.pad) % p.stride; kh < p.k_h; kh += p.stride) {",
+         "        let th = i32(o.ih + p.pad) - i32(kh); // = oh·stride",
+         "        if th < 0 { break; }",
+         "        let oh = th / s;",
+         "        if oh >= i32(p.out_h) { continue; }",
+         "        let row = vec4i(dy_n + oh * i32(p.out_w));",
+         "        for (var kw = (o.phase + p.pad) % p.stride; kw < p.k_w; kw += p.stride) {"],
+        lambda r: [f"            let tw{r} = iw{r} + vec4i(i32(p.pad) - i32(kw)); // = ow·stride where valid",
+                   f"            let ow{r} = tw{r} / vec4i(s);",
+                   f"            let ok{r} = iw_ok{r} & (tw{r} >= vec4i(0)) & (ow{r} < vec4i(i32(p.out_w)));",
+                   f"            let idx{r} = select(vec4i(0), row + ow{r}, ok{r});"],
+        ("co", "p.cout_g", "out_plane", "d", "(o.g * p.cout_g + co) * kvol + tap", lambda c: f"wi + wc{c // 4}.{XYZW[c % 4]}"),
+        (("x0", "x_first(o)"), ("in_plane", "i32(p.in_h * p.in_w)"),
+         lambda q, r: f"vec4i(x0 + {4 * q} * in_plane) + iw{r}",
+         "i32(p.cin_g - o.c0)", lambda r: f"iw_ok{r}", lambda c, r: f"a{c}_{r}"))
 
 
 def backward_weight(C, P, sfx):
@@ -175,10 +171,9 @@ def backward_weight(C, P, sfx):
     L += per_row("            ", [(q, [(r, j) for r in R for j in range(4)]) for q in quads(C)],
                  lambda q, rj: f"a{q}_{rj[0]}_{rj[1]} += d{q} * x{rj[0]}.{XYZW[rj[1]]};")
     L += ["        }", "    }",
-          "    // out[chunk·len + co·kvol + col]: per output channel, one vec4 of four taps per tap group.",
-          "    let w0 = i32(o.chunk * p.len + (o.g * p.cout_g + o.c0) * kvol);",
-          "    let k = i32(kvol);"]
-    L += stores(C, P, lambda q, r: f"vec4i(w0 + {4 * q} * k) + vec4i(col{r})", "k", "i32(p.cout_g - o.c0)",
+          "    // out[chunk·len + co·kvol + col]: per output channel, one vec4 of four taps per tap group."]
+    L += stores(C, P, ("w0", "i32(o.chunk * p.len + (o.g * p.cout_g + o.c0) * kvol)"), ("k", "i32(kvol)"),
+                lambda q, r: f"vec4i(w0 + {4 * q} * k) + vec4i(col{r})", "i32(p.cout_g - o.c0)",
                 lambda r: f"col_ok{r}",
                 lambda c, r: f"vec4f({', '.join(f'a{c // 4}_{r}_{j}.{XYZW[c % 4]}' for j in range(4))})")
     return L + ["}"]

@@ -34,11 +34,11 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
             let jw0 = iw0 + vec4i(i32(kw));
             let ok0 = x_ok(ih, jw0);
             let idx0 = select(vec4i(0), row + jw0, ok0);
-            let wi0 = kh * p.k_w + kw;
+            let tap = kh * p.k_w + kw;
             for (var ci = 0u; ci < p.cin_g; ci++) {
                 let off = i32(ci) * plane;
                 let x0 = load4_a(idx0, off, ok0);
-                let wi = ci * taps + wi0;
+                let wi = ci * taps + tap;
                 let w0 = b[wr0.x + wi];
                 let w1 = b[wr0.y + wi];
                 let w2 = b[wr0.z + wi];
@@ -88,11 +88,11 @@ fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
             for (var co = 0u; co < p.cout_g; co++) {
                 let off = i32(co) * out_plane;
                 let d0 = load4_a(idx0, off, ok0);
-                let wb = (o.g * p.cout_g + co) * kvol + tap;
-                let w0 = b[wb + wc0.x];
-                let w1 = b[wb + wc0.y];
-                let w2 = b[wb + wc0.z];
-                let w3 = b[wb + wc0.w];
+                let wi = (o.g * p.cout_g + co) * kvol + tap;
+                let w0 = b[wi + wc0.x];
+                let w1 = b[wi + wc0.y];
+                let w2 = b[wi + wc0.z];
+                let w3 = b[wi + wc0.w];
                 a0_0 += w0 * d0;
                 a1_0 += w1 * d0;
                 a2_0 += w2 * d0;
@@ -180,11 +180,11 @@ fn forward8x8(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
             let jw1 = iw1 + vec4i(i32(kw));
             let ok1 = x_ok(ih, jw1);
             let idx1 = select(vec4i(0), row + jw1, ok1);
-            let wi0 = kh * p.k_w + kw;
+            let tap = kh * p.k_w + kw;
             for (var ci = 0u; ci < p.cin_g; ci++) {
                 let off = i32(ci) * plane;
                 let x0 = load4_a(idx0, off, ok0); let x1 = load4_a(idx1, off, ok1);
-                let wi = ci * taps + wi0;
+                let wi = ci * taps + tap;
                 let w0 = b[wr0.x + wi];
                 let w1 = b[wr0.y + wi];
                 let w2 = b[wr0.z + wi];
@@ -256,15 +256,15 @@ fn backward_input8x8(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
             for (var co = 0u; co < p.cout_g; co++) {
                 let off = i32(co) * out_plane;
                 let d0 = load4_a(idx0, off, ok0); let d1 = load4_a(idx1, off, ok1);
-                let wb = (o.g * p.cout_g + co) * kvol + tap;
-                let w0 = b[wb + wc0.x];
-                let w1 = b[wb + wc0.y];
-                let w2 = b[wb + wc0.z];
-                let w3 = b[wb + wc0.w];
-                let w4 = b[wb + wc1.x];
-                let w5 = b[wb + wc1.y];
-                let w6 = b[wb + wc1.z];
-                let w7 = b[wb + wc1.w];
+                let wi = (o.g * p.cout_g + co) * kvol + tap;
+                let w0 = b[wi + wc0.x];
+                let w1 = b[wi + wc0.y];
+                let w2 = b[wi + wc0.z];
+                let w3 = b[wi + wc0.w];
+                let w4 = b[wi + wc1.x];
+                let w5 = b[wi + wc1.y];
+                let w6 = b[wi + wc1.z];
+                let w7 = b[wi + wc1.w];
                 a0_0 += w0 * d0; a0_1 += w0 * d1;
                 a1_0 += w1 * d0; a1_1 += w1 * d1;
                 a2_0 += w2 * d0; a2_1 += w2 * d1;
@@ -390,11 +390,11 @@ fn forward16x8(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
             let jw1 = iw1 + vec4i(i32(kw));
             let ok1 = x_ok(ih, jw1);
             let idx1 = select(vec4i(0), row + jw1, ok1);
-            let wi0 = kh * p.k_w + kw;
+            let tap = kh * p.k_w + kw;
             for (var ci = 0u; ci < p.cin_g; ci++) {
                 let off = i32(ci) * plane;
                 let x0 = load4_a(idx0, off, ok0); let x1 = load4_a(idx1, off, ok1);
-                let wi = ci * taps + wi0;
+                let wi = ci * taps + tap;
                 let w0 = b[wr0.x + wi];
                 let w1 = b[wr0.y + wi];
                 let w2 = b[wr0.z + wi];
@@ -496,23 +496,23 @@ fn backward_input16x8(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
             for (var co = 0u; co < p.cout_g; co++) {
                 let off = i32(co) * out_plane;
                 let d0 = load4_a(idx0, off, ok0); let d1 = load4_a(idx1, off, ok1);
-                let wb = (o.g * p.cout_g + co) * kvol + tap;
-                let w0 = b[wb + wc0.x];
-                let w1 = b[wb + wc0.y];
-                let w2 = b[wb + wc0.z];
-                let w3 = b[wb + wc0.w];
-                let w4 = b[wb + wc1.x];
-                let w5 = b[wb + wc1.y];
-                let w6 = b[wb + wc1.z];
-                let w7 = b[wb + wc1.w];
-                let w8 = b[wb + wc2.x];
-                let w9 = b[wb + wc2.y];
-                let w10 = b[wb + wc2.z];
-                let w11 = b[wb + wc2.w];
-                let w12 = b[wb + wc3.x];
-                let w13 = b[wb + wc3.y];
-                let w14 = b[wb + wc3.z];
-                let w15 = b[wb + wc3.w];
+                let wi = (o.g * p.cout_g + co) * kvol + tap;
+                let w0 = b[wi + wc0.x];
+                let w1 = b[wi + wc0.y];
+                let w2 = b[wi + wc0.z];
+                let w3 = b[wi + wc0.w];
+                let w4 = b[wi + wc1.x];
+                let w5 = b[wi + wc1.y];
+                let w6 = b[wi + wc1.z];
+                let w7 = b[wi + wc1.w];
+                let w8 = b[wi + wc2.x];
+                let w9 = b[wi + wc2.y];
+                let w10 = b[wi + wc2.z];
+                let w11 = b[wi + wc2.w];
+                let w12 = b[wi + wc3.x];
+                let w13 = b[wi + wc3.y];
+                let w14 = b[wi + wc3.z];
+                let w15 = b[wi + wc3.w];
                 a0_0 += w0 * d0; a0_1 += w0 * d1;
                 a1_0 += w1 * d0; a1_1 += w1 * d1;
                 a2_0 += w2 * d0; a2_1 += w2 * d1;
