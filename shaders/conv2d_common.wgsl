@@ -1,5 +1,6 @@
 // What every convolution kernel file shares (concatenated before each of them, after common.wgsl;
-// see src/gpu/shaders.rs): the parameters, the bindings, and the guarded loads and stores.
+// see src/gpu/shaders.rs): the parameters, the bindings, the guarded loads and stores, and where a
+// register-blocked thread works (its block of channels and pixels or taps, and their geometry).
 //
 // Layouts: x [N, C_in, H, W], w [C_out, C_in/groups, KH, KW], y [N, C_out, OH, OW]; zero padding,
 // no bias. `blocks_a`, `blocks_b` and `rows_per_chunk` mean what each file's header says (channel
