@@ -133,9 +133,12 @@ fn train_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     }
 }
 
-fn activate(v: f32) -> f32 {
-    if RELU { return max(v, 0.0); }
-    return v;
+// This thread's share of plane q: out = (x − mu)·k + b, then ReLU when `relu`.
+fn normalize_plane(q: u32, lid: u32, mu: f32, k: f32, b: f32, relu: bool) {
+    for (var i = q * p.plane + lid; i < (q + 1u) * p.plane; i += PLANE_WG) {
+        let v = (x[i] - mu) * k + b;
+        out[i] = select(v, max(v, 0.0), relu);
+    }
 }
 
 // Per plane: out = (x − mean)·(gamma·inv_std) + beta (then ReLU when RELU).
@@ -144,12 +147,7 @@ fn train_normalize(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
     let range = plane_range(wid, nwg);
     for (var q = range.x; q < range.y; q++) {
         let c = q % p.channels;
-        let mu = mean[c];
-        let k = gamma[c] * inv_std[c];
-        let b = beta[c];
-        for (var i = q * p.plane + lid; i < (q + 1u) * p.plane; i += PLANE_WG) {
-            out[i] = activate((x[i] - mu) * k + b);
-        }
+        normalize_plane(q, lid, mean[c], gamma[c] * inv_std[c], beta[c], RELU);
     }
 }
 
@@ -161,12 +159,7 @@ fn eval_normalize(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     let range = plane_range(wid, nwg);
     for (var q = range.x; q < range.y; q++) {
         let c = q % p.channels;
-        let mu = running_mean[c];
-        let k = gamma[c] / sqrt(running_var[c] + p.eps);
-        let b = beta[c];
-        for (var i = q * p.plane + lid; i < (q + 1u) * p.plane; i += PLANE_WG) {
-            out[i] = (x[i] - mu) * k + b;
-        }
+        normalize_plane(q, lid, running_mean[c], gamma[c] / sqrt(running_var[c] + p.eps), beta[c], false);
     }
 }
 

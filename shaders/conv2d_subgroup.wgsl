@@ -95,18 +95,13 @@ fn forward(
     @builtin(subgroup_invocation_id) sid: u32,
     @builtin(subgroup_size) sg_size: u32,
 ) {
-    let total = p.batch * p.out_h * p.blocks_b * p.groups * p.blocks_a;
     let t_raw = thread_index(wid, nwg, lid, WG);
-    let live = t_raw < total;
-    let t = min(t_raw, total - 1u); // no early return: every invocation takes part in the broadcasts
-    let pix_blocks = p.batch * p.out_h * p.blocks_b;
-    let pb = t % pix_blocks;
-    let cb = t / pix_blocks;
-    let g = cb / p.blocks_a;
-    let c0 = (cb % p.blocks_a) * CH;
-    let n = pb / (p.out_h * p.blocks_b);
-    let oh = (pb / p.blocks_b) % p.out_h;
-    let ow0 = (pb % p.blocks_b) * PX;
+    let live = t_raw < out_blocks();
+    let t = min(t_raw, out_blocks() - 1u); // no early return: every invocation takes part in the broadcasts
+    let o = out_block(t, CH, PX);
+    let g = o.g;
+    let c0 = o.c0;
+    let cb = g * p.blocks_a + c0 / CH; // the channel block
 
     let kvol = p.cin_g * p.k_h * KW;
     let last = p.cout_g - 1u;
@@ -117,9 +112,9 @@ fn forward(
     let lane = sid % 4u;
     blk.wlane[0] = (g * p.cout_g + min(c0 + lane, last)) * kvol;
     blk.wlane[1] = (g * p.cout_g + min(c0 + 4u + lane, last)) * kvol;
-    blk.x_n = i32((n * p.in_c + g * p.cin_g) * p.in_h * p.in_w);
-    blk.ih0 = i32(oh * STRIDE) - i32(p.pad);
-    blk.iw0 = i32(ow0 * STRIDE) - i32(p.pad);
+    blk.x_n = x_image(o);
+    blk.ih0 = i32(o.oh * STRIDE) - i32(p.pad);
+    blk.iw0 = i32(o.ow0 * STRIDE) - i32(p.pad);
 
     // Lanes 0..3 hold the weights of lane 0's block; use them only if that is everyone's block.
     let share = sg_size >= 4u && subgroupAll(subgroupBroadcast(cb, 0u) == cb);
@@ -132,12 +127,12 @@ fn forward(
 
     if !live { return; }
     let out_plane = p.out_h * p.out_w;
-    let y0 = (n * p.out_c * p.out_h + oh) * p.out_w + ow0;
+    let y0 = u32(y_first(o));
     for (var c = 0u; c < CH; c++) {
         if c0 + c < p.cout_g {
-            let yc = y0 + (g * p.cout_g + c0 + c) * out_plane;
+            let yc = y0 + c * out_plane;
             for (var j = 0u; j < PX; j++) {
-                if ow0 + j < p.out_w { out[yc + j] = acc[c * PX + j]; }
+                if o.ow0 + j < p.out_w { out[yc + j] = acc[c * PX + j]; }
             }
         }
     }

@@ -14,13 +14,12 @@
 //                      A = dy[co, (n, oh, ow)], B = x at (ih, iw) = (oh, ow)·stride − pad + (kh, kw)
 // Taps in the padding are staged as zeros.
 //
-// Tiles: one workgroup of 256 threads computes a 64×64 tile of C. It stages A and B in steps of
-// 16 along K (two 16×64 arrays, 8 KB of workgroup memory), with a barrier before and after each
-// step; thread (tm, tn) = (lid / 16, lid % 16) keeps C rows 4·tm..4·tm+3 × columns 4·tn..4·tn+3
-// in registers and reads them from the staged tiles as vec4s. Global loads are scalar (the
-// bindings are the f32 arrays of conv2d.wgsl, and im2col rows are not 16-byte aligned anyway),
-// arranged so that neighbouring threads read neighbouring addresses. Rows, columns and K steps past
-// the edge are staged as zeros and not stored, so any size works.
+// Tiles, staging and the thread's 4×4 block: tiled_common.wgsl. Global loads are scalar (the
+// bindings are the f32 arrays of conv2d.wgsl, and im2col rows are not 16-byte aligned anyway); A is
+// staged k fastest (contiguous in all three passes) and B n fastest, so neighbouring threads read
+// neighbouring addresses. Rows, columns and K steps past the edge are staged as zeros and not
+// stored, so any size works. The three passes run one function, `tile_pass`, whose `kind` argument
+// is a constant at each entry point, so each entry compiles to its own straight code.
 //
 // Params fields with a meaning of their own here:
 //     blocks_a        tiles of 64 along M (per group)
@@ -29,18 +28,9 @@
 //     splits          backward_weight: number of chunks (partial sums [splits, len]; 1 writes dw)
 // Workgroups are ordered (chunk, group, M tile, N tile), N tile fastest.
 
-const TILE: u32 = 64u; // C tile edge, along M and N
-const KT: u32 = 16u;   // K elements staged per step
-
-// Staged operands, k-major: tile_a[k·16 + m/4][m % 4] = A[m0 + m, k0 + k], likewise tile_b for B.
-var<workgroup> tile_a: array<vec4f, 256>;
-var<workgroup> tile_b: array<vec4f, 256>;
-
-// The thread's 4×4 block of C: acc_i holds row 4·tm + i, columns 4·tn..4·tn+3.
-var<private> acc0: vec4f;
-var<private> acc1: vec4f;
-var<private> acc2: vec4f;
-var<private> acc3: vec4f;
+const FORWARD: u32 = 0u;
+const BACKWARD_INPUT: u32 = 1u;
+const BACKWARD_WEIGHT: u32 = 2u;
 
 // A workgroup's place: its chunk (backward_weight), group, and the first row and column of its tile.
 struct Tile {
@@ -60,268 +50,145 @@ fn tile_of(wg: u32) -> Tile {
     return t;
 }
 
-fn put_a(k: u32, m: u32, v: f32) {
-    tile_a[k * 16u + m / 4u][m % 4u] = v;
-}
-
-fn put_b(k: u32, n: u32, v: f32) {
-    tile_b[k * 16u + n / 4u][n % 4u] = v;
-}
-
-// Adds one staged K step to the thread's block (call between the two barriers).
-fn multiply_staged(tm: u32, tn: u32) {
-    for (var k = 0u; k < KT; k++) {
-        let av = tile_a[k * 16u + tm];
-        let bv = tile_b[k * 16u + tn];
-        acc0 = fma(vec4f(av.x), bv, acc0);
-        acc1 = fma(vec4f(av.y), bv, acc1);
-        acc2 = fma(vec4f(av.z), bv, acc2);
-        acc3 = fma(vec4f(av.w), bv, acc3);
+// The pass's (M, N).
+fn gemm_size(kind: u32) -> vec2u {
+    switch kind {
+        case FORWARD: { return vec2u(p.cout_g, p.batch * p.out_h * p.out_w); }
+        case BACKWARD_INPUT: { return vec2u(p.cin_g, p.batch * p.in_h * p.in_w); }
+        default: { return vec2u(p.cout_g, p.cin_g * p.k_h * p.k_w); }
     }
 }
 
-fn acc_row(i: u32) -> vec4f {
-    switch i {
-        case 0u: { return acc0; }
-        case 1u: { return acc1; }
-        case 2u: { return acc2; }
-        default: { return acc3; }
+// The K range [begin, end) a tile of chunk `chunk` sums.
+fn k_range(kind: u32, chunk: u32) -> vec2u {
+    switch kind {
+        case FORWARD: { return vec2u(0u, p.cin_g * p.k_h * p.k_w); }
+        case BACKWARD_INPUT: { return vec2u(0u, p.cout_g * p.k_h * p.k_w); }
+        default: {
+            let begin = chunk * p.rows_per_chunk;
+            return vec2u(begin, min(p.batch * p.out_h * p.out_w, begin + p.rows_per_chunk));
+        }
     }
 }
 
-// Staging coordinates. "k fastest": 16 threads per row read 16 consecutive k, each thread rows
-// lid/16 + 16·j. "m fastest" (or n): 64 threads read 64 consecutive rows, each thread k = lid/64 + 4·j.
+// x of group g at output position q = (n, oh, ow) and weight tap col = (ci, kh, kw); zero in the
+// padding. B of the forward (k = col, n = q) and of backward_weight (k = q, n = col).
+fn im2col(g: u32, q: u32, col: u32) -> f32 {
+    let taps = p.k_h * p.k_w;
+    let in_plane = p.in_h * p.in_w;
+    let out_plane = p.out_h * p.out_w;
+    let pix = q % out_plane;
+    let tap = col % taps;
+    let ih = i32((pix / p.out_w) * p.stride + tap / p.k_w) - i32(p.pad);
+    let iw = i32((pix % p.out_w) * p.stride + tap % p.k_w) - i32(p.pad);
+    if ih < 0 || ih >= i32(p.in_h) || iw < 0 || iw >= i32(p.in_w) { return 0.0; }
+    return a[((q / out_plane) * p.in_c + g * p.cin_g + col / taps) * in_plane + u32(ih) * p.in_w + u32(iw)];
+}
 
-// ---------------------------------------------------------------------------------------------
+// A[m, k] of group g (m and k in range).
+fn operand_a(kind: u32, g: u32, m: u32, k: u32) -> f32 {
+    let taps = p.k_h * p.k_w;
+    let kvol = p.cin_g * taps;
+    switch kind {
+        case FORWARD: { return b[(g * p.cout_g + m) * kvol + k]; }
+        case BACKWARD_INPUT: { return b[(g * p.cout_g + k / taps) * kvol + m * taps + k % taps]; }
+        default: {
+            let out_plane = p.out_h * p.out_w;
+            return b[((k / out_plane) * p.out_c + g * p.cout_g + m) * out_plane + k % out_plane];
+        }
+    }
+}
+
+// B[k, n] of group g (k and n in range). backward_input: dy at oh = (ih + pad − kh)/stride, ow
+// likewise, zero where that does not divide exactly or falls outside dy.
+fn operand_b(kind: u32, g: u32, k: u32, n: u32) -> f32 {
+    switch kind {
+        case FORWARD: { return im2col(g, n, k); }
+        case BACKWARD_INPUT: {
+            let taps = p.k_h * p.k_w;
+            let in_plane = p.in_h * p.in_w;
+            let pix = n % in_plane;
+            let tap = k % taps;
+            let th = i32(pix / p.in_w + p.pad) - i32(tap / p.k_w); // = oh·stride
+            let tw = i32(pix % p.in_w + p.pad) - i32(tap % p.k_w);
+            let s = i32(p.stride);
+            let oh = th / s;
+            let ow = tw / s;
+            if th < 0 || tw < 0 || th % s != 0 || tw % s != 0 || oh >= i32(p.out_h) || ow >= i32(p.out_w) { return 0.0; }
+            let out_plane = p.out_h * p.out_w;
+            return a[((n / in_plane) * p.out_c + g * p.cout_g + k / taps) * out_plane + u32(oh) * p.out_w + u32(ow)];
+        }
+        default: { return im2col(g, k, n); }
+    }
+}
+
+// Where C[m, n] of tile t goes.
+fn out_index(kind: u32, t: Tile, m: u32, n: u32) -> u32 {
+    switch kind {
+        case FORWARD: {
+            let out_plane = p.out_h * p.out_w;
+            return ((n / out_plane) * p.out_c + t.g * p.cout_g + m) * out_plane + n % out_plane;
+        }
+        case BACKWARD_INPUT: {
+            let in_plane = p.in_h * p.in_w;
+            return ((n / in_plane) * p.in_c + t.g * p.cin_g + m) * in_plane + n % in_plane;
+        }
+        default: { return t.chunk * p.len + (t.g * p.cout_g + m) * p.cin_g * p.k_h * p.k_w + n; }
+    }
+}
+
+// Workgroup `wg`'s tile of pass `kind`: stages A and B along its K range, multiplies, and stores
+// this thread's block. Every thread of the workgroup must call it (it has barriers).
+fn tile_pass(kind: u32, wg: u32, lid: u32) {
+    let chunks = select(1u, p.splits, kind == BACKWARD_WEIGHT);
+    if wg >= chunks * p.groups * p.blocks_a * p.blocks_b { return; }
+    let t = tile_of(wg);
+    let size = gemm_size(kind);
+    let ks = k_range(kind, t.chunk);
+    clear_block();
+    for (var k0 = ks.x; k0 < ks.y; k0 += KT) {
+        for (var j = 0u; j < 4u; j++) {
+            let sa = staging_slot(lid, j, true);
+            let m = t.m0 + sa.y;
+            var va = 0.0;
+            if m < size.x && k0 + sa.x < ks.y { va = operand_a(kind, t.g, m, k0 + sa.x); }
+            put_a(sa, va);
+            let sb = staging_slot(lid, j, false);
+            let n = t.n0 + sb.y;
+            var vb = 0.0;
+            if n < size.y && k0 + sb.x < ks.y { vb = operand_b(kind, t.g, k0 + sb.x, n); }
+            put_b(sb, vb);
+        }
+        multiply_staged(lid);
+    }
+
+    let m0 = t.m0 + (lid / 16u) * 4u;
+    let n0 = t.n0 + (lid % 16u) * 4u;
+    for (var i = 0u; i < 4u; i++) {
+        if m0 + i >= size.x { break; }
+        let v = acc_row(i);
+        for (var j = 0u; j < 4u; j++) {
+            if n0 + j >= size.y { break; }
+            out[out_index(kind, t, m0 + i, n0 + j)] = v[j];
+        }
+    }
+}
+
 // forward: a = x, b = w, out = y.
 @compute @workgroup_size(256)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let wg = workgroup_index(wid, nwg);
-    if wg >= p.groups * p.blocks_a * p.blocks_b { return; }
-    let t = tile_of(wg);
-    let taps = p.k_h * p.k_w;
-    let kvol = p.cin_g * taps;
-    let in_plane = p.in_h * p.in_w;
-    let out_plane = p.out_h * p.out_w;
-    let n_len = p.batch * out_plane;
-
-    // A = w, k fastest (weight rows are contiguous).
-    let ak = lid % 16u;
-    let am = lid / 16u;
-    let w_g = t.g * p.cout_g;
-    // B = im2col(x), n fastest: this thread's output pixel is the same for every step.
-    let bn = lid % 64u;
-    let bk = lid / 64u;
-    let n = t.n0 + bn;
-    let n_ok = n < n_len;
-    let pix = n % out_plane;
-    let ih0 = i32((pix / p.out_w) * p.stride) - i32(p.pad);
-    let iw0 = i32((pix % p.out_w) * p.stride) - i32(p.pad);
-    let x_n = ((n / out_plane) * p.in_c + t.g * p.cin_g) * in_plane;
-
-    let tm = lid / 16u;
-    let tn = lid % 16u;
-    acc0 = vec4f(0.0);
-    acc1 = vec4f(0.0);
-    acc2 = vec4f(0.0);
-    acc3 = vec4f(0.0);
-    for (var k0 = 0u; k0 < kvol; k0 += KT) {
-        let k = k0 + ak;
-        for (var j = 0u; j < 4u; j++) {
-            let m = am + 16u * j;
-            var v = 0.0;
-            if t.m0 + m < p.cout_g && k < kvol {
-                v = b[(w_g + t.m0 + m) * kvol + k];
-            }
-            put_a(ak, m, v);
-        }
-        for (var j = 0u; j < 4u; j++) {
-            let kk = bk + 4u * j;
-            let kb = k0 + kk;
-            var v = 0.0;
-            if n_ok && kb < kvol {
-                let tap = kb % taps;
-                let ih = ih0 + i32(tap / p.k_w);
-                let iw = iw0 + i32(tap % p.k_w);
-                if ih >= 0 && ih < i32(p.in_h) && iw >= 0 && iw < i32(p.in_w) {
-                    v = a[x_n + (kb / taps) * in_plane + u32(ih) * p.in_w + u32(iw)];
-                }
-            }
-            put_b(kk, bn, v);
-        }
-        workgroupBarrier();
-        multiply_staged(tm, tn);
-        workgroupBarrier();
-    }
-
-    for (var i = 0u; i < 4u; i++) {
-        let co = t.m0 + tm * 4u + i;
-        if co >= p.cout_g { break; }
-        let v = acc_row(i);
-        for (var j = 0u; j < 4u; j++) {
-            let nj = t.n0 + tn * 4u + j;
-            if nj >= n_len { break; }
-            out[((nj / out_plane) * p.out_c + w_g + co) * out_plane + nj % out_plane] = v[j];
-        }
-    }
+    tile_pass(FORWARD, workgroup_index(wid, nwg), lid);
 }
 
-// ---------------------------------------------------------------------------------------------
 // backward_input: a = dy, b = w, out = dx.
 @compute @workgroup_size(256)
 fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let wg = workgroup_index(wid, nwg);
-    if wg >= p.groups * p.blocks_a * p.blocks_b { return; }
-    let t = tile_of(wg);
-    let taps = p.k_h * p.k_w;
-    let kvol = p.cin_g * taps;   // one output channel's weights
-    let k_len = p.cout_g * taps; // K: (co, kh, kw)
-    let in_plane = p.in_h * p.in_w;
-    let out_plane = p.out_h * p.out_w;
-    let n_len = p.batch * in_plane;
-
-    // A[ci, (co, tap)] = w[(g·cout_g + co)·kvol + ci·taps + tap], k fastest (taps are contiguous).
-    let ak = lid % 16u;
-    let am = lid / 16u;
-    let w_g = t.g * p.cout_g * kvol;
-    // B = dy gathered for this thread's input pixel, n fastest.
-    let bn = lid % 64u;
-    let bk = lid / 64u;
-    let n = t.n0 + bn;
-    let n_ok = n < n_len;
-    let pix = n % in_plane;
-    let th0 = i32(pix / p.in_w + p.pad); // oh·stride + kh
-    let tw0 = i32(pix % p.in_w + p.pad);
-    let dy_n = ((n / in_plane) * p.out_c + t.g * p.cout_g) * out_plane;
-    let s = i32(p.stride);
-
-    let tm = lid / 16u;
-    let tn = lid % 16u;
-    acc0 = vec4f(0.0);
-    acc1 = vec4f(0.0);
-    acc2 = vec4f(0.0);
-    acc3 = vec4f(0.0);
-    for (var k0 = 0u; k0 < k_len; k0 += KT) {
-        let k = k0 + ak;
-        let k_ok = k < k_len;
-        let a_k = w_g + (k / taps) * kvol + k % taps;
-        for (var j = 0u; j < 4u; j++) {
-            let m = am + 16u * j;
-            var v = 0.0;
-            if t.m0 + m < p.cin_g && k_ok {
-                v = b[a_k + (t.m0 + m) * taps];
-            }
-            put_a(ak, m, v);
-        }
-        for (var j = 0u; j < 4u; j++) {
-            let kk = bk + 4u * j;
-            let kb = k0 + kk;
-            var v = 0.0;
-            if n_ok && kb < k_len {
-                let tap = kb % taps;
-                let th = th0 - i32(tap / p.k_w);
-                let tw = tw0 - i32(tap % p.k_w);
-                let oh = th / s;
-                let ow = tw / s;
-                let ok = th >= 0 && tw >= 0 && th % s == 0 && tw % s == 0 && oh < i32(p.out_h) && ow < i32(p.out_w);
-                if ok {
-                    v = a[dy_n + (kb / taps) * out_plane + u32(oh) * p.out_w + u32(ow)];
-                }
-            }
-            put_b(kk, bn, v);
-        }
-        workgroupBarrier();
-        multiply_staged(tm, tn);
-        workgroupBarrier();
-    }
-
-    for (var i = 0u; i < 4u; i++) {
-        let ci = t.m0 + tm * 4u + i;
-        if ci >= p.cin_g { break; }
-        let v = acc_row(i);
-        for (var j = 0u; j < 4u; j++) {
-            let nj = t.n0 + tn * 4u + j;
-            if nj >= n_len { break; }
-            out[((nj / in_plane) * p.in_c + t.g * p.cin_g + ci) * in_plane + nj % in_plane] = v[j];
-        }
-    }
+    tile_pass(BACKWARD_INPUT, workgroup_index(wid, nwg), lid);
 }
 
-// ---------------------------------------------------------------------------------------------
 // backward_weight: a = x, b = dy, out = partial sums [splits, len] (or dw itself when splits = 1).
 // Chunk c sums K elements c·rows_per_chunk .. (c + 1)·rows_per_chunk of batch·OH·OW.
 @compute @workgroup_size(256)
 fn backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let wg = workgroup_index(wid, nwg);
-    if wg >= p.splits * p.groups * p.blocks_a * p.blocks_b { return; }
-    let t = tile_of(wg);
-    let taps = p.k_h * p.k_w;
-    let kvol = p.cin_g * taps; // N: (ci, kh, kw)
-    let in_plane = p.in_h * p.in_w;
-    let out_plane = p.out_h * p.out_w;
-    let k_begin = t.chunk * p.rows_per_chunk;
-    let k_end = min(p.batch * out_plane, k_begin + p.rows_per_chunk);
-
-    // A[co, (n, pix)] = dy[(n·out_c + g·cout_g + co)·out_plane + pix], k fastest (pixels are contiguous).
-    let ak = lid % 16u;
-    let am = lid / 16u;
-    let dy_g = t.g * p.cout_g;
-    // B[(n, oh, ow), (ci, kh, kw)] = x at the tap, n fastest: this thread's weight tap is fixed.
-    let bn = lid % 64u;
-    let bk = lid / 64u;
-    let col = t.n0 + bn;
-    let col_ok = col < kvol;
-    let tap = col % taps;
-    let kh = i32(tap / p.k_w) - i32(p.pad);
-    let kw = i32(tap % p.k_w) - i32(p.pad);
-    let x_c = (t.g * p.cin_g + col / taps) * in_plane;
-
-    let tm = lid / 16u;
-    let tn = lid % 16u;
-    acc0 = vec4f(0.0);
-    acc1 = vec4f(0.0);
-    acc2 = vec4f(0.0);
-    acc3 = vec4f(0.0);
-    for (var k0 = k_begin; k0 < k_end; k0 += KT) {
-        let k = k0 + ak;
-        let k_ok = k < k_end;
-        let a_k = ((k / out_plane) * p.out_c + dy_g) * out_plane + k % out_plane;
-        for (var j = 0u; j < 4u; j++) {
-            let m = am + 16u * j;
-            var v = 0.0;
-            if t.m0 + m < p.cout_g && k_ok {
-                v = b[a_k + (t.m0 + m) * out_plane];
-            }
-            put_a(ak, m, v);
-        }
-        for (var j = 0u; j < 4u; j++) {
-            let kk = bk + 4u * j;
-            let kb = k0 + kk;
-            var v = 0.0;
-            if col_ok && kb < k_end {
-                let pix = kb % out_plane;
-                let ih = i32((pix / p.out_w) * p.stride) + kh;
-                let iw = i32((pix % p.out_w) * p.stride) + kw;
-                if ih >= 0 && ih < i32(p.in_h) && iw >= 0 && iw < i32(p.in_w) {
-                    v = a[(kb / out_plane) * p.in_c * in_plane + x_c + u32(ih) * p.in_w + u32(iw)];
-                }
-            }
-            put_b(kk, bn, v);
-        }
-        workgroupBarrier();
-        multiply_staged(tm, tn);
-        workgroupBarrier();
-    }
-
-    let base = t.chunk * p.len + dy_g * kvol;
-    for (var i = 0u; i < 4u; i++) {
-        let co = t.m0 + tm * 4u + i;
-        if co >= p.cout_g { break; }
-        let v = acc_row(i);
-        for (var j = 0u; j < 4u; j++) {
-            let c = t.n0 + tn * 4u + j;
-            if c >= kvol { break; }
-            out[base + co * kvol + c] = v[j];
-        }
-    }
+    tile_pass(BACKWARD_WEIGHT, workgroup_index(wid, nwg), lid);
 }

@@ -28,16 +28,11 @@ override STRIDE: u32 = 1u; // stride (= p.stride; forward and backward_input)
 @compute @workgroup_size(64)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let t = thread_index(wid, nwg, lid, WG);
-    let pix_blocks = p.batch * p.out_h * p.blocks_b;
-    if t >= pix_blocks * p.groups * p.blocks_a { return; }
-    let pb = t % pix_blocks;
-    let cb = t / pix_blocks;
-    let g = cb / p.blocks_a;
-    let c0 = (cb % p.blocks_a) * CH;
-    let n = pb / (p.out_h * p.blocks_b);
-    let oh = (pb / p.blocks_b) % p.out_h;
-    let ow0 = (pb % p.blocks_b) * PX;
-
+    if t >= out_blocks() { return; }
+    let o = out_block(t, CH, PX);
+    let g = o.g;
+    let c0 = o.c0;
+    let ow0 = o.ow0;
     let taps = p.k_h * KW;
     let kvol = p.cin_g * taps;
     var wrow: array<u32, MAX_CH>;
@@ -45,8 +40,8 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
         wrow[c] = (g * p.cout_g + min(c0 + c, p.cout_g - 1u)) * kvol;
     }
     let plane = i32(p.in_h * p.in_w);
-    let x_n = i32((n * p.in_c + g * p.cin_g) * p.in_h * p.in_w);
-    let ih0 = i32(oh * STRIDE) - i32(p.pad);
+    let x_n = x_image(o);
+    let ih0 = i32(o.oh * STRIDE) - i32(p.pad);
     let iw0 = i32(ow0 * STRIDE) - i32(p.pad);
     let win = (PX - 1u) * STRIDE + KW;
 
@@ -74,10 +69,10 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     }
 
     let out_plane = p.out_h * p.out_w;
-    let y0 = (n * p.out_c * p.out_h + oh) * p.out_w + ow0;
+    let y0 = u32(y_first(o));
     for (var c = 0u; c < CH; c++) {
         if c0 + c < p.cout_g {
-            let yc = y0 + (g * p.cout_g + c0 + c) * out_plane;
+            let yc = y0 + c * out_plane;
             for (var j = 0u; j < PX; j++) {
                 if ow0 + j < p.out_w { out[yc + j] = acc[c * PX + j]; }
             }
@@ -93,17 +88,12 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 @compute @workgroup_size(64)
 fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let t = thread_index(wid, nwg, lid, WG);
-    let pix_blocks = p.batch * p.in_h * STRIDE * p.blocks_b;
-    if t >= pix_blocks * p.groups * p.blocks_a { return; }
-    let pb = t % pix_blocks;
-    let cb = t / pix_blocks;
-    let g = cb / p.blocks_a;
-    let c0 = (cb % p.blocks_a) * CH;
-    let blk = pb % p.blocks_b;
-    let r = pb / p.blocks_b;
-    let phase = r % STRIDE;
-    let ih = (r / STRIDE) % p.in_h;
-    let n = r / (STRIDE * p.in_h);
+    if t >= in_blocks(STRIDE) { return; }
+    let o = in_block(t, CH, STRIDE);
+    let c0 = o.c0;
+    let blk = o.blk;
+    let phase = o.phase;
+    let ih = o.ih;
 
     let taps = p.k_h * KW;
     let kvol = p.cin_g * taps;
@@ -117,7 +107,7 @@ fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     let win = PX + m_taps - 1u;
     let ow_base = i32(PX * blk + q) - i32(m_taps - 1u); // window element i is ow = ow_base + i
     let out_plane = i32(p.out_h * p.out_w);
-    let dy_n = i32((n * p.out_c + g * p.cout_g) * p.out_h * p.out_w);
+    let dy_n = dy_image(o);
 
     var acc: array<f32, MAX_CH * MAX_PX>; // [c·PX + j]
     for (var kh = (ih + p.pad) % STRIDE; kh < p.k_h; kh += STRIDE) {
@@ -132,7 +122,7 @@ fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
                 let ow = ow_base + i32(i);
                 ds[i] = load_a(row + i32(co) * out_plane + ow, ow >= 0 && ow < i32(p.out_w));
             }
-            let wr = (g * p.cout_g + co) * kvol + kh * KW;
+            let wr = (o.g * p.cout_g + co) * kvol + kh * KW;
             for (var m = 0u; m < m_taps; m++) {
                 let kw = kw0 + STRIDE * m;
                 let kw_ok = kw < KW;
@@ -148,10 +138,10 @@ fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     }
 
     let in_plane = p.in_h * p.in_w;
-    let x0 = (n * p.in_c * p.in_h + ih) * p.in_w + phase + STRIDE * PX * blk;
+    let x0 = u32(x_first(o)) + phase + STRIDE * PX * blk;
     for (var c = 0u; c < CH; c++) {
         if c0 + c < p.cin_g {
-            let xc = x0 + (g * p.cin_g + c0 + c) * in_plane;
+            let xc = x0 + c * in_plane;
             for (var j = 0u; j < PX; j++) {
                 if phase + STRIDE * (PX * blk + j) < p.in_w { out[xc + STRIDE * j] = acc[c * PX + j]; }
             }
@@ -167,13 +157,11 @@ fn backward_input(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
 @compute @workgroup_size(64)
 fn backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let t = thread_index(wid, nwg, lid, WG);
-    let per_split = p.groups * p.blocks_a * p.blocks_b;
-    if t >= per_split * p.splits { return; }
-    let tb = t % p.blocks_b;
-    let cb = (t / p.blocks_b) % (p.groups * p.blocks_a);
-    let chunk = t / per_split;
-    let g = cb / p.blocks_a;
-    let c0 = (cb % p.blocks_a) * CH;
+    if t >= tap_blocks() { return; }
+    let o = tap_block(t, CH);
+    let g = o.g;
+    let c0 = o.c0;
+    let tb = o.tb;
 
     let taps = p.k_h * p.k_w;
     let kvol = p.cin_g * taps;
@@ -194,11 +182,10 @@ fn backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
     for (var c = 0u; c < CH; c++) {
         dy_c[c] = (g * p.cout_g + min(c0 + c, p.cout_g - 1u)) * out_plane;
     }
-    let rows = p.batch * p.out_h;
-    let row_end = min(rows, (chunk + 1u) * p.rows_per_chunk);
+    let rows = chunk_rows(o.chunk);
 
     var acc: array<f32, MAX_CH * MAX_PX>; // [c·PX + j]
-    for (var row = chunk * p.rows_per_chunk; row < row_end; row++) {
+    for (var row = rows.x; row < rows.y; row++) {
         let n = row / p.out_h;
         let oh = row % p.out_h;
         let x_n = i32(n * p.in_c * in_plane);
@@ -227,7 +214,7 @@ fn backward_weight(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
     // out[chunk·len + co·kvol + col]
     for (var c = 0u; c < CH; c++) {
         if c0 + c < p.cout_g {
-            let base = chunk * p.len + (g * p.cout_g + c0 + c) * kvol + tb * PX;
+            let base = o.chunk * p.len + (g * p.cout_g + c0 + c) * kvol + tb * PX;
             for (var j = 0u; j < PX; j++) {
                 if tb * PX + j < kvol { out[base + j] = acc[c * PX + j]; }
             }

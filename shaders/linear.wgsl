@@ -11,28 +11,17 @@
 
 const WG: u32 = 64u;
 
-// A 4×4 block of C: its top-left corner and one accumulator row per C row.
-struct Block {
-    row: u32,
-    col: u32,
-    acc0: vec4f,
-    acc1: vec4f,
-    acc2: vec4f,
-    acc3: vec4f,
+fn tile_count() -> u32 {
+    return ((p.rows + 3u) / 4u) * ((p.cols + 3u) / 4u);
 }
 
-// The clamped indices of the four rows (or columns) starting at `first`.
-fn four(first: u32, count: u32) -> vec4u {
-    return min(vec4u(first) + vec4u(0u, 1u, 2u, 3u), vec4u(count - 1u));
-}
-
+// The 4×4 block `tile` of C.
 fn product_block(tile: u32) -> Block {
     let tiles_c = (p.cols + 3u) / 4u;
-    var blk: Block;
-    blk.row = (tile / tiles_c) * 4u;
-    blk.col = (tile % tiles_c) * 4u;
-    let a_off = four(blk.row, p.rows) * p.a_row;
-    let b_off = four(blk.col, p.cols) * p.b_col;
+    let row = (tile / tiles_c) * 4u;
+    let col = (tile % tiles_c) * 4u;
+    let a_off = four(row, p.rows) * p.a_row;
+    let b_off = four(col, p.cols) * p.b_col;
     var acc0 = vec4f(0.0);
     var acc1 = vec4f(0.0);
     var acc2 = vec4f(0.0);
@@ -46,33 +35,7 @@ fn product_block(tile: u32) -> Block {
         acc2 = fma(vec4f(a[a_off.z + ak]), bv, acc2);
         acc3 = fma(vec4f(a[a_off.w + ak]), bv, acc3);
     }
-    blk.acc0 = acc0;
-    blk.acc1 = acc1;
-    blk.acc2 = acc2;
-    blk.acc3 = acc3;
-    return blk;
-}
-
-// Writes the in-range part of one row of a block.
-fn store_row(row: u32, col: u32, v: vec4f) {
-    if row >= p.rows { return; }
-    let base = row * p.cols;
-    for (var j = 0u; j < 4u; j++) {
-        if col + j < p.cols {
-            c[base + col + j] = v[j];
-        }
-    }
-}
-
-fn store_block(blk: Block, add: vec4f) {
-    store_row(blk.row, blk.col, blk.acc0 + add);
-    store_row(blk.row + 1u, blk.col, blk.acc1 + add);
-    store_row(blk.row + 2u, blk.col, blk.acc2 + add);
-    store_row(blk.row + 3u, blk.col, blk.acc3 + add);
-}
-
-fn tile_count() -> u32 {
-    return ((p.rows + 3u) / 4u) * ((p.cols + 3u) / 4u);
+    return Block(row, col, acc0, acc1, acc2, acc3);
 }
 
 // C = A·Bᵀ + bias (the forward pass).
@@ -81,8 +44,7 @@ fn product_bias(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     let tile = thread_index(wid, nwg, lid, WG);
     if tile >= tile_count() { return; }
     let blk = product_block(tile);
-    let j = four(blk.col, p.cols);
-    store_block(blk, vec4f(bias[j.x], bias[j.y], bias[j.z], bias[j.w]));
+    store_block(blk, bias4(blk.col));
 }
 
 // C = A·Bᵀ (both backward passes).

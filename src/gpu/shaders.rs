@@ -17,14 +17,15 @@ macro_rules! shader {
                 source: concat!(include_str!("../../shaders/common.wgsl"), include_str!(concat!("../../shaders/", $name, ".wgsl"))),
             };
     };
-    // A family whose files share a prelude of their own (the convolution's and the linear layer's
-    // kernel variants: parameters, bindings, guarded loads), after common.wgsl.
-    ($ident:ident, $name:literal, prelude $pre:literal) => {
+    // A family whose files share preludes of their own (the convolution's and the linear layer's
+    // kernel variants: parameters, bindings, guarded loads; the tiled GEMMs' staging), after
+    // common.wgsl, in the order given.
+    ($ident:ident, $name:literal, prelude $($pre:literal)+) => {
         pub static $ident: Shader = Shader {
             name: $name,
             source: concat!(
                 include_str!("../../shaders/common.wgsl"),
-                include_str!(concat!("../../shaders/", $pre, ".wgsl")),
+                $(include_str!(concat!("../../shaders/", $pre, ".wgsl")),)+
                 include_str!(concat!("../../shaders/", $name, ".wgsl"))
             ),
         };
@@ -51,16 +52,18 @@ macro_rules! shader {
 }
 
 shader!(ELEMENTWISE, "elementwise");
-shader!(CONV2D, "conv2d", prelude "conv2d_common");
+// conv2d.wgsl's module includes the generated register-blocked kernels (the 4×4 ones are its
+// forward, backward_input and backward_weight).
+shader!(CONV2D, "conv2d", prelude "conv2d_common" "conv2d_blocked");
 shader!(CONV2D_BLOCKED, "conv2d_blocked", prelude "conv2d_common");
-shader!(CONV2D_TILED, "conv2d_tiled", prelude "conv2d_common");
+shader!(CONV2D_TILED, "conv2d_tiled", prelude "conv2d_common" "tiled_common");
 shader!(CONV2D_WIDE, "conv2d_wide", prelude "conv2d_common");
 // Needs `wgpu::Features::SUBGROUP`: conv2d_subgroup.rs checks for it before asking for a pipeline.
 shader!(CONV2D_SUBGROUP, "conv2d_subgroup", prelude "conv2d_common", enable "subgroups");
 shader!(BATCHNORM, "batchnorm");
 shader!(POOL, "pool");
 shader!(LINEAR, "linear", prelude "linear_common");
-shader!(LINEAR_TILED, "linear_tiled", prelude "linear_common");
+shader!(LINEAR_TILED, "linear_tiled", prelude "linear_common" "tiled_common");
 shader!(LOSS, "loss");
 shader!(SGD, "sgd");
 shader!(BATCH, "batch");
