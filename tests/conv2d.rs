@@ -21,37 +21,35 @@ const VARIANTS: [Variant; 4] = [Variant::Register, Variant::Register8x8, Variant
 /// values in [-1, 1]: the `balanced` preset.
 const TOL: Tolerance = Tolerance::balanced();
 
-#[test]
-fn forward_matches_reference() {
-    let mut rng = Rng::new(11);
+type DataPass = fn(&tricklab::gpu::GpuContext, &Conv2dShape, &tricklab::gpu::Tensor, &tricklab::gpu::Tensor, &tricklab::gpu::Tensor, Variant) -> tricklab::Result<tricklab::gpu::Dispatch>;
+type Reference = fn(&Conv2dShape, &[f32], &[f32]) -> tricklab::Result<Vec<f32>>;
+
+/// A data pass (forward: x, w -> y; backward-input: dy, w -> dx) of every variant on every
+/// shape against the reference. `shapes` gives the first operand's shape and the output's.
+fn check_data_pass(seed: u64, out: &str, shapes: fn(&Conv2dShape) -> ([usize; 4], [usize; 4]), want: Reference, run: DataPass) {
+    let mut rng = Rng::new(seed);
     for (name, s) in conv_shapes() {
-        let (x, w) = (random(&mut rng, s.input_len()), random(&mut rng, s.weight_len()));
-        let (xt, wt) = (upload("x", &s.input_shape(), &x), upload("w", &s.weight_shape(), &w));
-        let want = cpu::forward(&s, &x, &w).unwrap();
+        let (a_shape, out_shape) = shapes(&s);
+        let (a, w) = (random(&mut rng, a_shape.iter().product()), random(&mut rng, s.weight_len()));
+        let (at, wt) = (upload("a", &a_shape, &a), upload("w", &s.weight_shape(), &w));
+        let want = want(&s, &a, &w).unwrap();
         for variant in VARIANTS {
             // Start from garbage: the kernel must overwrite, not accumulate.
-            let y = upload("y", &s.output_shape(), &random(&mut rng, s.output_len()));
-            let d = gpu::forward_with(ctx(), &s, &xt, &wt, &y, variant).unwrap();
-            ctx().submit(&[&d]).unwrap();
-            TOL.assert(&format!("{name} [{variant}]: y"), &read(&y), &want);
+            let o = upload(out, &out_shape, &random(&mut rng, out_shape.iter().product()));
+            ctx().submit(&[&run(ctx(), &s, &at, &wt, &o, variant).unwrap()]).unwrap();
+            TOL.assert(&format!("{name} [{variant}]: {out}"), &read(&o), &want);
         }
     }
 }
 
 #[test]
+fn forward_matches_reference() {
+    check_data_pass(11, "y", |s| (s.input_shape(), s.output_shape()), cpu::forward, gpu::forward_with);
+}
+
+#[test]
 fn backward_input_matches_reference() {
-    let mut rng = Rng::new(12);
-    for (name, s) in conv_shapes() {
-        let (dy, w) = (random(&mut rng, s.output_len()), random(&mut rng, s.weight_len()));
-        let (dyt, wt) = (upload("dy", &s.output_shape(), &dy), upload("w", &s.weight_shape(), &w));
-        let want = cpu::backward_input(&s, &dy, &w).unwrap();
-        for variant in VARIANTS {
-            let dx = upload("dx", &s.input_shape(), &random(&mut rng, s.input_len()));
-            let d = gpu::backward_input_with(ctx(), &s, &dyt, &wt, &dx, variant).unwrap();
-            ctx().submit(&[&d]).unwrap();
-            TOL.assert(&format!("{name} [{variant}]: dx"), &read(&dx), &want);
-        }
-    }
+    check_data_pass(12, "dx", |s| (s.output_shape(), s.input_shape()), cpu::backward_input, gpu::backward_input_with);
 }
 
 #[test]

@@ -22,29 +22,29 @@ fn shapes() -> Vec<(&'static str, Conv2dShape)> {
 const TOL: Tolerance = Tolerance::balanced();
 
 type Pass = fn(&GpuContext, &Conv2dShape, &Tensor, &Tensor, &Tensor) -> tricklab::Result<Dispatch>;
+type Reference = fn(&Conv2dShape, &[f32], &[f32]) -> tricklab::Result<Vec<f32>>;
 type WeightPass = fn(&GpuContext, &Conv2dShape, &Tensor, &Tensor, &Tensor) -> tricklab::Result<BackwardWeight>;
 
 fn check_forward(variant: &str, seed: u64, forward: Pass) {
-    let mut rng = Rng::new(seed);
-    for (name, s) in shapes() {
-        let (x, w) = (random(&mut rng, s.input_len()), random(&mut rng, s.weight_len()));
-        let (xt, wt) = (upload("x", &s.input_shape(), &x), upload("w", &s.weight_shape(), &w));
-        let y = upload("y", &s.output_shape(), &random(&mut rng, s.output_len()));
-        let d = forward(ctx(), &s, &xt, &wt, &y).unwrap();
-        ctx().submit(&[&d]).unwrap();
-        TOL.assert(&format!("{variant} {name}: y"), &read(&y), &cpu::forward(&s, &x, &w).unwrap());
-    }
+    check_data_pass(variant, seed, "y", |s| (s.input_shape(), s.output_shape()), cpu::forward, forward);
 }
 
 fn check_backward_input(variant: &str, seed: u64, backward_input: Pass) {
+    check_data_pass(variant, seed, "dx", |s| (s.output_shape(), s.input_shape()), cpu::backward_input, backward_input);
+}
+
+/// A data pass (forward: x, w -> y; backward-input: dy, w -> dx) on every shape against the
+/// reference, its output starting from garbage. `shapes` gives the first operand's shape and the
+/// output's.
+fn check_data_pass(variant: &str, seed: u64, out: &str, shapes_of: fn(&Conv2dShape) -> ([usize; 4], [usize; 4]), want: Reference, run: Pass) {
     let mut rng = Rng::new(seed);
     for (name, s) in shapes() {
-        let (dy, w) = (random(&mut rng, s.output_len()), random(&mut rng, s.weight_len()));
-        let (dyt, wt) = (upload("dy", &s.output_shape(), &dy), upload("w", &s.weight_shape(), &w));
-        let dx = upload("dx", &s.input_shape(), &random(&mut rng, s.input_len()));
-        let d = backward_input(ctx(), &s, &dyt, &wt, &dx).unwrap();
-        ctx().submit(&[&d]).unwrap();
-        TOL.assert(&format!("{variant} {name}: dx"), &read(&dx), &cpu::backward_input(&s, &dy, &w).unwrap());
+        let (a_shape, out_shape) = shapes_of(&s);
+        let (a, w) = (random(&mut rng, a_shape.iter().product()), random(&mut rng, s.weight_len()));
+        let (at, wt) = (upload("a", &a_shape, &a), upload("w", &s.weight_shape(), &w));
+        let o = upload(out, &out_shape, &random(&mut rng, out_shape.iter().product()));
+        ctx().submit(&[&run(ctx(), &s, &at, &wt, &o).unwrap()]).unwrap();
+        TOL.assert(&format!("{variant} {name}: {out}"), &read(&o), &want(&s, &a, &w).unwrap());
     }
 }
 

@@ -230,17 +230,23 @@ fn line_of(code: &[char], i: usize) -> usize {
 
 /// The index of the brace that closes the one at `open`.
 fn closing_brace(code: &[char], open: usize) -> Option<usize> {
+    matching(code, open, ('{', '}'), true)
+}
+
+/// The index of the bracket that matches the one at `at`: searching forward from an opening
+/// bracket of `pair`, or backward from a closing one.
+fn matching(code: &[char], at: usize, (open, close): (char, char), forward: bool) -> Option<usize> {
+    let (deeper, shallower) = if forward { (open, close) } else { (close, open) };
+    let order: Box<dyn Iterator<Item = usize>> = if forward { Box::new(at..code.len()) } else { Box::new((0..=at).rev()) };
     let mut depth = 0;
-    for (j, &ch) in code.iter().enumerate().skip(open) {
-        match ch {
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(j);
-                }
+    for j in order {
+        if code[j] == deeper {
+            depth += 1;
+        } else if code[j] == shallower {
+            depth -= 1;
+            if depth == 0 {
+                return Some(j);
             }
-            _ => {}
         }
     }
     None
@@ -629,20 +635,7 @@ fn js_functions(code: &str) -> Vec<(String, usize, usize)> {
 
 /// The `(` that opens the parenthesis closed at `close`.
 fn matching_paren(c: &[char], close: usize) -> Option<usize> {
-    let mut depth = 0;
-    for j in (0..=close).rev() {
-        match c[j] {
-            ')' => depth += 1,
-            '(' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(j);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
+    matching(c, close, ('(', ')'), false)
 }
 
 /// Where the parameters of the arrow whose `=>` is at `arrow` start.
