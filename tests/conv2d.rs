@@ -100,33 +100,34 @@ fn dispatches_are_labelled_with_their_variant() {
     }
 }
 
-/// NCHW `[n, c, h, w]` -> NHWC `[n, h, w, c]`.
-fn nchw_to_nhwc(v: &[f32], [_, c, h, w]: [usize; 4]) -> Vec<f32> {
+/// `v`, of row-major shape `src`, with its axes reordered: output axis k is source axis `perm[k]`.
+fn permute(v: &[f32], src: [usize; 4], perm: [usize; 4]) -> Vec<f32> {
+    let dst = perm.map(|p| src[p]);
     let mut out = vec![0.0; v.len()];
     for (i, &val) in v.iter().enumerate() {
-        let (wi, hi, ci, ni) = (i % w, (i / w) % h, (i / (w * h)) % c, i / (w * h * c));
-        out[((ni * h + hi) * w + wi) * c + ci] = val;
+        let (mut rest, mut idx) = (i, [0usize; 4]);
+        for a in (0..4).rev() {
+            idx[a] = rest % src[a];
+            rest /= src[a];
+        }
+        out[(0..4).fold(0, |o, k| o * dst[k] + idx[perm[k]])] = val;
     }
     out
 }
 
-fn nhwc_to_nchw(v: &[f32], [_, c, h, w]: [usize; 4]) -> Vec<f32> {
-    let mut out = vec![0.0; v.len()];
-    for (i, &val) in v.iter().enumerate() {
-        let (ci, wi, hi, ni) = (i % c, (i / c) % w, (i / (c * w)) % h, i / (c * w * h));
-        out[((ni * c + ci) * h + hi) * w + wi] = val;
-    }
-    out
+/// NCHW `[n, c, h, w]` -> NHWC `[n, h, w, c]`.
+fn nchw_to_nhwc(v: &[f32], [n, c, h, w]: [usize; 4]) -> Vec<f32> {
+    permute(v, [n, c, h, w], [0, 2, 3, 1])
+}
+
+/// NHWC back to NCHW (the shape given as NCHW `[n, c, h, w]`).
+fn nhwc_to_nchw(v: &[f32], [n, c, h, w]: [usize; 4]) -> Vec<f32> {
+    permute(v, [n, h, w, c], [0, 3, 1, 2])
 }
 
 /// `[c_out, c_in, kh, kw]` -> `[kh, kw, c_in, c_out]`.
-fn weight_to_hwio(v: &[f32], [co, ci, kh, kw]: [usize; 4]) -> Vec<f32> {
-    let mut out = vec![0.0; v.len()];
-    for (i, &val) in v.iter().enumerate() {
-        let (x, y, c, o) = (i % kw, (i / kw) % kh, (i / (kw * kh)) % ci, i / (kw * kh * ci));
-        out[((y * kw + x) * ci + c) * co + o] = val;
-    }
-    out
+fn weight_to_hwio(v: &[f32], shape: [usize; 4]) -> Vec<f32> {
+    permute(v, shape, [2, 3, 1, 0])
 }
 
 #[test]
