@@ -75,6 +75,14 @@ fn upload_all(s: &LossShape, logits: &[f32], teacher: &[f32], targets: &[f32], l
     }
 }
 
+/// A loss kernel's gradient and metrics (`got`) against the reference's loss, correct count and
+/// gradient (`want`).
+fn assert_matches(what: &str, s: &LossShape, (dz, metrics): (Vec<f32>, Vec<f32>), (loss, correct, want_dz): (f32, usize, Vec<f32>)) {
+    assert!(loss.is_finite(), "{what}: loss {loss}");
+    Tolerance::balanced().assert(&format!("{what} dlogits"), &dz, &want_dz);
+    assert_metrics(what, &metrics, &want_metrics(s, loss, correct));
+}
+
 fn run_cross_entropy(s: &LossShape, t: &Gpu) -> (Vec<f32>, Vec<f32>) {
     let d = gpu::softmax_cross_entropy(ctx(), s, &t.logits, &t.targets, &t.labels, &t.dlogits, &t.metrics).unwrap();
     ctx().submit(&d.iter().collect::<Vec<_>>()).unwrap();
@@ -99,11 +107,8 @@ fn cross_entropy_matches_reference() {
             let (z, labels) = logits_and_labels(&mut rng, &s, scale);
             for (kind, targets) in target_kinds(&mut rng, &labels, classes) {
                 let what = format!("{s:?} logits ±{scale} {kind}");
-                let (dz, metrics) = run_cross_entropy(&s, &upload_all(&s, &z, &z, &targets, &labels));
-                let (loss, correct, want_dz) = cpu::softmax_cross_entropy(&s, &z, &targets, &labels).unwrap();
-                assert!(loss.is_finite(), "{what}: loss {loss}");
-                Tolerance::balanced().assert(&format!("{what} dlogits"), &dz, &want_dz);
-                assert_metrics(&what, &metrics, &want_metrics(&s, loss, correct));
+                let got = run_cross_entropy(&s, &upload_all(&s, &z, &z, &targets, &labels));
+                assert_matches(&what, &s, got, cpu::softmax_cross_entropy(&s, &z, &targets, &labels).unwrap());
             }
         }
     }
@@ -121,11 +126,8 @@ fn distillation_matches_reference() {
                 let teacher = rng.vec(s.logits_len(), -scale, scale);
                 let targets = smoothed(&labels, classes, 0.1);
                 let what = format!("{d:?} logits ±{scale}");
-                let (dz, metrics) = run_distillation(&d, &upload_all(&s, &z, &teacher, &targets, &labels));
-                let (loss, correct, want_dz) = cpu::distillation(&d, &z, &teacher, &targets, &labels).unwrap();
-                assert!(loss.is_finite(), "{what}: loss {loss}");
-                Tolerance::balanced().assert(&format!("{what} dlogits"), &dz, &want_dz);
-                assert_metrics(&what, &metrics, &want_metrics(&s, loss, correct));
+                let got = run_distillation(&d, &upload_all(&s, &z, &teacher, &targets, &labels));
+                assert_matches(&what, &s, got, cpu::distillation(&d, &z, &teacher, &targets, &labels).unwrap());
             }
         }
     }
