@@ -192,3 +192,35 @@ fn a_bad_file_on_the_command_line_names_the_file_and_the_field() {
     let out = Command::new(env!("CARGO_BIN_EXE_tricklab")).args(["lesson", "--export", "warmup"]).output().unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), include_str!("../lessons/warmup.json"));
 }
+
+/// `n` written with thousands separators, as the README writes numbers.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[test]
+fn the_readme_example_is_a_valid_lesson_and_its_limits_are_the_checked_ones() {
+    let readme = include_str!("../README.md");
+    let section = readme.split("### Writing a lesson").nth(1).expect("README has the section");
+    let example = section.split("```json\n").nth(1).unwrap().split("```").next().unwrap();
+    let l = file::parse(example).unwrap_or_else(|e| panic!("the README's example: {e}"));
+    assert_eq!((l.id.as_str(), l.arms.len(), l.arms[2].config.label_smoothing), ("stronger-smoothing", 3, 0.3));
+    let largest = catalog::all().into_iter().max_by_key(Lesson::training_images).unwrap();
+    let section = section.split_whitespace().collect::<Vec<_>>().join(" ");
+    for fact in [
+        format!("at most {} images in all", thousands(MAX_TRAINING_IMAGES)),
+        format!("the largest built-in lesson, {}, trains on {}", largest.id, thousands(largest.training_images())),
+        "A file is at most 1 MiB".to_string(),
+    ] {
+        assert!(section.contains(&fact), "README should say `{fact}`");
+    }
+    assert_eq!(MAX_FILE_BYTES, 1 << 20);
+}
