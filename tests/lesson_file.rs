@@ -30,9 +30,12 @@ fn error_of(v: &Value) -> String {
     }
 }
 
+/// A built-in lesson, an edit of its file, and the start of the error the edited file gives.
+type Case = (&'static str, fn(&mut Value), &'static str);
+
 #[test]
 fn errors_name_the_field_path() {
-    let cases: Vec<(&str, fn(&mut Value), &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("warmup", |v| v["arms"][1]["set"]["batch_size"] = json!(0), "arms[1].set.batch_size: must be at least 1"),
         ("warmup", |v| v["arms"][1]["set"]["batch_sise"] = json!(64), "arms[1].set.batch_sise: unknown config field"),
         ("warmup", |v| v["base"]["epoch"] = json!(2), "base.epoch: unknown config field"),
@@ -198,7 +201,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

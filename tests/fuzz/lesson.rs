@@ -44,10 +44,16 @@ fn run_lesson(input: &[u8]) -> Result<(), String> {
 /// A boundary number, a known word, or a small structure.
 fn interesting(rng: &mut Rng) -> Value {
     match below(rng, 4) {
-        0 => serde_json::from_str(*pick(rng, &mutate::INTERESTING_TEXT)).unwrap_or(Value::Null),
+        0 => {
+            let text = *pick(rng, &mutate::INTERESTING_TEXT);
+            serde_json::from_str(text).unwrap_or(Value::Null)
+        }
         1 => Value::from(*pick(rng, &mutate::INTERESTING)),
         2 => Value::from(*pick(rng, &WORDS)),
-        _ => serde_json::from_str(*pick(rng, &["true", "false", "null", "[]", "{}", "[0, 1]", "[1, 0]", "[2, 2]", "-1", "0.5"])).unwrap(),
+        _ => {
+            let text = *pick(rng, &["true", "false", "null", "[]", "{}", "[0, 1]", "[1, 0]", "[2, 2]", "-1", "0.5"]);
+            serde_json::from_str(text).unwrap()
+        }
     }
 }
 
