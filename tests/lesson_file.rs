@@ -125,13 +125,14 @@ fn write_mnist(dir: &Path, train: u32, test: u32) {
     }
 }
 
-/// `tricklab lesson ARGS --tiny` on the data in `data`, with the register-blocked kernels (no
-/// timing picks, so two runs use the same kernels); its stdout's JSON lines.
+/// `tricklab lesson ARGS --tiny` (seed 1 unless ARGS give one) on the data in `data`, with the
+/// register-blocked kernels (no timing picks, so two runs use the same kernels); its stdout's JSON
+/// lines.
 fn run_tiny(data: &Path, args: &[&str]) -> Vec<Value> {
     let out: Output = Command::new(env!("CARGO_BIN_EXE_tricklab"))
-        .arg("lesson")
+        .args(["lesson", "--seed", "1"])
         .args(args)
-        .args(["--tiny", "--seed", "1", "--data", data.to_str().unwrap()])
+        .args(["--tiny", "--data", data.to_str().unwrap()])
         .env("TRICKLAB_KERNELS", "register")
         .output()
         .unwrap();
@@ -176,6 +177,17 @@ fn an_edited_export_runs_as_a_lesson_of_its_own() {
     let summary = &lines[3];
     assert!(summary["verdict"].as_str().unwrap().contains("ResNet-D"), "{summary}");
     assert_eq!(summary["training_images"], json!(3 * 2 * 128));
+    // A class's runs of it pool with `lesson pool --file`, as the runs of a built-in lesson do.
+    let text = |lines: &[Value]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+    let one = dir.write("seed-1.jsonl", text(&lines).as_bytes());
+    let two = dir.write("seed-2.jsonl", text(&run_tiny(&dir.0, &["--file", path.to_str().unwrap(), "--seed", "2"])).as_bytes());
+    let out = Command::new(env!("CARGO_BIN_EXE_tricklab"))
+        .args(["lesson", "pool", "--file", path.to_str().unwrap(), one.to_str().unwrap(), two.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pooled: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((&pooled["lesson"], &pooled["seeds"], &pooled["refused"]), (&json!("my-tweaks"), &json!([1, 2]), &json!([])));
 }
 
 #[test]

