@@ -36,8 +36,9 @@ pub fn lessons() -> String {
 }
 
 /// Reads and validates a lesson file's text (README.md, "Writing a lesson"): the lesson as JSON,
-/// in the form `lessons` gives each one; or an error whose message starts with the path of the
-/// field at fault (`arms[1].set.batch_size: must be at least 1`).
+/// in the form `lessons` gives each one; or an `Error` whose message starts with the path of the
+/// field at fault (`arms[1].set.batch_size: must be at least 1`) and whose `path` property is
+/// that path.
 #[wasm_bindgen]
 pub fn parse_lesson(json: &str) -> Result<String, JsValue> {
     lessons::file::parse(json).map(|l| lesson_value(&l).to_string()).map_err(js_error)
