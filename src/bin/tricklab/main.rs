@@ -20,7 +20,7 @@ commands:
   check-kernels  check every kernel variant on this adapter against the CPU reference, as JSON lines
   bench-kernels  time every kernel variant at ResNet-20/CIFAR-10 shapes, print GFLOP/s and the picks
   bench-step     time whole training steps of ResNet-20 and the MNIST model (see `tricklab bench-step --help`)
-  lesson         run a lesson (one trick's experiment) over seeds (see `tricklab lesson --help`)";
+  lesson         run a lesson (one trick's experiment, built in or a lesson file) over seeds (see `tricklab lesson --help`)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
