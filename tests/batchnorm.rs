@@ -25,6 +25,14 @@ fn shapes() -> Vec<BatchNormShape> {
     ]
 }
 
+/// Runs `check` on each of `shapes`, with or without the fused ReLU, drawing from one seeded generator.
+fn over(seed: u64, shapes: impl IntoIterator<Item = BatchNormShape>, relu: bool, check: fn(&BatchNormShape, bool, &mut Rng)) {
+    let mut rng = Rng::new(seed);
+    for s in shapes {
+        check(&s, relu, &mut rng);
+    }
+}
+
 fn submit(dispatches: &[Dispatch]) {
     ctx().submit(&dispatches.iter().collect::<Vec<_>>()).unwrap();
 }
@@ -116,18 +124,12 @@ fn check_two_training_steps(s: &BatchNormShape, relu: bool, rng: &mut Rng) {
 
 #[test]
 fn forward_train_matches_reference_over_two_steps() {
-    let mut rng = Rng::new(20);
-    for s in shapes() {
-        check_two_training_steps(&s, false, &mut rng);
-    }
+    over(20, shapes(), false, check_two_training_steps);
 }
 
 #[test]
 fn fused_relu_forward_matches_reference() {
-    let mut rng = Rng::new(21);
-    for s in [BatchNormShape::new(2, 16, 5, 3), BatchNormShape::new(1, 3, 7, 7)] {
-        check_two_training_steps(&s, true, &mut rng);
-    }
+    over(21, [BatchNormShape::new(2, 16, 5, 3), BatchNormShape::new(1, 3, 7, 7)], true, check_two_training_steps);
 }
 
 #[test]
@@ -198,18 +200,12 @@ fn check_backward(s: &BatchNormShape, relu: bool, rng: &mut Rng) {
 
 #[test]
 fn backward_matches_reference() {
-    let mut rng = Rng::new(24);
-    for s in shapes() {
-        check_backward(&s, false, &mut rng);
-    }
+    over(24, shapes(), false, check_backward);
 }
 
 #[test]
 fn fused_relu_backward_matches_reference() {
-    let mut rng = Rng::new(25);
-    for s in [BatchNormShape::new(2, 16, 5, 3), BatchNormShape::new(1, 64, 7, 7), BatchNormShape::new(64, 16, 32, 32)] {
-        check_backward(&s, true, &mut rng);
-    }
+    over(25, [BatchNormShape::new(2, 16, 5, 3), BatchNormShape::new(1, 64, 7, 7), BatchNormShape::new(64, 16, 32, 32)], true, check_backward);
 }
 
 #[test]

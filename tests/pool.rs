@@ -23,23 +23,34 @@ fn shapes() -> Vec<PoolShape> {
     ]
 }
 
-#[test]
-fn global_avg_pool_matches_reference() {
-    let mut rng = Rng::new(10);
-    let mut all = shapes();
-    all.push(PoolShape::new(2, 3, 1, 5)); // a single row: too small for 2×2 but fine here
+type GpuPass = fn(&tricklab::gpu::GpuContext, &PoolShape, &tricklab::gpu::Tensor, &tricklab::gpu::Tensor) -> tricklab::Result<tricklab::gpu::Dispatch>;
+type CpuPass = fn(&PoolShape, &[f32]) -> tricklab::Result<Vec<f32>>;
+
+/// A pool whose output has `out_len(s)` values: its GPU forward and backward on random x and dy
+/// against the reference (`y_tol` for the forward's sums; the backward spreads dy exactly).
+fn check_pool(label: &str, seed: u64, all: Vec<PoolShape>, out_len: fn(&PoolShape) -> usize, gpu_pass: (GpuPass, GpuPass), cpu_pass: (CpuPass, CpuPass), y_tol: Tolerance) {
+    let mut rng = Rng::new(seed);
     for s in all {
         let x = random(&mut rng, s.len());
-        let dy = random(&mut rng, s.planes());
-        let (xt, dyt) = (upload("gap x", &[s.len()], &x), upload("gap dy", &[s.planes()], &dy));
-        let (y, dx) = (zeros("gap y", &[s.planes()]), zeros("gap dx", &[s.len()]));
-        let fwd = gpu::global_avg_pool_forward(ctx(), &s, &xt, &y).unwrap();
-        let bwd = gpu::global_avg_pool_backward(ctx(), &s, &dyt, &dx).unwrap();
+        let dy = random(&mut rng, out_len(&s));
+        let (xt, dyt) = (upload(&format!("{label} x"), &[s.len()], &x), upload(&format!("{label} dy"), &[out_len(&s)], &dy));
+        let (y, dx) = (zeros(&format!("{label} y"), &[out_len(&s)]), zeros(&format!("{label} dx"), &[s.len()]));
+        let fwd = gpu_pass.0(ctx(), &s, &xt, &y).unwrap();
+        let bwd = gpu_pass.1(ctx(), &s, &dyt, &dx).unwrap();
         ctx().submit(&[&fwd, &bwd]).unwrap();
-        // Sums of up to 1024 terms in the same order on both sides; only FMA contraction may differ.
-        Tolerance::balanced().assert(&format!("gap y {s:?}"), &read(&y), &cpu::global_avg_pool_forward(&s, &x).unwrap());
-        Tolerance::strict().assert(&format!("gap dx {s:?}"), &read(&dx), &cpu::global_avg_pool_backward(&s, &dy).unwrap());
+        y_tol.assert(&format!("{label} y {s:?}"), &read(&y), &cpu_pass.0(&s, &x).unwrap());
+        Tolerance::strict().assert(&format!("{label} dx {s:?}"), &read(&dx), &cpu_pass.1(&s, &dy).unwrap());
     }
+}
+
+#[test]
+fn global_avg_pool_matches_reference() {
+    let mut all = shapes();
+    all.push(PoolShape::new(2, 3, 1, 5)); // a single row: too small for 2×2 but fine here
+    // Sums of up to 1024 terms in the same order on both sides; only FMA contraction may differ.
+    let gpu_pass: (GpuPass, GpuPass) = (gpu::global_avg_pool_forward, gpu::global_avg_pool_backward);
+    let cpu_pass: (CpuPass, CpuPass) = (cpu::global_avg_pool_forward, cpu::global_avg_pool_backward);
+    check_pool("gap", 10, all, PoolShape::planes, gpu_pass, cpu_pass, Tolerance::balanced());
 }
 
 /// Runs the GPU max pool forward and backward and compares both with the reference.
@@ -83,18 +94,9 @@ fn max_pool2_ties_go_to_the_first_in_row_major_order() {
 
 #[test]
 fn avg_pool2_matches_reference() {
-    let mut rng = Rng::new(13);
-    for s in shapes() {
-        let x = random(&mut rng, s.len());
-        let dy = random(&mut rng, s.avg_pooled2_len());
-        let (xt, dyt) = (upload("avg x", &[s.len()], &x), upload("avg dy", &[s.avg_pooled2_len()], &dy));
-        let (y, dx) = (zeros("avg y", &[s.avg_pooled2_len()]), zeros("avg dx", &[s.len()]));
-        let fwd = gpu::avg_pool2_forward(ctx(), &s, &xt, &y).unwrap();
-        let bwd = gpu::avg_pool2_backward(ctx(), &s, &dyt, &dx).unwrap();
-        ctx().submit(&[&fwd, &bwd]).unwrap();
-        Tolerance::strict().assert(&format!("avg y {s:?}"), &read(&y), &cpu::avg_pool2_forward(&s, &x).unwrap());
-        Tolerance::strict().assert(&format!("avg dx {s:?}"), &read(&dx), &cpu::avg_pool2_backward(&s, &dy).unwrap());
-    }
+    let gpu_pass: (GpuPass, GpuPass) = (gpu::avg_pool2_forward, gpu::avg_pool2_backward);
+    let cpu_pass: (CpuPass, CpuPass) = (cpu::avg_pool2_forward, cpu::avg_pool2_backward);
+    check_pool("avg", 13, shapes(), PoolShape::avg_pooled2_len, gpu_pass, cpu_pass, Tolerance::strict());
 }
 
 /// Distinct values at least 0.01 apart (a shuffled ramp), so a 1e-3 step never changes which
