@@ -19,6 +19,13 @@ fn cosine(step: u64, base: f64, total: u64, warmup_lr: f64, warmup: u64, hold: u
     cosine_decay_with_warmup(step, base, total, warmup_lr, warmup, hold).unwrap()
 }
 
+/// Every (step, rate) of `want` is what `lr` gives, to the last bit.
+fn assert_bit_for_bit(want: &[(u64, f64)], lr: impl Fn(u64) -> f64) {
+    for &(step, rate) in want {
+        assert_eq!(lr(step), rate, "step {step}");
+    }
+}
+
 fn field_of(err: Error) -> &'static str {
     match err {
         Error::Config { field, .. } => field,
@@ -47,9 +54,7 @@ fn cosine_with_warmup_and_hold_matches_the_seed_bit_for_bit() {
         (101, 0.0),
         (200, 0.0),
     ];
-    for (step, lr) in want {
-        assert_eq!(cosine(step, 0.1, 100, 0.01, 10, 20), lr, "step {step}");
-    }
+    assert_bit_for_bit(&want, |step| cosine(step, 0.1, 100, 0.01, 10, 20));
 }
 
 #[test]
@@ -65,9 +70,7 @@ fn cosine_without_hold_matches_the_seed_bit_for_bit() {
         (100, 0.0008431208189343669),
         (101, 0.0008388659995728662),
     ];
-    for (step, lr) in want {
-        assert_eq!(cosine(step, 0.001, 300, 0.0, 30, 0), lr, "step {step}");
-    }
+    assert_bit_for_bit(&want, |step| cosine(step, 0.001, 300, 0.0, 30, 0));
 }
 
 #[test]
