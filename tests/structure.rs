@@ -304,17 +304,23 @@ fn no_source_file_is_over_600_lines() {
     report(&format!("files in src/ over {MAX_FILE_LINES} lines"), &offenders);
 }
 
-#[test]
-fn no_rust_function_is_over_60_lines() {
+/// Functions of `files` (found by `functions` in the text `blank` leaves) longer than `max` lines.
+fn long_functions(files: Vec<String>, blank: fn(&str) -> String, functions: fn(&str) -> Vec<(String, usize, usize)>, max: usize) -> Vec<String> {
     let mut offenders = Vec::new();
-    for file in files("src", ".rs", true) {
-        for (name, first, last) in rust_functions(&blank_rust(&read(&file))) {
+    for file in files {
+        for (name, first, last) in functions(&blank(&read(&file))) {
             let lines = last - first + 1;
-            if lines > MAX_FN_LINES {
+            if lines > max {
                 offenders.push(format!("{file}:{first} fn {name}: {lines} lines"));
             }
         }
     }
+    offenders
+}
+
+#[test]
+fn no_rust_function_is_over_60_lines() {
+    let offenders = long_functions(files("src", ".rs", true), blank_rust, rust_functions, MAX_FN_LINES);
     report(&format!("Rust functions in src/ over {MAX_FN_LINES} lines"), &offenders);
 }
 
@@ -659,15 +665,7 @@ fn page_scripts() -> Vec<String> {
 #[test]
 #[ignore = "the page's functions are split by the WWW helper's work; un-ignore once it is merged"]
 fn no_page_function_is_over_50_lines() {
-    let mut offenders = Vec::new();
-    for file in page_scripts() {
-        for (name, first, last) in js_functions(&blank_js(&read(&file))) {
-            let lines = last - first + 1;
-            if lines > MAX_JS_FN_LINES {
-                offenders.push(format!("{file}:{first} {name}: {lines} lines"));
-            }
-        }
-    }
+    let offenders = long_functions(page_scripts(), blank_js, js_functions, MAX_JS_FN_LINES);
     report(&format!("functions in www/*.js and www/views/*.js over {MAX_JS_FN_LINES} lines"), &offenders);
 }
 
