@@ -187,6 +187,13 @@ pub fn catalog() -> String {
     serde_json::json!({ "models": rows::<ModelKind>(), "datasets": rows::<DatasetKind>() }).to_string()
 }
 
+/// Every config field's kind, limits, default, label and owning trick, and each trick's rule
+/// for "on" (`crate::train::fields`), for the page's URL, form and ablation table, as JSON.
+#[wasm_bindgen]
+pub fn config_fields() -> String {
+    crate::train::fields::table_json()
+}
+
 /// Parses and validates a (possibly partial) config for `steps_per_epoch`; returns the complete
 /// config as JSON, or throws an error naming the first bad field.
 #[wasm_bindgen]

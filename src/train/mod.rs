@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod backend;
 pub mod config;
+pub mod fields;
 pub mod overrides;
 pub mod schedule;
 pub mod tricks;
