@@ -252,6 +252,8 @@ pub enum OnRule {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Trick {
     pub id: &'static str,
+    /// Its name on the page (its toggle's label).
+    pub title: &'static str,
     pub tweak: bool,
     /// The values it sets while on (its toggle field, or the schedule cosine decay replaces).
     pub sets: &'static [(&'static str, &'static str)],
@@ -261,18 +263,27 @@ pub struct Trick {
 /// Every trick the page can toggle, then the model tweaks, in the page's order.
 pub const TRICKS: [Trick; 10] = {
     use OnRule::*;
+    /// A trick whose toggle is its bool field: its title is that field's label.
     const fn flag(id: &'static str, field: &'static str, tweak: bool) -> Trick {
-        Trick { id, tweak, sets: &[], rule: Flag { field } }
+        let mut i = 0;
+        while !eq(FIELDS[i].name, field) {
+            i += 1;
+        }
+        Trick { id, title: FIELDS[i].label, tweak, sets: &[], rule: Flag { field } }
     }
+    const fn trick(id: &'static str, title: &'static str, rule: OnRule) -> Trick {
+        Trick { id, title, tweak: false, sets: &[], rule }
+    }
+    const COSINE: Trick = Trick { sets: &[("lr_mode", "cosine")], ..trick("cosine", "Cosine decay", Equals { field: "lr_mode", value: "cosine" }) };
     [
         flag("linear_scaling", "linear_scaling", false),
-        Trick { id: "warmup", tweak: false, sets: &[], rule: Positive { fields: &["warmup_steps", "warmup_epochs"] } },
+        trick("warmup", "Learning-rate warmup", Positive { fields: &["warmup_steps", "warmup_epochs"] }),
         flag("zero_gamma", "last_gamma", false),
         flag("no_bias_decay", "no_wd", false),
-        Trick { id: "cosine", tweak: false, sets: &[("lr_mode", "cosine")], rule: Equals { field: "lr_mode", value: "cosine" } },
-        Trick { id: "label_smoothing", tweak: false, sets: &[], rule: Positive { fields: &["label_smoothing"] } },
-        Trick { id: "mixup", tweak: false, sets: &[], rule: Positive { fields: &["mixup_alpha"] } },
-        Trick { id: "distillation", tweak: false, sets: &[], rule: Set { field: "teacher" } },
+        COSINE,
+        trick("label_smoothing", "Label smoothing", Positive { fields: &["label_smoothing"] }),
+        trick("mixup", "Mixup", Positive { fields: &["mixup_alpha"] }),
+        trick("distillation", "Knowledge distillation", Set { field: "teacher" }),
         flag("resnet_c", "resnet_c", true),
         flag("resnet_d", "resnet_d", true),
     ]
@@ -302,6 +313,22 @@ impl Trick {
         v["sets"] = Value::Object(self.sets.iter().map(|(k, val)| (k.to_string(), Value::from(*val))).collect());
         v
     }
+}
+
+/// `a == b` in a const fn.
+const fn eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// The field named `name`.
