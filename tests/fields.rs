@@ -218,3 +218,23 @@ fn the_menus_are_the_core_names() {
         }
     }
 }
+
+/// The page's copy of the table, www/fields-table.js, written from the core: the page builds its
+/// form from it before the core (WebAssembly) has loaded, and the URL tests read it without a
+/// browser. `TRICKLAB_BLESS=1 cargo test --test fields` rewrites it after a change to the table.
+#[test]
+fn the_page_reads_this_table() {
+    let table: Value = serde_json::from_str(&fields::table_json()).unwrap();
+    let text = format!(
+        "// The core's table of config fields and tricks (src/train/fields.rs), written by\n\
+         // `TRICKLAB_BLESS=1 cargo test --test fields`; tests/fields.rs checks that it is current. Do not edit.\n\n\
+         export default {};\n",
+        serde_json::to_string_pretty(&table).unwrap()
+    );
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/fields-table.js");
+    if std::env::var_os("TRICKLAB_BLESS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let page = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(page == text, "{} is not the core's table: run `TRICKLAB_BLESS=1 cargo test --test fields`", path.display());
+}
