@@ -4,18 +4,10 @@
 // JSON, weights as safetensors).
 
 import { $ } from './dom.js';
-import { PAGE_DEFAULTS } from './state.js';
+import { Controller, PAGE_DEFAULTS } from './state.js';
 import { curvesCsv, curvesJson, download, fileStem } from './export.js';
 
-export class FilesController {
-  constructor(page) {
-    this.page = page;
-    this.state = page.state;
-    this.client = page.client;
-    this.store = page.store;
-    this.messages = page.messages;
-  }
-
+export class FilesController extends Controller {
   async loadCifarFile(file) {
     this.page.say(`Reading ${file.name} in this tab (nothing is uploaded)…`);
     try {

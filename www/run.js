@@ -4,7 +4,7 @@
 // reason (a lost GPU, a failed build) leaves a message and nothing to keep.
 
 import { $ } from './dom.js';
-import { splitCounts, stepsPerEpoch } from './state.js';
+import { Controller, splitCounts, stepsPerEpoch } from './state.js';
 import { progressLine } from './views/status.js';
 import { checkRunTime } from './run-time.js';
 
@@ -49,16 +49,8 @@ function record(state, outcome, { checkpoint, views, divergedAt }) {
   };
 }
 
-export class RunController {
-  constructor(page) {
-    this.page = page;
-    this.state = page.state;
-    this.client = page.client;
-    this.store = page.store;
-    this.messages = page.messages;
-    this.perf = page.perf;
-  }
-
+export class RunController extends Controller {
+  // The form locked and the buttons set for a run in progress, or for none.
   setRunning(running) {
     this.page.controls.setLocked(running);
     $('#train').disabled = running || !this.state.ready || Boolean(this.state.configError);

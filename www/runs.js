@@ -2,13 +2,10 @@
 // the ablation table, which of them are compared and which is the baseline, what a finished run's
 // network learned, and a lesson's trained arms kept like any run.
 
-export class RunsController {
-  constructor(page) {
-    this.page = page;
-    this.state = page.state;
-    this.store = page.store;
-  }
+import { Controller } from './state.js';
 
+export class RunsController extends Controller {
+  // The history table and the ablation table.
   render() {
     const baselineRun = this.state.baselineRun();
     this.page.history.render(this.state.runs, this.state.selected, this.state.baselineId, (run) => baselineRun?.config ?? this.state.defaults[run.config.dataset]);

@@ -3,7 +3,7 @@
 // and keeps the last good settings. A `#lesson=` link opens that lesson instead.
 
 import { $ } from './dom.js';
-import { BadLink, PAGE_DEFAULTS, fromHash, lessonLink, stepsPerEpoch, toHash } from './state.js';
+import { BadLink, Controller, fromHash, lessonLink, PAGE_DEFAULTS, stepsPerEpoch, toHash } from './state.js';
 
 // Fields whose defaults depend on the dataset; switching dataset resets them.
 const PER_DATASET = ['model', 'epochs', 'lr_decay_epochs', 'augmentation'];
@@ -18,13 +18,9 @@ function latestOnly(fn) {
   };
 }
 
-export class SettingsController {
+export class SettingsController extends Controller {
   constructor(page) {
-    this.page = page;
-    this.state = page.state;
-    this.client = page.client;
-    this.controls = page.controls;
-    this.messages = page.messages;
+    super(page);
     // The candidate validated by the Rust core, with its schedule; or the core's message.
     this.checked = latestOnly(async (candidate) => {
       const spe = stepsPerEpoch(candidate.config, candidate.page);

@@ -186,3 +186,17 @@ export class PageState {
     return `Run ${number}`;
   }
 }
+
+// What each controller (settings.js, run.js, runs.js, files.js) works with: the page's parts by
+// name (its state, the worker's client, the run store, the message banner and the form), and
+// `page` itself for the other controllers and views.
+export class Controller {
+  constructor(page) {
+    this.page = page;
+    this.state = page.state;
+    this.client = page.client;
+    this.store = page.store;
+    this.messages = page.messages;
+    this.controls = page.controls;
+  }
+}
