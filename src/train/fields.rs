@@ -215,7 +215,7 @@ impl Field {
     }
 
     /// The field's row as the page reads it, with its default from `defaults`.
-    fn to_json(&self, defaults: &Map<String, Value>) -> Value {
+    fn to_json(self, defaults: &Map<String, Value>) -> Value {
         let menu: Vec<Value> = match self.menu {
             Menu::None => Vec::new(),
             Menu::Datasets => named::<DatasetKind>(),
@@ -298,7 +298,7 @@ impl Trick {
             OnRule::Positive { fields } => {
                 fields.iter().map(|f| &c[*f]).find(|v| !v.is_null()).and_then(Value::as_f64).is_some_and(|v| v > 0.0)
             }
-            OnRule::Equals { field, value } => c[field] == Value::from(value),
+            OnRule::Equals { field, value } => c[field] == value,
             OnRule::Set { field } => !c[field].is_null(),
         }
     }
