@@ -188,8 +188,8 @@ export class PageState {
 }
 
 // What each controller (settings.js, run.js, runs.js, files.js) works with: the page's parts by
-// name (its state, the worker's client, the run store, the message banner and the form), and
-// `page` itself for the other controllers and views.
+// name (its state, the worker's client, the run store, the message banner, the form and the
+// measurements the tests read), and `page` itself for the other controllers and views.
 export class Controller {
   constructor(page) {
     this.page = page;
@@ -198,5 +198,6 @@ export class Controller {
     this.store = page.store;
     this.messages = page.messages;
     this.controls = page.controls;
+    this.perf = page.perf;
   }
 }
