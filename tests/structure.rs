@@ -663,14 +663,12 @@ fn page_scripts() -> Vec<String> {
 }
 
 #[test]
-#[ignore = "the page's functions are split by the WWW helper's work; un-ignore once it is merged"]
 fn no_page_function_is_over_50_lines() {
     let offenders = long_functions(page_scripts(), blank_js, js_functions, MAX_JS_FN_LINES);
     report(&format!("functions in www/*.js and www/views/*.js over {MAX_JS_FN_LINES} lines"), &offenders);
 }
 
 #[test]
-#[ignore = "www/app.js shrinks with the WWW helper's work; un-ignore once it is merged"]
 fn the_page_entry_module_stays_small() {
     let lines = read("www/app.js").lines().count();
     report(&format!("www/app.js over {MAX_APP_JS_LINES} lines"), &if lines > MAX_APP_JS_LINES { vec![format!("www/app.js: {lines} lines")] } else { vec![] });

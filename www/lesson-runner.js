@@ -1,36 +1,38 @@
-// The worker's side of a lesson: starts a WebLesson (the core steps its arms in turn), reports
-// each chunk of steps as they come, honours pause and stop, and at the end sends every arm's
-// record, the verdict the core computed, and each trained arm's weights for the run history.
-// Events: lesson-started {lesson}, lesson-progress {events}, lesson-done {records, verdict,
-// checkpoints}, lesson-stopped {records}.
+// The worker's side of a lesson: starts a WebLesson (the core steps its arms in turn, so their
+// curves grow together), reports each chunk of steps as they come (step-loop.js), honours pause
+// and stop, and at the end sends every arm's record, the verdict the core computed, and each
+// trained arm's weights for the run history. Events (protocol.js): lesson-started, lesson-progress,
+// lesson-done, lesson-stopped, each with the lesson's run id.
 
-// Each chunk of steps aims to take about this long, so pause and stop answer quickly.
-const CHUNK_TARGET_MS = 300;
+import { runEvent } from './protocol.js';
+import { stepLoop } from './step-loop.js';
+
+// At most this many arm steps per chunk (the arms alternate within it).
 const MAX_CHUNK = 32;
 
+// `post(event, transfer)`; `control`: the worker's run {id, paused, stopped, wake}.
 export async function runLesson({ post, control, WebLesson, data, id, seed, tiny, backend }) {
   const lesson = await WebLesson.start(data, id, seed, tiny, backend);
+  const send = (event, fields, transfer) => post(runEvent(control.id, event, fields), transfer);
   try {
-    post({ event: 'lesson-started', lesson: JSON.parse(lesson.lesson_json) });
-    let chunk = 1;
-    while (!lesson.done) {
-      // A chunk on the CPU never returns to the event loop by itself: let pause and stop arrive.
-      await new Promise((resolve) => { setTimeout(resolve, 0); });
-      while (control.paused && !control.stopped) await new Promise((wake) => { control.wake = wake; });
-      if (control.stopped) {
-        post({ event: 'lesson-stopped', records: lesson.records() });
-        return;
-      }
-      const t0 = performance.now();
-      const events = await lesson.run_steps(chunk);
-      const ms = performance.now() - t0;
-      post({ event: 'lesson-progress', events, ms });
-      chunk = Math.max(1, Math.min(MAX_CHUNK, Math.round(events.length * CHUNK_TARGET_MS / Math.max(ms, 1))));
+    send('lesson-started', { lesson: JSON.parse(lesson.lesson_json) });
+    const done = lesson.done || await stepLoop(control, {
+      maxChunk: MAX_CHUNK,
+      run: (n) => lesson.run_steps(n),
+      count: (events) => events.length,
+      report: (events, ms) => {
+        send('lesson-progress', { events, ms });
+        return lesson.done;
+      },
+    });
+    if (!done) {
+      send('lesson-stopped', { records: lesson.records() });
+      return;
     }
     const records = lesson.records();
     const checkpoints = [];
     for (const r of records) checkpoints.push(r.result ? (await lesson.export_checkpoint(r.arm)).buffer : null);
-    post({ event: 'lesson-done', records, verdict: lesson.verdict(), checkpoints }, checkpoints.filter(Boolean));
+    send('lesson-done', { records, verdict: lesson.verdict(), checkpoints }, checkpoints.filter(Boolean));
   } finally {
     lesson.free();
   }

@@ -4,17 +4,13 @@
 // `&seed=N` picks the seed, and the tests' `&tiny=1` runs two steps per epoch.
 
 import { LessonView } from './views/lesson.js';
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  node.append(...children);
-  return node;
-}
+import { el } from './dom.js';
 
 export class Lessons {
-  // listRoot: where the list goes; panelRoot: where an open lesson goes. hooks: {send(cmd, args),
-  // saveRun(run) -> Promise<boolean>, setBusy(bool), showMessage(text), where() (the GPU or the CPU, in words), classify?}
+  // listRoot: where the list goes; panelRoot: where an open lesson goes. hooks: {start({id, seed,
+  // tiny}) (starts the lesson in the worker, whose events then come to onEvent), ended() (it no
+  // longer trains), saveRun(run) -> Promise<boolean>, showMessage(text), where() (the GPU or the
+  // CPU, in words)}
   constructor(listRoot, panelRoot, hooks) {
     this.listRoot = listRoot;
     this.panelRoot = panelRoot;
@@ -65,18 +61,17 @@ export class Lessons {
     const { lesson, seed, tiny } = this.open;
     this.running = true;
     this.runButton.disabled = true;
-    this.hooks.setBusy(true);
     this.showLesson(lesson);
     this.view.setStatus(`Preparing the arms on ${this.hooks.where()}…`);
     this.startedAt = performance.now();
     try {
-      await this.hooks.send('lesson', { id: lesson.id, seed, tiny });
+      await this.hooks.start({ id: lesson.id, seed, tiny });
     } catch (e) {
       this.ended(`The lesson could not start: ${e.message}`);
     }
   }
 
-  // Worker events of a lesson.
+  // The events of this lesson's run (protocol.js).
   onEvent(ev) {
     if (!this.view) return;
     if (ev.event === 'lesson-started') {
@@ -129,7 +124,7 @@ export class Lessons {
   ended(error, text) {
     this.running = false;
     if (this.runButton) this.runButton.disabled = false;
-    this.hooks.setBusy(false);
+    this.hooks.ended();
     if (error) this.hooks.showMessage(error);
     this.view?.setStatus(text ?? error ?? '');
   }

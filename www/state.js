@@ -1,6 +1,10 @@
 // The page's state: the run's TrainConfig (the Rust struct's fields, one for one) plus a few
-// page-level options, and its round trip through the URL hash so a lesson is a link. One table
-// says how each field is written and read; the Rust core validates the result.
+// page-level options, and its round trip through the URL hash so a lesson is a link. The core's
+// field table (fields.js) says how each field is written and read and bounds every whole number,
+// so a link cannot ask for a run that never ends or a schedule preview too large to allocate; the
+// Rust core validates the result.
+
+import { FIELDS } from './fields.js';
 
 // Page-level options that are not part of TrainConfig: how many images of each split to use.
 export const PAGE_DEFAULTS = { train_limit: 0, test_limit: 0 };
@@ -8,49 +12,23 @@ export const PAGE_DEFAULTS = { train_limit: 0, test_limit: 0 };
 // Split sizes of the datasets, for steps per epoch before anything is loaded.
 export const SPLIT_SIZES = { mnist: { train: 60000, test: 10000 }, cifar10: { train: 50000, test: 10000 } };
 
-// Fields whose default is null or a list, so their type cannot be read off the default value.
-const SPECIAL_KINDS = { warmup_steps: 'count?', hold_steps: 'count?', teacher: 'text?', lr_decay_epochs: 'counts' };
-
-// The largest value of each whole-number field, so a link cannot ask for a run that never ends or
-// a schedule preview too large to allocate. The same limits as the Rust core's TrainConfig
-// (MAX_EPOCHS, MAX_BATCH_SIZE, MAX_TOTAL_STEPS, the seed's 2^53 - 1), which validates the rest.
-export const MAX_EPOCHS = 1000;
-export const MAX_BATCH_SIZE = 4096;
-export const MAX_TOTAL_STEPS = 10_000_000;
-const COUNT_LIMITS = {
-  epochs: MAX_EPOCHS,
-  batch_size: MAX_BATCH_SIZE,
-  base_batch_size: 2 ** 32 - 1,
-  warmup_epochs: MAX_EPOCHS,
-  hold_epochs: MAX_EPOCHS,
-  mixup_off_epochs: MAX_EPOCHS,
-  lr_decay_epochs: MAX_EPOCHS,
-  warmup_steps: MAX_TOTAL_STEPS,
-  hold_steps: MAX_TOTAL_STEPS,
-  seed: Number.MAX_SAFE_INTEGER,
-};
+// The core's limits on the size of a run (TrainConfig's MAX_EPOCHS, MAX_BATCH_SIZE, MAX_TOTAL_STEPS).
+export const MAX_EPOCHS = FIELDS.field('epochs').max;
+export const MAX_BATCH_SIZE = FIELDS.field('batch_size').max;
+export const MAX_TOTAL_STEPS = FIELDS.field('warmup_steps').max;
 
 export class BadLink extends Error {}
 
-function kindOf(field, defaults) {
-  if (Object.hasOwn(SPECIAL_KINDS, field)) return SPECIAL_KINDS[field];
-  if (Object.hasOwn(COUNT_LIMITS, field)) return 'count';
-  const value = defaults[field];
-  if (typeof value === 'boolean') return 'bool';
-  if (typeof value === 'number') return 'number';
-  return 'text';
-}
-
-// A whole number from 0 to `max` (the field's limit when not given).
-function parseCount(field, text, max = COUNT_LIMITS[field]) {
+// A whole number from 0 to `max`.
+function parseCount(field, text, max) {
   if (!/^\d+$/.test(text)) throw new BadLink(`${field} must be a whole number, got "${text}"`);
   const n = Number(text);
   if (!(n <= max)) throw new BadLink(`${field} must be at most ${max}, got ${text}`);
   return n;
 }
 
-function parseValue(field, kind, text) {
-  switch (kind) {
+function parseValue(field, spec, text) {
+  switch (spec.kind) {
     case 'bool':
       if (text !== 'true' && text !== 'false') throw new BadLink(`${field} must be true or false, got "${text}"`);
       return text === 'true';
@@ -60,13 +38,13 @@ function parseValue(field, kind, text) {
       return n === 0 ? 0 : n; // -0 would be written back as 0
     }
     case 'count':
-      return parseCount(field, text);
+      return parseCount(field, text, spec.max);
     case 'count?':
-      return text === '' ? null : parseCount(field, text);
-    case 'text?':
+      return text === '' ? null : parseCount(field, text, spec.max);
+    case 'teacher':
       return text === '' ? null : text;
     case 'counts':
-      return text === '' ? [] : text.split(',').map((t) => parseCount(field, t));
+      return text === '' ? [] : text.split(',').map((t) => parseCount(field, t, spec.max));
     default:
       return text;
   }
@@ -105,7 +83,7 @@ export function fromHash(hash, defaultsByDataset) {
     if (seen.has(key)) throw new BadLink(`setting "${key}" is given twice`);
     seen.add(key);
     if (Object.hasOwn(page, key)) page[key] = parseCount(key, text, pageMax[key]);
-    else if (Object.hasOwn(config, key)) config[key] = parseValue(key, kindOf(key, defaults), text);
+    else if (Object.hasOwn(config, key)) config[key] = parseValue(key, FIELDS.field(key), text);
     else throw new BadLink(`unknown setting "${key}"`);
   }
   return { config, page };
@@ -120,7 +98,7 @@ export function lessonLink(hash, lessonIds) {
   if (!lessonIds.includes(link.id)) throw new BadLink(`there is no lesson "${link.id}"; the lessons are ${lessonIds.join(', ')}`);
   for (const [key, text] of params) {
     if (key === 'lesson') continue;
-    if (key === 'seed') link.seed = parseCount('seed', text);
+    if (key === 'seed') link.seed = parseCount('seed', text, FIELDS.field('seed').max);
     else if (key === 'embed' || key === 'tiny') {
       if (text !== '1' && text !== '0') throw new BadLink(`${key} must be 1 or 0, got "${text}"`);
       link[key] = text === '1';
@@ -152,8 +130,9 @@ export function describeDifferences(config, baseline) {
   return diff.length === 0 ? 'baseline' : diff.map(([k, v]) => `${k}=${writeValue(v) || 'none'}`).join(', ');
 }
 
-// Everything the page knows, in one object that app.js owns and the views only read: what the
-// core told it, the settings the form and the URL show, the run history and the run in progress.
+// Everything the page knows, in one object that the controllers own and the views only read:
+// what the core told it, the settings the form and the URL show, the run history, the run or
+// lesson in progress, and what the status line and the form's error say.
 export class PageState {
   constructor() {
     this.defaults = null; // the core's default TrainConfig of each dataset, by name
@@ -164,19 +143,37 @@ export class PageState {
     this.ready = false; // the worker has answered `init`
     this.smallerRun = null; // {config, page}: the smaller run offered instead of a long one
     this.settings = null; // {config, page}: the last valid settings (what the URL shows)
+    this.configError = ''; // why the form's settings cannot run ('' when they can)
     this.curve = new Float32Array(0); // the planned rate of every step of `settings`
     this.runs = []; // the run history, oldest first, without weights
     this.selected = new Set(); // ids of the runs whose curves are drawn
     this.baselineId = null; // the run the others are compared with (null: the defaults)
     this.live = null; // the run in progress, or the last one until the next starts
     this.lessons = []; // the core's lessons
-    this.lessonRunning = false; // a lesson's arms are training in the worker
+    // What trains in the worker: {id, kind: 'run' | 'lesson'}, or null. Worker events carry the id.
+    this.active = null;
+    this.lastRunId = 0; // the id given to the latest run or lesson
+    this.paused = false;
+    this.statusLine = ''; // what the status line says
     this.networkRun = null; // id of the run "What the network learned" shows
   }
 
   // True while anything trains in the worker: a run or a lesson.
   get running() {
-    return this.live?.status === 'running' || this.lessonRunning;
+    return this.active !== null;
+  }
+
+  // Starts a run or a lesson: its id, for the command and its events.
+  begin(kind) {
+    this.lastRunId += 1;
+    this.active = { id: this.lastRunId, kind };
+    this.paused = false;
+    return this.lastRunId;
+  }
+
+  end() {
+    this.active = null;
+    this.paused = false;
   }
 
   baselineRun() {
@@ -187,5 +184,20 @@ export class PageState {
   nextRunName() {
     const number = this.runs.reduce((n, r) => Math.max(n, Number(r.name.match(/^Run (\d+)$/)?.[1] ?? 0)), 0) + 1;
     return `Run ${number}`;
+  }
+}
+
+// What each controller (settings.js, run.js, runs.js, files.js) works with: the page's parts by
+// name (its state, the worker's client, the run store, the message banner, the form and the
+// measurements the tests read), and `page` itself for the other controllers and views.
+export class Controller {
+  constructor(page) {
+    this.page = page;
+    this.state = page.state;
+    this.client = page.client;
+    this.store = page.store;
+    this.messages = page.messages;
+    this.controls = page.controls;
+    this.perf = page.perf;
   }
 }

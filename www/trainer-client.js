@@ -1,4 +1,7 @@
-// The page's side of the training worker: commands as promises, run events to a callback.
+// The page's side of the training worker: commands as promises, run events (each with its run's
+// id; protocol.js declares both) to a callback.
+
+import { runEvent } from './protocol.js';
 
 export class TrainerClient {
   constructor(onEvent) {
@@ -15,7 +18,8 @@ export class TrainerClient {
       if (data.ok) waiter?.resolve(data.result);
       else waiter?.reject(new Error(data.error));
     };
-    this.worker.onerror = (e) => onEvent({ event: 'failed', message: `the training worker failed to start: ${e.message ?? 'unknown error'}` });
+    // No run of its own: it ends whatever runs.
+    this.worker.onerror = (e) => onEvent(runEvent(null, 'failed', { message: `the training worker failed to start: ${e.message ?? 'unknown error'}` }));
   }
 
   send(cmd, args = {}, transfer = []) {

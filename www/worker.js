@@ -1,9 +1,7 @@
 // The training worker: loads the Rust core (WebAssembly), holds the datasets and the one run in
-// progress, and answers the page's commands. Requests are `{id, cmd, ...}` and get `{id, ok,
-// result | error}`; a run also posts events `{event: 'started' | 'progress' | 'epoch' | 'done' |
-// 'stopped' | 'failed', ...}`; a lesson posts the events of lesson-runner.js. The page never touches
-// the GPU or the wasm module itself. The run's trainer is freed the moment the run ends, however it
-// ends, so its GPU memory is given back.
+// progress (a run, run-runner.js, or a lesson, lesson-runner.js, both stepped by step-loop.js), and
+// answers the page's commands. The commands and the events, each event with its run's id, are
+// declared in protocol.js. The page never touches the GPU or the wasm module itself.
 //
 // Runs train on WebGPU, or, where the browser offers no WebGPU adapter, on the core's CPU
 // reference ops (the same numbers within the reference tolerance, much slower). Data files are
@@ -11,25 +9,21 @@
 // archive is not asked for again.
 
 import init, {
-  adapter_info, catalog, checkpoint_info, classify, default_config, gpu_kernels, gpu_memory, kernel_picks, lessons, measure_speed,
+  adapter_info, catalog, checkpoint_info, classify, config_fields, default_config, gpu_kernels, gpu_memory, kernel_picks, lessons, measure_speed,
   set_kernel_picks, stop_warm_up, validate_config, schedule_curve, warm_up, WebDataset, WebLesson, WebTrainer,
 } from './pkg/tricklab.js';
 import { loadPicks, savePicks } from './kernel-picks.js';
 import { runLesson } from './lesson-runner.js';
+import { runTraining } from './run-runner.js';
+import { runEvent } from './protocol.js';
 import { DataFiles } from './data.js';
 
 const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
-// Each chunk of steps aims to take about this long, so pause/stop answer quickly and the metrics
-// readback (one per chunk) stays a small share of the time.
-const CHUNK_TARGET_MS = 300;
-const MAX_CHUNK = 64;
 
 const ready = init();
-// Lets the worker answer the messages that arrived during a chunk (pause, stop): a chunk on the CPU
-// resolves without ever returning to the event loop, which a GPU readback does.
-const yieldToMessages = () => new Promise((resolve) => { setTimeout(resolve, 0); });
 const files = new DataFiles();
 const datasets = {};
+// The run or lesson in progress: {id (the page's), paused, stopped, loseDevice, wake}.
 let run = null;
 // The warm-up started by `warm` (kernel picks and pipelines for the page's current run), which a
 // run waits for so that the two do not time kernels against each other.
@@ -81,7 +75,7 @@ async function findAdapter() {
 }
 
 const commands = {
-  // The core's menus and defaults, the backend runs will use, the GPU adapter (or why there is
+  // The core's menus, field table and defaults, the backend runs will use, the GPU adapter (or why there is
   // none), and whether a dropped CIFAR-10 archive is kept.
   async init() {
     await ready;
@@ -92,7 +86,7 @@ const commands = {
     const { adapter, error } = await findAdapter();
     backend = adapter ? 'gpu' : 'cpu';
     return {
-      catalog: menus, defaults, lessons: JSON.parse(lessons()), backend, adapter, error, cifarKept: await files.hasDroppedCifar(),
+      catalog: menus, fields: JSON.parse(config_fields()), defaults, lessons: JSON.parse(lessons()), backend, adapter, error, cifarKept: await files.hasDroppedCifar(),
       picksProblem: picksProblem || null,
     };
   },
@@ -156,17 +150,16 @@ const commands = {
     datasets.cifar10 = undefined;
     return files.forgetDroppedCifar();
   },
+  // A run (`run`: its id, which its events carry).
   async train(options) {
-    if (run) throw new Error('a run is already in progress; stop it first');
-    run = { paused: false, stopped: false, loseDevice: false, wake: null };
-    startRun(run, options);
+    begin(options.run, (control, data) => runTraining({
+      post, control, data, ...options, backend, start: WebTrainer.start, onStarted: () => savedKernels(),
+    }), options.config.dataset);
     return true;
   },
   // A lesson: its arms step in turn in the core; pause and stop work as for a run.
-  async lesson({ id, seed, tiny }) {
-    if (run) throw new Error('a run is already in progress; stop it first');
-    run = { paused: false, stopped: false, loseDevice: false, wake: null };
-    startLesson(run, { id, seed, tiny });
+  async lesson({ run: runId, id, seed, tiny }) {
+    begin(runId, (control, data) => runLesson({ post, control, WebLesson, data, id, seed, tiny, backend }), 'mnist');
     return true;
   },
   // The class probabilities of one image under a run's saved weights (CPU reference).
@@ -204,82 +197,34 @@ const commands = {
   },
 };
 
-async function startRun(state, { config, trainLimit, testLimit, teacher }) {
-  let trainer = null;
-  try {
-    const data = await dataset(config.dataset);
-    stop_warm_up();
-    await warming;
-    trainer = await WebTrainer.start(data, JSON.stringify(config), trainLimit, testLimit, teacher ? new Uint8Array(teacher) : undefined, backend);
-    if (backend === 'gpu') savePicks(kernel_picks());
-    self.postMessage({
-      event: 'started',
-      backend,
-      adapter: trainer.adapter,
-      kernels: backend === 'gpu' ? gpu_kernels() : null,
-      stepsPerEpoch: trainer.steps_per_epoch,
-      trainCount: trainer.train_count,
-      testCount: trainer.test_count,
-    });
-    const last = await trainLoop(state, trainer, config.batch_size);
-    if (state.stopped) {
-      self.postMessage({ event: 'stopped' });
-    } else {
-      // What the trained network does on the whole test set, for the page's views; its test loss
-      // and accuracy are the last epoch's (one evaluation, not two: it is most of the time a run
-      // on the CPU spends outside its steps).
-      self.postMessage({ event: 'evaluating', backend });
-      const views = await trainer.final_views();
-      self.postMessage({ event: 'epoch', epoch: last.epoch + 1, train_loss: last.loss, train_acc: last.acc, test_loss: views.test_loss, test_acc: views.test_acc });
-      const checkpoint = await trainer.export_checkpoint();
-      self.postMessage({ event: 'done', checkpoint: checkpoint.buffer, views }, [checkpoint.buffer]);
-    }
-  } catch (e) {
-    self.postMessage({ event: 'failed', message: e?.message ?? String(e) });
-  } finally {
-    trainer?.free();
-    run = null;
-  }
+const post = (message, transfer) => self.postMessage(message, transfer ?? []);
+
+// After a run built its model: the kernel picks it timed are saved, and the kernels it uses shown.
+function savedKernels() {
+  if (backend !== 'gpu') return null;
+  savePicks(kernel_picks());
+  return gpu_kernels();
 }
 
-async function startLesson(state, { id, seed, tiny }) {
-  try {
-    const data = await dataset('mnist');
-    stop_warm_up();
-    await warming;
-    await runLesson({ post: (m, transfer) => self.postMessage(m, transfer ?? []), control: state, WebLesson, data, id, seed, tiny, backend });
-  } catch (e) {
-    self.postMessage({ event: 'failed', message: e?.message ?? String(e) });
-  } finally {
-    if (backend === 'gpu') savePicks(kernel_picks());
-    run = null;
-  }
-}
-
-async function trainLoop(state, trainer, batchSize) {
-  let chunk = 1;
-  for (;;) {
-    await yieldToMessages();
-    while (state.paused && !state.stopped) await new Promise((wake) => { state.wake = wake; });
-    if (state.stopped) return null;
-    if (state.loseDevice) {
-      state.loseDevice = false;
-      trainer.lose_device();
+// Starts run `id` (a run or a lesson): `work(control, data)` once its dataset is loaded and the
+// warm-up has stopped. A failure is its `failed` event; the worker is free again when it ends.
+function begin(id, work, datasetKind) {
+  if (run) throw new Error('a run is already in progress; stop it first');
+  const control = { id, paused: false, stopped: false, loseDevice: false, wake: null };
+  run = control;
+  (async () => {
+    try {
+      const data = await dataset(datasetKind);
+      stop_warm_up();
+      await warming;
+      await work(control, data);
+    } catch (e) {
+      post(runEvent(id, 'failed', { message: e?.message ?? String(e) }));
+    } finally {
+      if (backend === 'gpu') savePicks(kernel_picks());
+      run = null;
     }
-    const t0 = performance.now();
-    const r = await trainer.run_steps(chunk);
-    const ms = performance.now() - t0;
-    self.postMessage({ event: 'progress', ...r, lrs: Array.from(r.lrs), images: r.steps * batchSize, ms });
-    // The batch the network sees (crop, flip, mixup), once at the start of each epoch.
-    if (r.step === r.steps) self.postMessage({ event: 'batch', preview: await trainer.batch_preview() });
-    chunk = Math.max(1, Math.min(MAX_CHUNK, Math.round(r.steps * CHUNK_TARGET_MS / Math.max(ms, 1))));
-    if (r.done) return r; // the last epoch is evaluated with the final views
-    if (r.epoch_done) {
-      self.postMessage({ event: 'evaluating', backend });
-      const e = await trainer.evaluate();
-      self.postMessage({ event: 'epoch', epoch: r.epoch + 1, train_loss: r.loss, train_acc: r.acc, ...e });
-    }
-  }
+  })();
 }
 
 self.onmessage = async ({ data }) => {

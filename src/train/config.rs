@@ -81,8 +81,8 @@ impl Default for TrainConfig {
 const MAX_SEED: u64 = (1 << 53) - 1;
 
 /// Upper bounds on the size of a run, so a typo or a hostile link ends in an error instead of a
-/// run that never ends or a schedule preview that cannot be allocated (the page mirrors them in
-/// www/state.js).
+/// run that never ends or a schedule preview that cannot be allocated (the page reads them from
+/// the core's field table, `train::fields`).
 /// - Epochs: the paper's longest recipe is 200 epochs (ImageNet with mixup, instead of 120; the
 ///   paper has no CIFAR-10 runs); 1000 is far past any recipe here.
 pub const MAX_EPOCHS: u32 = 1000;

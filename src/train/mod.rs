@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod fields;
 pub mod schedule;
 pub mod tricks;
 

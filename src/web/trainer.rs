@@ -27,6 +27,13 @@ pub fn default_config(dataset: &str) -> Result<String, JsValue> {
     Ok(TrainConfig::default_for(kind).to_json())
 }
 
+/// Every config field's kind, limits, default, label and owning trick, and each trick's rule
+/// for "on" (`crate::train::fields`), for the page's URL, form and ablation table, as JSON.
+#[wasm_bindgen]
+pub fn config_fields() -> String {
+    crate::train::fields::table_json()
+}
+
 /// The names and labels of the models and datasets, for the page's menus:
 /// `{models: [{name, label}], datasets: [{name, label}]}` as JSON.
 #[wasm_bindgen]

@@ -6,6 +6,25 @@ import uPlot from '../pkg/uplot/uPlot.esm.js';
 
 const PALETTE = ['#1f6feb', '#d1242f', '#1a7f37', '#9a6700', '#8250df', '#bf3989', '#0a7b83', '#57606a'];
 
+// Dashed vertical lines with labels at the marks' x values, drawn over plot `u`.
+function drawMarks(u, marks) {
+  const { ctx } = u;
+  ctx.save();
+  ctx.strokeStyle = '#57606a';
+  ctx.fillStyle = '#57606a';
+  ctx.setLineDash([4, 4]);
+  ctx.font = `${12 * devicePixelRatio}px system-ui`;
+  for (const m of marks) {
+    const px = u.valToPos(m.x, 'x', true);
+    ctx.beginPath();
+    ctx.moveTo(px, u.bbox.top);
+    ctx.lineTo(px, u.bbox.top + u.bbox.height);
+    ctx.stroke();
+    ctx.fillText(m.label, px + 4, u.bbox.top + 14 * devicePixelRatio);
+  }
+  ctx.restore();
+}
+
 export class LineChart {
   constructor(root, { title, x, y, height = 220, yRange, xRange, integerX = false, stepped = false }) {
     this.root = root;
@@ -34,29 +53,12 @@ export class LineChart {
     this.plot?.destroy();
     this.key = key;
     const { title, x, y, height, yRange, xRange, integerX, stepped } = this.options;
-    const drawMarks = (u) => {
-      const { ctx } = u;
-      ctx.save();
-      ctx.strokeStyle = '#57606a';
-      ctx.fillStyle = '#57606a';
-      ctx.setLineDash([4, 4]);
-      ctx.font = `${12 * devicePixelRatio}px system-ui`;
-      for (const m of this.marks) {
-        const px = u.valToPos(m.x, 'x', true);
-        ctx.beginPath();
-        ctx.moveTo(px, u.bbox.top);
-        ctx.lineTo(px, u.bbox.top + u.bbox.height);
-        ctx.stroke();
-        ctx.fillText(m.label, px + 4, u.bbox.top + 14 * devicePixelRatio);
-      }
-      ctx.restore();
-    };
     this.plot = new uPlot({
       title,
       width: this.width(),
       height,
       scales: { x: xRange ? { time: false, range: xRange } : { time: false }, y: yRange ? { range: yRange } : {} },
-      hooks: { draw: [drawMarks] },
+      hooks: { draw: [(u) => drawMarks(u, this.marks)] },
       axes: [integerX ? { label: x, incrs: [1, 2, 5, 10, 20, 50, 100] } : { label: x }, { label: y, size: 60 }],
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },

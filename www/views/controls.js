@@ -1,50 +1,26 @@
 // The settings form: the general controls (dataset, model, epochs, batch size, rate, schedule,
 // seed, ...), one labelled toggle per trick and per model tweak with its parameters, explanation
-// and formula. It only turns the form into a config and back; the app decides what a change
-// means. The dataset and model menus come from the Rust core's catalog (`setCatalog`), and the
-// form stays disabled until the app has a state to edit (`listen`).
+// and formula. Every config control, its label, limits and menu come from the core's field table
+// (fields.js, tricks.js). It only turns the form into a config and back; the app decides what a
+// change means. The form stays disabled until the app has a state to edit (`listen`).
 
+import { el } from '../dom.js';
+import { FIELDS } from '../fields.js';
 import { TRICKS, TWEAKS } from '../tricks.js';
 
-const GENERAL = [
-  { field: 'dataset', label: 'Dataset', kind: 'select', catalog: 'datasets' },
-  { field: 'model', label: 'Model', kind: 'select', catalog: 'models' },
-  { field: 'width_mult', label: 'Width multiplier', kind: 'number', min: 0.125, max: 4, step: 'any' },
-  { field: 'epochs', label: 'Epochs', kind: 'number', min: 1, step: 1 },
-  { field: 'batch_size', label: 'Batch size', kind: 'number', min: 1, step: 1 },
-  { field: 'base_lr', label: 'Base learning rate η₀', kind: 'number', min: 0, step: 'any' },
-  // Cosine decay is a trick below; while it is on, this choice waits for it to be turned off.
-  { field: 'lr_mode', label: 'Schedule', kind: 'select', options: [['step', 'Step decay'], ['constant', 'Constant rate']] },
-  { field: 'lr_decay_epochs', label: 'Step decay at epochs', kind: 'list' },
-  { field: 'lr_decay', label: 'Step decay factor', kind: 'number', min: 0, max: 1, step: 'any' },
-  { field: 'momentum', label: 'Momentum', kind: 'number', min: 0, max: 0.999, step: 'any' },
-  { field: 'weight_decay', label: 'Weight decay λ', kind: 'number', min: 0, step: 'any' },
-  { field: 'seed', label: 'Seed', kind: 'number', min: 0, step: 1 },
-  { field: 'nesterov', label: 'Nesterov momentum', kind: 'bool' },
-  { field: 'augmentation', label: 'Crop-and-flip augmentation (CIFAR-10)', kind: 'bool' },
-];
-
+// Page-level options, not TrainConfig fields.
 const PAGE = [
-  { field: 'train_limit', label: 'Training images (0 = all)', kind: 'number', min: 0, step: 1 },
-  { field: 'test_limit', label: 'Test images (0 = all)', kind: 'number', min: 0, step: 1 },
+  { name: 'train_limit', label: 'Training images (0 = all)', kind: 'count', min: 0, step: 1 },
+  { name: 'test_limit', label: 'Test images (0 = all)', kind: 'count', min: 0, step: 1 },
 ];
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v !== undefined && v !== null) node.setAttribute(k, v);
-  }
-  node.append(...children);
-  return node;
-}
-
-const options = (pairs) => pairs.map(([value, text]) => el('option', { value }, text));
+const options = (rows) => rows.map(({ name, label }) => el('option', { value: name }, label));
 
 function input(spec, id) {
-  if (spec.kind === 'select') return el('select', { id }, ...options(spec.options ?? []));
+  if (spec.kind === 'choice') return el('select', { id }, ...options(spec.options));
   if (spec.kind === 'teacher') return el('select', { id });
   if (spec.kind === 'bool') return el('input', { id, type: 'checkbox' });
-  if (spec.kind === 'list') return el('input', { id, type: 'text', inputmode: 'numeric', pattern: '[0-9, ]*' });
+  if (spec.kind === 'counts') return el('input', { id, type: 'text', inputmode: 'numeric', pattern: '[0-9, ]*' });
   const placeholder = spec.kind === 'count?' ? 'none' : undefined;
   return el('input', { id, type: 'number', min: spec.min, max: spec.max, step: spec.step ?? 'any', placeholder });
 }
@@ -57,18 +33,24 @@ function labelled(spec, id, className = 'field') {
 
 function readInput(control, kind) {
   if (kind === 'bool') return control.checked;
-  if (kind === 'select' || kind === 'teacher') return control.value;
-  if (kind === 'list') return control.value.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (kind === 'choice' || kind === 'teacher') return control.value;
+  if (kind === 'counts') return control.value.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   if (kind === 'count?' && control.value.trim() === '') return null;
   return control.value.trim() === '' ? NaN : Number(control.value);
 }
 
 function writeInput(control, kind, value) {
   if (kind === 'bool') control.checked = Boolean(value);
-  else if (kind === 'list') control.value = (value ?? []).join(', ');
+  else if (kind === 'counts') control.value = (value ?? []).join(', ');
   // A menu keeps its choice when the value is not one of its options (lr_mode while cosine is on).
-  else if (kind === 'select' && ![...control.options].some((o) => o.value === value)) return;
+  else if (kind === 'choice' && ![...control.options].some((o) => o.value === value)) return;
   else control.value = value ?? '';
+}
+
+// A teacher menu shows `value` even when it is not (yet) one of its runs.
+function writeTeacher(control, value) {
+  if (value && ![...control.options].some((o) => o.value === value)) control.append(el('option', { value }, value));
+  if (value) control.value = value;
 }
 
 export class ControlsView {
@@ -80,20 +62,20 @@ export class ControlsView {
     // Parameters that have shown a value; the others show their usual one until first used.
     this.shown = new Set();
     this.locked = true;
-    for (const spec of GENERAL) {
-      const { row, control } = labelled(spec, `cfg-${spec.field}`);
-      generalRoot.append(row);
-      this.general.set(spec.field, { spec, control });
-    }
-    for (const spec of PAGE) {
-      const { row, control } = labelled(spec, `page-${spec.field}`);
-      generalRoot.append(row);
-      this.page.set(spec.field, { spec, control });
-    }
+    this.addRows(generalRoot, FIELDS.general(), 'cfg', this.general);
+    this.addRows(generalRoot, PAGE, 'page', this.page);
     for (const trick of TRICKS) tricksRoot.append(this.toggleRow(trick));
     for (const tweak of TWEAKS) tweaksRoot.append(this.toggleRow(tweak));
     this.roots = [generalRoot, tricksRoot, tweaksRoot];
     this.setLocked(true);
+  }
+
+  addRows(root, specs, prefix, into) {
+    for (const spec of specs) {
+      const { row, control } = labelled(spec, `${prefix}-${spec.name}`);
+      root.append(row);
+      into.set(spec.name, { spec, control });
+    }
   }
 
   // Calls `onChange` on every edit from now on (the app calls it once it has a state to edit).
@@ -104,23 +86,15 @@ export class ControlsView {
     }
   }
 
-  // The dataset and model menus: `{models: [{name, label}], datasets: [{name, label}]}`.
-  setCatalog(catalog) {
-    for (const { spec, control } of this.general.values()) {
-      if (spec.catalog) control.replaceChildren(...options(catalog[spec.catalog].map((r) => [r.name, r.label])));
-    }
-  }
-
   toggleRow(trick) {
     const id = `trick-${trick.id}`;
     const toggle = el('input', { id, type: 'checkbox', 'aria-describedby': `${id}-about` });
     const head = el('div', { class: 'trick-head' }, toggle, el('label', { for: id }, trick.title));
     const params = el('div', { class: 'trick-params' });
-    for (const p of trick.params) {
-      const spec = { kind: 'number', ...p };
-      const { row, control } = labelled(spec, `param-${p.field}`, 'field small');
+    for (const spec of trick.params) {
+      const { row, control } = labelled(spec, `param-${spec.name}`, 'field small');
       params.append(row);
-      this.params.set(p.field, { spec, control });
+      this.params.set(spec.name, { spec, control });
     }
     const about = el('p', { class: 'trick-about', id: `${id}-about` }, trick.text, ' ', el('code', {}, trick.formula));
     const row = el('div', { class: 'trick', 'data-trick': trick.id }, head, params, about);
@@ -152,36 +126,28 @@ export class ControlsView {
     for (const { trick, toggle } of this.toggles.values()) {
       const on = trick.isOn(config);
       toggle.checked = on;
-      for (const p of trick.params) {
-        const { spec, control } = this.params.get(p.field);
-        const value = config[p.field];
-        if (spec.kind === 'teacher') {
-          if (value && ![...control.options].some((o) => o.value === value)) control.append(el('option', { value }, value));
-          if (value) control.value = value;
-        } else if (on || !this.shown.has(p.field)) {
-          writeInput(control, spec.kind, on || p.usual === undefined ? value : p.usual);
-        }
-        this.shown.add(p.field);
+      for (const { name, kind, usual } of trick.params) {
+        const { control } = this.params.get(name);
+        if (kind === 'teacher') writeTeacher(control, config[name]);
+        else if (on || !this.shown.has(name)) writeInput(control, kind, on || usual === null ? config[name] : usual);
+        this.shown.add(name);
       }
     }
     this.syncDisabled();
   }
 
   // The config the form shows, on top of `base` (which supplies the fields without a control).
-  // Every field a toggle owns takes its `defaults` value while the toggle is off (unless it is
-  // also a general setting), so the run's config shows only what is on.
+  // A toggle that is off sets its own field false and its parameters to their `defaults` value,
+  // so the run's config shows only what is on.
   read(base, defaults) {
     const config = { ...base };
     const page = {};
     for (const [field, { spec, control }] of this.general) config[field] = readInput(control, spec.kind);
     for (const [field, { spec, control }] of this.page) page[field] = readInput(control, spec.kind);
     for (const { trick, toggle } of this.toggles.values()) {
-      if (toggle.checked) {
-        Object.assign(config, trick.on);
-        for (const p of trick.params) config[p.field] = readInput(this.params.get(p.field).control, this.params.get(p.field).spec.kind);
-      } else {
-        for (const field of trick.owns) if (!this.general.has(field)) config[field] = defaults[field];
-      }
+      FIELDS.apply(trick, toggle.checked, config, defaults);
+      if (!toggle.checked) continue;
+      for (const { name, kind } of trick.params) config[name] = readInput(this.params.get(name).control, kind);
     }
     if (config.teacher === '') config.teacher = null;
     return { config, page };
@@ -192,7 +158,7 @@ export class ControlsView {
     for (const { trick, toggle, row } of this.toggles.values()) {
       row.classList.toggle('on', toggle.checked);
       if (toggle.checked) trick.owns.forEach((f) => ownedByOn.add(f));
-      for (const p of trick.params) this.params.get(p.field).control.disabled = this.locked || !toggle.checked;
+      for (const p of trick.params) this.params.get(p.name).control.disabled = this.locked || !toggle.checked;
     }
     // A general setting that an active trick overrides (the schedule, under cosine decay).
     for (const [field, { control }] of this.general) control.disabled = this.locked || ownedByOn.has(field);

@@ -6,24 +6,12 @@
 import { LineChart, PALETTE } from './chart.js';
 import { ImageGrid, batchCaption, predictionCaption } from './images.js';
 import { ConfusionView } from './confusion.js';
+import { el, smooth } from '../dom.js';
 
 const SMOOTHING = 0.8;
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  node.append(...children);
-  return node;
-}
-
-function smooth(values) {
-  let avg = null;
-  return values.map((v) => {
-    if (v === null || !Number.isFinite(v)) return v;
-    avg = avg === null ? v : SMOOTHING * avg + (1 - SMOOTHING) * v;
-    return avg;
-  });
-}
+const colors = (a) => PALETTE[a % PALETTE.length];
+// 1..n, the epochs of the longest record.
+const epochAxis = (records) => Array.from({ length: Math.max(...records.map((r) => r.epochs.length)) }, (_, i) => i + 1);
 
 // The optimum gap of label smoothing by the rule used here, the Keras tutorial's and GluonCV's (ε/K
 // on every class): log(K(1 − ε)/ε + 1). The lesson's text also gives the paper's (ε/(K − 1) on the
@@ -93,7 +81,8 @@ export class LessonView {
     const xs = [...new Set(this.losses.flatMap((l, a) => l.map(([s]) => xOf(a, s))))].sort((a, b) => a - b);
     this.lossChart.set(xs, arms.map((arm, a) => {
       const byX = new Map(this.losses[a].map(([s, l]) => [xOf(a, s), l]));
-      return { label: arm.name, values: smooth(xs.map((x) => byX.get(x) ?? null)), color: PALETTE[a % PALETTE.length] };
+      const values = smooth(xs.map((x) => [x, byX.get(x) ?? null]), SMOOTHING).map(([, y]) => y);
+      return { label: arm.name, values, color: PALETTE[a % PALETTE.length] };
     }));
     const maxEpoch = Math.max(0, ...this.epochs.map((e) => e.length));
     const epochs = Array.from({ length: maxEpoch }, (_, i) => i + 1);
@@ -114,73 +103,84 @@ export class LessonView {
   }
 
   drawViews(records) {
-    const views = this.lesson.views;
     const parts = [];
     const panel = (cls) => {
       const div = el('div', { class: `chart ${cls}` });
       parts.push(div);
       return div;
     };
-    const colors = (a) => PALETTE[a % PALETTE.length];
-    if (views.includes('schedules')) {
-      const chart = new LineChart(panel('view-schedules'), { title: 'Learning rate per step (each arm\'s schedule)', x: this.perImage ? 'images' : 'step', y: 'lr' });
-      const len = Math.max(...records.map((r) => r.planned_lrs.length));
-      const xs = Array.from({ length: len }, (_, i) => i);
-      chart.set(xs, records.map((r, a) => ({ label: r.name, values: xs.map((i) => r.planned_lrs[i] ?? null), color: colors(a) })));
-      this.schedules = chart;
-    }
-    if (views.includes('norms')) {
-      const chart = new LineChart(panel('view-norms'), { title: 'Norm of all BN scales γ (solid) and shifts β (dashed) after each epoch', x: 'epoch', y: 'L2 norm', integerX: true });
-      const n = Math.max(...records.map((r) => r.epochs.length));
-      const xs = Array.from({ length: n }, (_, i) => i + 1);
-      chart.set(xs, records.flatMap((r, a) => [
-        { label: `${r.name} γ`, values: xs.map((e) => r.epochs[e - 1]?.norms.gamma ?? null), color: colors(a), points: true },
-        { label: `${r.name} β`, values: xs.map((e) => r.epochs[e - 1]?.norms.beta ?? null), color: colors(a), dash: true },
-      ]));
-    }
-    if (views.includes('logit_gaps')) {
-      const chart = new LineChart(panel('view-gaps'), { title: 'Test images by gap between the top logit and the mean of the others', x: 'gap', y: 'images', stepped: true });
-      const h = records.find((r) => r.result)?.result.gaps;
-      if (h) {
-        const xs = h.counts.map((_, i) => h.lo + i * h.width);
-        const eps = Math.max(...records.map((r) => r.config.label_smoothing));
-        chart.set(xs, records.map((r, a) => ({ label: r.name, values: r.result ? r.result.gaps.counts : xs.map(() => null), color: colors(a), width: 2 })),
-          eps > 0 ? [{ x: optimumGap(eps), label: `optimum of the ε/K rule for ε = ${eps}: ${optimumGap(eps).toFixed(2)}` }] : []);
-      }
-    }
-    if (views.includes('calibration')) {
-      const chart = new LineChart(panel('view-calibration'), { title: 'Reliability: accuracy against confidence (the dashed diagonal is perfect calibration)', x: 'confidence', y: 'accuracy', yRange: [0, 1], xRange: [0, 1] });
-      const bins = records.find((r) => r.result)?.result.calibration.bins ?? [];
-      const xs = bins.map((b) => (b.lo + b.hi) / 2);
-      chart.set(xs, [
-        { label: 'perfect', values: xs, color: '#8c959f', dash: true },
-        ...records.map((r, a) => ({
-          label: `${r.name} (ECE ${r.result ? (100 * r.result.calibration.ece).toFixed(1) : '–'}%)`,
-          values: r.result ? r.result.calibration.bins.map((b) => (b.count > 0 ? b.accuracy : null)) : xs.map(() => null),
-          color: colors(a), points: true,
-        })),
-      ]);
-    }
-    if (views.includes('train_test_accuracy')) {
-      const chart = new LineChart(panel('view-train-test'), { title: 'Clean training accuracy (dashed) and test accuracy (solid) per epoch', x: 'epoch', y: 'accuracy', yRange: [0, 1], integerX: true });
-      const n = Math.max(...records.map((r) => r.epochs.length));
-      const xs = Array.from({ length: n }, (_, i) => i + 1);
-      chart.set(xs, records.flatMap((r, a) => [
-        { label: `${r.name} test`, values: xs.map((e) => r.epochs[e - 1]?.test_acc ?? null), color: colors(a), points: true },
-        { label: `${r.name} train`, values: xs.map((e) => r.epochs[e - 1]?.train_clean_acc ?? null), color: colors(a), dash: true },
-      ]));
-    }
-    if (views.includes('batches')) {
-      for (const [a, r] of records.entries()) {
-        if (!r.batch) continue;
-        const div = el('div', { class: 'view-batch' });
-        parts.push(div);
-        const title = `What ${r.name} trains on (first batch${r.batch.lambda < 1 ? `, λ = ${r.batch.lambda.toFixed(2)}` : ''})`;
-        new ImageGrid(div, { title }).render(r.batch.images, batchCaption(r.batch));
-        div.style.borderColor = colors(a);
-      }
-    }
+    const draw = {
+      schedules: () => this.drawSchedules(panel('view-schedules'), records),
+      norms: () => this.drawNorms(panel('view-norms'), records),
+      logit_gaps: () => this.drawGaps(panel('view-gaps'), records),
+      calibration: () => this.drawCalibration(panel('view-calibration'), records),
+      train_test_accuracy: () => this.drawTrainTest(panel('view-train-test'), records),
+      batches: () => parts.push(...this.batchViews(records)),
+    };
+    for (const [view, drawOne] of Object.entries(draw)) if (this.lesson.views.includes(view)) drawOne();
     this.panels.extra.replaceChildren(...parts);
+  }
+
+  drawSchedules(root, records) {
+    const chart = new LineChart(root, { title: 'Learning rate per step (each arm\'s schedule)', x: this.perImage ? 'images' : 'step', y: 'lr' });
+    const len = Math.max(...records.map((r) => r.planned_lrs.length));
+    const xs = Array.from({ length: len }, (_, i) => i);
+    chart.set(xs, records.map((r, a) => ({ label: r.name, values: xs.map((i) => r.planned_lrs[i] ?? null), color: colors(a) })));
+    this.schedules = chart;
+  }
+
+  drawNorms(root, records) {
+    const chart = new LineChart(root, { title: 'Norm of all BN scales γ (solid) and shifts β (dashed) after each epoch', x: 'epoch', y: 'L2 norm', integerX: true });
+    const xs = epochAxis(records);
+    chart.set(xs, records.flatMap((r, a) => [
+      { label: `${r.name} γ`, values: xs.map((e) => r.epochs[e - 1]?.norms.gamma ?? null), color: colors(a), points: true },
+      { label: `${r.name} β`, values: xs.map((e) => r.epochs[e - 1]?.norms.beta ?? null), color: colors(a), dash: true },
+    ]));
+  }
+
+  drawGaps(root, records) {
+    const chart = new LineChart(root, { title: 'Test images by gap between the top logit and the mean of the others', x: 'gap', y: 'images', stepped: true });
+    const h = records.find((r) => r.result)?.result.gaps;
+    if (!h) return;
+    const xs = h.counts.map((_, i) => h.lo + i * h.width);
+    const eps = Math.max(...records.map((r) => r.config.label_smoothing));
+    chart.set(xs, records.map((r, a) => ({ label: r.name, values: r.result ? r.result.gaps.counts : xs.map(() => null), color: colors(a), width: 2 })),
+      eps > 0 ? [{ x: optimumGap(eps), label: `optimum of the ε/K rule for ε = ${eps}: ${optimumGap(eps).toFixed(2)}` }] : []);
+  }
+
+  drawCalibration(root, records) {
+    const chart = new LineChart(root, { title: 'Reliability: accuracy against confidence (the dashed diagonal is perfect calibration)', x: 'confidence', y: 'accuracy', yRange: [0, 1], xRange: [0, 1] });
+    const bins = records.find((r) => r.result)?.result.calibration.bins ?? [];
+    const xs = bins.map((b) => (b.lo + b.hi) / 2);
+    chart.set(xs, [
+      { label: 'perfect', values: xs, color: '#8c959f', dash: true },
+      ...records.map((r, a) => ({
+        label: `${r.name} (ECE ${r.result ? (100 * r.result.calibration.ece).toFixed(1) : '–'}%)`,
+        values: r.result ? r.result.calibration.bins.map((b) => (b.count > 0 ? b.accuracy : null)) : xs.map(() => null),
+        color: colors(a), points: true,
+      })),
+    ]);
+  }
+
+  drawTrainTest(root, records) {
+    const chart = new LineChart(root, { title: 'Clean training accuracy (dashed) and test accuracy (solid) per epoch', x: 'epoch', y: 'accuracy', yRange: [0, 1], integerX: true });
+    const xs = epochAxis(records);
+    chart.set(xs, records.flatMap((r, a) => [
+      { label: `${r.name} test`, values: xs.map((e) => r.epochs[e - 1]?.test_acc ?? null), color: colors(a), points: true },
+      { label: `${r.name} train`, values: xs.map((e) => r.epochs[e - 1]?.train_clean_acc ?? null), color: colors(a), dash: true },
+    ]));
+  }
+
+  // The first batch each arm trained on.
+  batchViews(records) {
+    return records.flatMap((r, a) => {
+      if (!r.batch) return [];
+      const div = el('div', { class: 'view-batch' });
+      const title = `What ${r.name} trains on (first batch${r.batch.lambda < 1 ? `, λ = ${r.batch.lambda.toFixed(2)}` : ''})`;
+      new ImageGrid(div, { title }).render(r.batch.images, batchCaption(r.batch));
+      div.style.borderColor = colors(a);
+      return [div];
+    });
   }
 
   // The views of one arm's trained network: the prediction grid and the confusion matrix.

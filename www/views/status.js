@@ -16,20 +16,21 @@ export class StatusView {
   text(message) {
     this.root.textContent = message;
   }
+}
 
-  // p: {backend ('GPU' | 'CPU'), epoch, epochs, step, stepsPerEpoch, loss, acc, imagesPerSec, elapsed, eta}
-  progress(p) {
-    this.root.textContent = [
-      p.backend,
-      `epoch ${p.epoch}/${p.epochs}`,
-      `step ${p.step}/${p.stepsPerEpoch}`,
-      `loss ${p.loss.toFixed(4)}`,
-      `accuracy ${(100 * p.acc).toFixed(1)}%`,
-      `${Math.round(p.imagesPerSec)} images/s`,
-      `elapsed ${duration(p.elapsed)}`,
-      `ETA ${duration(p.eta)}`,
-    ].join(' · ');
-  }
+// The status line of a run in progress. p: {backend ('GPU' | 'CPU'), epoch, epochs, step,
+// stepsPerEpoch, loss, acc, imagesPerSec, elapsed, eta}.
+export function progressLine(p) {
+  return [
+    p.backend,
+    `epoch ${p.epoch}/${p.epochs}`,
+    `step ${p.step}/${p.stepsPerEpoch}`,
+    `loss ${p.loss.toFixed(4)}`,
+    `accuracy ${(100 * p.acc).toFixed(1)}%`,
+    `${Math.round(p.imagesPerSec)} images/s`,
+    `elapsed ${duration(p.elapsed)}`,
+    `ETA ${duration(p.eta)}`,
+  ].join(' · ');
 }
 
 export class MessageView {

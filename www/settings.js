@@ -1,0 +1,133 @@
+// The settings controller: the form's edits and the URL hash become the page's settings, each
+// validated by the Rust core with its schedule previewed; a bad value is reported beside the form
+// and keeps the last good settings. A `#lesson=` link opens that lesson instead.
+
+import { $ } from './dom.js';
+import { BadLink, Controller, fromHash, lessonLink, PAGE_DEFAULTS, stepsPerEpoch, toHash } from './state.js';
+
+// Fields whose defaults depend on the dataset; switching dataset resets them.
+const PER_DATASET = ['model', 'epochs', 'lr_decay_epochs', 'augmentation'];
+
+// Only the latest of overlapping calls of `fn` may finish; the others resolve to undefined.
+function latestOnly(fn) {
+  let seq = 0;
+  return async (...args) => {
+    const mine = ++seq;
+    const result = await fn(...args);
+    return mine === seq ? result : undefined;
+  };
+}
+
+export class SettingsController extends Controller {
+  constructor(page) {
+    super(page);
+    // The candidate validated by the Rust core, with its schedule; or the core's message.
+    this.checked = latestOnly(async (candidate) => {
+      const spe = stepsPerEpoch(candidate.config, candidate.page);
+      try {
+        const config = await this.client.send('validate', { config: candidate.config, stepsPerEpoch: spe });
+        const curve = await this.client.send('curve', { config, stepsPerEpoch: spe });
+        return { config, page: candidate.page, curve };
+      } catch (e) {
+        return { error: e.message };
+      }
+    });
+  }
+
+  // Validates `candidate` and previews its schedule.
+  async apply(candidate) {
+    const result = await this.checked(candidate);
+    if (!result) return; // a newer edit is on its way
+    this.state.configError = result.error ?? '';
+    $('#config-error').textContent = this.state.configError;
+    if (result.error) {
+      $('#train').disabled = true;
+      return;
+    }
+    this.state.settings = { config: result.config, page: result.page };
+    this.state.curve = result.curve;
+    $('#slow').hidden = true; // an offer made for other settings
+    $('#train').disabled = !this.state.ready || this.state.running;
+    const hash = toHash(result.config, result.page);
+    // An open lesson keeps its own link; otherwise the URL shows the settings.
+    if (location.hash !== hash && !this.page.lessons.open) window.history.replaceState(null, '', hash);
+    this.page.charts.draw();
+  }
+
+  // Shows `config` and `page` in the form (a dataset's teachers and archive box with it) and
+  // applies what the form then reads.
+  show(config, pageOptions) {
+    this.controls.setTeachers(this.state.runs, config.dataset);
+    this.controls.write(config, pageOptions);
+    $('#cifar').hidden = config.dataset !== 'cifar10';
+    return this.controls.read(config, this.state.defaults[config.dataset]);
+  }
+
+  changed() {
+    const { config: current } = this.state.settings;
+    let { config, page: options } = this.controls.read(current, this.state.defaults[current.dataset]);
+    if (config.dataset !== current.dataset && this.state.defaults[config.dataset]) {
+      for (const f of PER_DATASET) config[f] = this.state.defaults[config.dataset][f];
+      ({ config, page: options } = this.show(config, options));
+    }
+    this.apply({ config, page: options });
+  }
+
+  // Opens the lesson a `#lesson=` link names (`embed=1` shows it alone); true when the hash is one.
+  openLesson() {
+    let link;
+    try {
+      link = lessonLink(decodeURIComponent(location.hash), this.state.lessons.map((l) => l.id));
+    } catch (e) {
+      this.messages.show(`This link names a lesson the page does not have: ${e.message}.`);
+      return false;
+    }
+    document.body.classList.toggle('embed', Boolean(link?.embed));
+    if (!link) {
+      this.page.lessons.close();
+      return false;
+    }
+    this.page.lessons.show(link.id, link);
+    if (!link.embed) $('#lessons').scrollIntoView();
+    return true;
+  }
+
+  // The settings a link gives, validated; throws BadLink or the core's message.
+  async fromLink() {
+    const parsed = fromHash(decodeURIComponent(location.hash), this.state.defaults);
+    const config = await this.client.send('validate', { config: parsed.config, stepsPerEpoch: stepsPerEpoch(parsed.config, parsed.page) });
+    if (config.teacher && !this.state.runs.some((r) => r.id === config.teacher)) {
+      throw new BadLink(`the teacher run "${config.teacher}" is not in this browser's run history`);
+    }
+    return { config, page: parsed.page };
+  }
+
+  // Restores the settings from the URL hash; a bad link gets a visible message and the defaults.
+  // What the form shows is what runs: a field whose toggle is off takes its default (it had no
+  // effect: a hold without cosine, a temperature without a teacher).
+  async restore() {
+    let candidate = { config: { ...this.state.defaults.mnist }, page: { ...PAGE_DEFAULTS } };
+    if (location.hash.length > 1 && !this.openLesson()) {
+      try {
+        candidate = await this.fromLink();
+      } catch (e) {
+        this.messages.show(`This link has a setting the page cannot use: ${e.message}. The default settings are shown instead.`);
+      }
+    }
+    this.state.settings = candidate;
+    await this.apply(this.show(candidate.config, candidate.page));
+  }
+
+  hashChanged() {
+    if (this.state.running) return;
+    if (location.hash.includes('lesson=')) this.openLesson();
+    else if (location.hash !== toHash(this.state.settings.config, this.state.settings.page)) this.restore();
+  }
+
+  // The smaller run offered instead of a long one becomes the settings.
+  async takeSmaller() {
+    const { config, page: options } = this.state.smallerRun;
+    this.controls.write(config, options);
+    await this.apply(this.controls.read(config, this.state.defaults[config.dataset]));
+  }
+}
