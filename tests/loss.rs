@@ -133,12 +133,19 @@ fn distillation_matches_reference() {
     }
 }
 
+/// Seeded logits and labels for `s`, then a teacher's logits in the same ±`scale`, and the
+/// generator for what the test draws next.
+fn student_and_teacher(seed: u64, s: &LossShape, scale: f32) -> (Rng, Vec<f32>, Vec<f32>, Vec<f32>) {
+    let mut rng = Rng::new(seed);
+    let (z, labels) = logits_and_labels(&mut rng, s, scale);
+    let teacher = rng.vec(s.logits_len(), -scale, scale);
+    (rng, z, labels, teacher)
+}
+
 #[test]
 fn reference_gradients_match_finite_differences() {
-    let mut rng = Rng::new(23);
     let s = LossShape { batch: 3, classes: 5 };
-    let (z, labels) = logits_and_labels(&mut rng, &s, 2.0);
-    let teacher = rng.vec(s.logits_len(), -2.0, 2.0);
+    let (mut rng, z, labels, teacher) = student_and_teacher(23, &s, 2.0);
     let fd = Tolerance::finite_difference();
     for (kind, targets) in target_kinds(&mut rng, &labels, s.classes) {
         let (_, _, grad) = cpu::softmax_cross_entropy(&s, &z, &targets, &labels).unwrap();
@@ -179,10 +186,8 @@ fn hand_computed_values() {
 
 #[test]
 fn distillation_limits() {
-    let mut rng = Rng::new(24);
     let s = LossShape { batch: 4, classes: 6 };
-    let (z, labels) = logits_and_labels(&mut rng, &s, 3.0);
-    let teacher = rng.vec(s.logits_len(), -3.0, 3.0);
+    let (_, z, labels, teacher) = student_and_teacher(24, &s, 3.0);
     let targets = smoothed(&labels, 6, 0.1);
     let shape = |temperature, hard_weight| DistillShape { batch: 4, classes: 6, temperature, hard_weight };
 
