@@ -122,6 +122,8 @@ test('on a slow backend a long run is timed first and offered a smaller one', ()
 test('a lesson runs on the CPU too, and its arms export from the history like any run', () => withPage('#lesson=label-smoothing&tiny=1', { on: noGpu }, async (p) => {
   await p.locator('.run-lesson').click();
   await p.waitForSelector('.verdict p', { timeout: 120_000 });
+  // The verdict is drawn first; the arms are saved into the history after it.
+  await p.locator('.lesson-status', { hasText: /Finished in/ }).waitFor({ timeout: 30_000 });
   const rows = p.locator('#history tbody tr[data-run]');
   assert.equal(await rows.count(), 2, 'both arms are in the history');
   assert.match(await rows.first().textContent(), /Label smoothing: .*seed 1/);

@@ -116,6 +116,8 @@ for (const [index, id] of LESSONS.entries()) {
 
     // The trained arms are in the history, and what one of them learned is shown.
     const trained = records.filter((r) => r.result).length;
+    // The verdict is drawn first; the arms are saved into the history after it.
+    await p.locator('#lesson-panel .lesson-status', { hasText: /Finished in/ }).waitFor({ timeout: 30_000 });
     assert.equal(await p.locator('#history tbody tr[data-run]').count(), trained, 'every trained arm is in the history');
     assert.ok(await p.locator('#lesson-panel .lesson-network .image-grid figure').count() >= 24, 'the prediction grid');
     assert.equal(await p.locator('#lesson-panel .lesson-network table.confusion td').count(), 100, 'the confusion matrix');
