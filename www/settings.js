@@ -3,6 +3,7 @@
 // and keeps the last good settings. A `#lesson=` link opens that lesson instead.
 
 import { $ } from './dom.js';
+import { reportHeight } from './embed.js';
 import { BadLink, Controller, fromHash, lessonLink, PAGE_DEFAULTS, stepsPerEpoch, toHash } from './state.js';
 
 // Fields whose defaults depend on the dataset; switching dataset resets them.
@@ -83,6 +84,7 @@ export class SettingsController extends Controller {
       return false;
     }
     document.body.classList.toggle('embed', Boolean(link?.embed));
+    reportHeight(Boolean(link?.embed));
     if (!link) {
       this.page.lessons.close();
       return false;

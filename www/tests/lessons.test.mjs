@@ -8,7 +8,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { shot, useBrowser, withPage } from './browser.mjs';
+import { open, shot, SITE, useBrowser, withPage } from './browser.mjs';
 
 useBrowser();
 
@@ -85,6 +85,37 @@ test('an embedded lesson shows the lesson alone', () => withPage('#lesson=cosine
   assert.ok(await p.locator('#lesson-panel .run-lesson').isVisible());
   await shot(p, 'lesson-embed-cosine');
 }));
+
+// A tutorial's page with README.md's listener: the iframe starts at a guessed 300 px and ends at
+// the embedded lesson's own height, so nothing is cut off and nothing is left blank.
+test('an embedded lesson tells its parent its height, and the listener fits the iframe to it', async () => {
+  const p = await open('styles.css', { wait: false });
+  try {
+    await p.setContent(`<iframe id="lesson" src="${SITE}#lesson=cosine&embed=1" width="700" height="300" style="border: 0"></iframe>
+      <script>
+        window.heights = [];
+        addEventListener('message', (e) => {
+          const frame = document.getElementById('lesson');
+          if (e.source !== frame.contentWindow || e.data?.tricklab !== 'height') return;
+          window.heights.push(e.data.height);
+          frame.style.height = e.data.height + 'px';
+        });
+      </script>`);
+    await p.frameLocator('#lesson').locator('#lesson-panel .run-lesson').waitFor({ timeout: 60_000 });
+    const fits = () => {
+      const frame = document.getElementById('lesson');
+      const inner = frame.contentDocument.documentElement;
+      const content = Math.ceil(inner.getBoundingClientRect().height);
+      return content > 300 && Math.abs(frame.getBoundingClientRect().height - content) <= 1 && inner.scrollHeight <= frame.clientHeight + 1;
+    };
+    await p.waitForFunction(fits, null, { timeout: 20_000 });
+    const heights = await p.evaluate(() => window.heights);
+    assert.ok(heights.length >= 1 && heights.every((h) => Number.isInteger(h) && h > 0), `${heights}`);
+    console.log(`# the embed reported heights ${heights.join(', ')} px`);
+  } finally {
+    await p.context().close();
+  }
+});
 
 for (const [index, id] of LESSONS.entries()) {
   test(`lesson ${id} runs at the tiny size, draws its views, and states a verdict computed from its runs`, () => withPage(`#lesson=${id}&tiny=1`, {}, async (p) => {
