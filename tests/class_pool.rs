@@ -139,3 +139,61 @@ fn lessons_quote_their_pooled_twelve_seeds() {
     let text = note("resnet-tweaks");
     assert!(text.contains(&format!("{} points on average, below the plain network in {below} of 12", signed(mean))), "{text}");
 }
+
+/// A run's one-line result: written and read back, short enough to paste, and pooled like the
+/// CLI's JSON lines; a line of another definition of the lesson (an edit, or the tiny version) is
+/// refused with its line number.
+#[test]
+fn result_lines_round_trip_and_pool() {
+    use tricklab::lessons::result::{definition_hash, ResultLine};
+    use tricklab::lessons::run::{sized, Size};
+    let tweaks = catalog::find("resnet-tweaks").unwrap();
+    let def = definition_hash(&tweaks);
+    assert_eq!(def.len(), 8);
+    assert_eq!(def, definition_hash(&sized(&tweaks, Size::Full)), "the full size is the lesson itself");
+    assert_ne!(def, definition_hash(&sized(&tweaks, Size::Tiny)), "the tiny version is another definition");
+    let mut edited = tweaks.clone();
+    edited.arms[1].config.base_lr *= 2.0;
+    assert_ne!(def, definition_hash(&edited));
+
+    // Every built-in lesson's longest line fits in 300 characters.
+    for l in catalog::all() {
+        let worst = ResultLine { lesson: l.id.clone(), def: definition_hash(&l), seed: (1 << 53) - 1, backend: "cpu".into(), arms: vec![(Some(-100.0), Some(100.0)); l.arms.len()] };
+        assert!(worst.write().len() <= 300, "{}: {} characters", l.id, worst.write().len());
+    }
+
+    // The 12 recorded seeds as result lines pool to the same numbers as their JSON lines.
+    let runs = runs_of("bench/runs/h200-2026-12-04/resnet-tweaks-12.jsonl");
+    let lines: Vec<String> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ResultLine { lesson: "resnet-tweaks".into(), def: def.clone(), seed: i as u64 + 1, backend: "gpu".into(), arms: r.iter().map(|v| (*v, Some(93.0))).collect() }.write())
+        .collect();
+    for line in &lines {
+        assert_eq!(ResultLine::read(line).unwrap().write(), *line, "round trip");
+    }
+    let mut text = lines.join("\n");
+    text.push_str(&format!("\n{}\n", lines[0].replace(&def, "00000000")));
+    text.push_str("tricklab-result v1 lesson=resnet-tweaks seed=x\n");
+    let known = |id: &str| catalog::find(id).map(|l| (l.arms.len(), definition_hash(&l)));
+    let c = pool::collect(&[("class.txt", &text)], known);
+    assert_eq!(c.seeds, (1..=12).collect::<Vec<u64>>());
+    assert_eq!(c.refused.len(), 2, "{:?}", c.refused);
+    assert!(c.refused[0].starts_with("class.txt:13: a result of another definition"), "{:?}", c.refused);
+    assert!(c.refused[1].starts_with("class.txt:14: seed `x` is not a whole number"), "{:?}", c.refused);
+    let p = pool::pool(&tweaks, &c.runs).unwrap();
+    let direct = pool::pool(&tweaks, &runs).unwrap();
+    assert!((p.mean - direct.mean).abs() < 1e-3 && p.showed == direct.showed, "{p:?} vs {direct:?}");
+
+    // What a malformed line says.
+    for (line, says) in [
+        ("tricklab-result v1 lesson=a def=1 seed=1 backend=gpu a1=1/2", "unexpected `a1`"),
+        ("tricklab-result v1 lesson=a def=1 seed=1 backend=gpu a0=1", "is not value/accuracy"),
+        ("tricklab-result v1 lesson=a def=1 seed=1 backend=gpu a0=nan/2", "`nan` is not a number"),
+        ("tricklab-result v1 lesson=a def=1 backend=gpu a0=1/2", "no seed"),
+    ] {
+        let e = ResultLine::read(line).unwrap_err();
+        assert!(e.contains(says), "{line}: {e}");
+    }
+    assert_eq!(ResultLine::read("tricklab-result v1 lesson=a def=1 seed=3 backend=cpu a0=-/-").unwrap().arms, vec![(None, None)]);
+}

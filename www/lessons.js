@@ -110,7 +110,7 @@ export class Lessons {
         final: { test_acc: r.result.test_acc, test_loss: r.result.test_loss },
         imagesPerSec: r.images / Math.max(r.train_seconds, 1e-6),
         seconds,
-        lesson: { id: lesson.id, seed, arm: i },
+        lesson: { id: lesson.id, seed, arm: i, result: verdict.result_line },
         views: { grid: r.result.grid, confusion: r.result.confusion, batch: r.batch },
         status: 'finished',
         checkpoint: checkpoints[i],

@@ -17,6 +17,7 @@ pub mod check;
 mod fields;
 pub mod file;
 pub mod pool;
+pub mod result;
 pub mod run;
 pub mod verdict;
 

@@ -225,53 +225,56 @@ pub struct Collected {
     pub refused: Vec<String>,
 }
 
-/// Gathers the per-arm JSON lines that `tricklab lesson NAME --seed S` prints (`{"lesson", "seed",
-/// "arm", "value", …}`; summary lines and other text are skipped) from `(name, text)` sources,
-/// for a lesson of `arms` arms. Refuses, with file and line, a malformed line, a line of another
-/// lesson than the first one seen, an arm out of range and a seed's arm given twice; a seed that
-/// lacks an arm is refused as a whole. Keeps everything else.
-pub fn collect(sources: &[(&str, &str)], arms_of: impl Fn(&str) -> Option<usize>) -> Collected {
+/// One arm's result as a line gave it.
+struct Entry {
+    lesson: String,
+    /// The lesson definition's hash, where the line carries one.
+    def: Option<String>,
+    seed: u64,
+    arm: usize,
+    value: Option<f64>,
+    /// Final test accuracy in percent.
+    acc: Option<f64>,
+}
+
+/// Gathers results from `(name, text)` sources: the per-arm JSON lines that `tricklab lesson NAME
+/// --seed S` prints (`{"lesson", "seed", "arm", "value", …}`; summary lines and other text are
+/// skipped) and the one-line results a lesson ends with (`result::ResultLine`). `known(id)` gives
+/// a lesson's arm count and definition hash. Refuses, with file and line, a malformed line, a line
+/// of another lesson than the first one seen or of another definition of it, an arm out of range
+/// and a seed's arm given twice; a seed that lacks an arm is refused as a whole. Keeps the rest.
+pub fn collect(sources: &[(&str, &str)], known: impl Fn(&str) -> Option<(usize, String)>) -> Collected {
     let mut c = Collected::default();
     let mut seen: Vec<(u64, Vec<Option<(Option<f64>, Option<f64>, String)>>)> = Vec::new();
-    let mut arms = 0;
+    let mut lesson: Option<(usize, String)> = None;
     for (name, text) in sources {
         for (i, line) in text.lines().enumerate() {
             let at = format!("{name}:{}", i + 1);
-            let line = line.trim();
-            let (lesson, seed, arm, value, acc) = match result_line(line) {
-                Ok(Some(r)) => r,
-                Ok(None) => continue,
+            let entries = match entries(line.trim()) {
+                Ok(e) => e,
                 Err(e) => {
                     c.refused.push(format!("{at}: {e}"));
                     continue;
                 }
             };
-            if c.lesson.is_empty() {
-                match arms_of(&lesson) {
-                    Some(n) => (c.lesson, arms) = (lesson.clone(), n),
+            for e in entries {
+                if let Err(why) = accept(&mut c, &mut lesson, &known, &e) {
+                    // One message for the line, however many arms it gave.
+                    c.refused.push(format!("{at}: {why}"));
+                    break;
+                }
+                let arms = lesson.as_ref().map_or(0, |l| l.0);
+                let slot = match seen.iter().position(|(s, _)| *s == e.seed) {
+                    Some(p) => &mut seen[p].1,
                     None => {
-                        c.refused.push(format!("{at}: unknown lesson `{lesson}`"));
-                        continue;
+                        seen.push((e.seed, vec![None; arms]));
+                        &mut seen.last_mut().unwrap().1
                     }
+                };
+                match &slot[e.arm] {
+                    Some((_, _, first)) => c.refused.push(format!("{at}: seed {} arm {} is given twice (first at {first})", e.seed, e.arm)),
+                    None => slot[e.arm] = Some((e.value, e.acc, at.clone())),
                 }
-            } else if lesson != c.lesson {
-                c.refused.push(format!("{at}: a result of lesson `{lesson}`, not `{}`", c.lesson));
-                continue;
-            }
-            if arm >= arms {
-                c.refused.push(format!("{at}: arm {arm} does not exist (lesson `{}` has {arms})", c.lesson));
-                continue;
-            }
-            let slot = match seen.iter().position(|(s, _)| *s == seed) {
-                Some(p) => &mut seen[p].1,
-                None => {
-                    seen.push((seed, vec![None; arms]));
-                    &mut seen.last_mut().unwrap().1
-                }
-            };
-            match &slot[arm] {
-                Some((_, _, first)) => c.refused.push(format!("{at}: seed {seed} arm {arm} is given twice (first at {first})")),
-                None => slot[arm] = Some((value, acc, at)),
             }
         }
     }
@@ -288,19 +291,42 @@ pub fn collect(sources: &[(&str, &str)], arms_of: impl Fn(&str) -> Option<usize>
     c
 }
 
-/// One result line's lesson, seed, arm, value and test accuracy (%); `None` for a line that is
-/// not a per-arm result (text, or a summary line).
-#[allow(clippy::type_complexity)]
-fn result_line(line: &str) -> std::result::Result<Option<(String, u64, usize, Option<f64>, Option<f64>)>, &'static str> {
+/// Whether `e` belongs with what was gathered so far (the first line fixes the lesson).
+fn accept(c: &mut Collected, lesson: &mut Option<(usize, String)>, known: &impl Fn(&str) -> Option<(usize, String)>, e: &Entry) -> std::result::Result<(), String> {
+    if lesson.is_none() {
+        *lesson = Some(known(&e.lesson).ok_or_else(|| format!("unknown lesson `{}`", e.lesson))?);
+        c.lesson = e.lesson.clone();
+    } else if e.lesson != c.lesson {
+        return Err(format!("a result of lesson `{}`, not `{}`", e.lesson, c.lesson));
+    }
+    let (arms, def) = lesson.as_ref().unwrap();
+    if let Some(d) = e.def.as_ref().filter(|d| *d != def) {
+        return Err(format!("a result of another definition of lesson `{}` (def {d}, not {def}): an edited or tiny version", c.lesson));
+    }
+    if e.arm >= *arms {
+        return Err(format!("arm {} does not exist (lesson `{}` has {arms})", e.arm, c.lesson));
+    }
+    Ok(())
+}
+
+/// The arm results one line gives: none for text and summary lines, one for a CLI JSON line,
+/// every arm for a one-line result.
+fn entries(line: &str) -> std::result::Result<Vec<Entry>, String> {
+    if line.starts_with(super::result::PREFIX) {
+        let r = super::result::ResultLine::read(line)?;
+        let arm = |(arm, (value, acc)): (usize, &(Option<f64>, Option<f64>))| Entry { lesson: r.lesson.clone(), def: Some(r.def.clone()), seed: r.seed, arm, value: *value, acc: *acc };
+        return Ok(r.arms.iter().enumerate().map(arm).collect());
+    }
     if !line.starts_with('{') {
-        return Ok(None);
+        return Ok(vec![]);
     }
     let v: serde_json::Value = serde_json::from_str(line).map_err(|_| "not a JSON result line")?;
     if v.get("verdict").is_some() {
-        return Ok(None);
+        return Ok(vec![]);
     }
     let (Some(lesson), Some(seed), Some(arm)) = (v["lesson"].as_str(), v["seed"].as_u64(), v["arm"].as_u64()) else {
-        return Err("a result line needs \"lesson\", \"seed\" and \"arm\"");
+        return Err("a result line needs \"lesson\", \"seed\" and \"arm\"".into());
     };
-    Ok(Some((lesson.to_string(), seed, arm as usize, v["value"].as_f64(), v["test_acc"].as_f64().map(|a| 100.0 * a))))
+    let def = v["def"].as_str().map(String::from);
+    Ok(vec![Entry { lesson: lesson.to_string(), def, seed, arm: arm as usize, value: v["value"].as_f64(), acc: v["test_acc"].as_f64().map(|a| 100.0 * a) }])
 }

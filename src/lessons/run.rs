@@ -206,6 +206,11 @@ impl LessonRun {
         Ok(())
     }
 
+    /// "gpu" or "cpu": what the run trains on, for its result line.
+    pub fn backend(&self) -> &'static str {
+        if self.device.is_cpu() { "cpu" } else { "gpu" }
+    }
+
     pub fn is_done(&self) -> bool {
         self.states.iter().all(|s| matches!(s, ArmState::Done(_)))
     }

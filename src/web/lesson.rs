@@ -104,13 +104,15 @@ impl WebLesson {
         to_js(&slot.as_ref().ok_or_else(busy)?.records)
     }
 
-    /// Each arm's value of the lesson's metric and the verdict, from this run's seed.
+    /// Each arm's value of the lesson's metric and the verdict, from this run's seed, and the
+    /// run's one-line result for a class to pool (`lessons::result`).
     pub fn verdict(&self) -> Result<JsValue, JsValue> {
         let slot = self.slot.borrow();
         let run = slot.as_ref().ok_or_else(busy)?;
         let summaries = verdict::summarize(&run.lesson, std::slice::from_ref(&run.records));
         let v = verdict::verdict(&run.lesson, &summaries);
-        to_js(&serde_json::json!({ "arms": summaries, "verdict": v }))
+        let line = lessons::result::ResultLine::of(&run.lesson, run.seed, run.backend(), &run.records).write();
+        to_js(&serde_json::json!({ "arms": summaries, "verdict": v, "result_line": line }))
     }
 
     /// Arm `arm`'s trained weights as a safetensors file (for the run history).

@@ -145,6 +145,12 @@ for (const [index, id] of LESSONS.entries()) {
     }
     assert.match(verdict, /In this run/);
 
+    // The run's one-line result for the class: the core's line, short enough to paste.
+    const line = await p.locator('#lesson-panel .verdict .result-line').textContent();
+    assert.match(line, new RegExp(`^tricklab-result v1 lesson=${id} def=[0-9a-f]{8} seed=1 backend=(gpu|cpu) a0=\\S+/\\S+`));
+    assert.equal(line.match(/ a\d+=/g).length, records.length, `${id}: one value per arm: ${line}`);
+    assert.ok(line.length <= 300, `${id}: ${line.length} characters`);
+
     // The trained arms are in the history, and what one of them learned is shown.
     const trained = records.filter((r) => r.result).length;
     // The verdict is drawn first; the arms are saved into the history after it.

@@ -98,8 +98,26 @@ export class LessonView {
     this.verdict.replaceChildren(
       el('p', { class: verdict.verdict.holds ? 'held' : 'not-held' }, el('strong', {}, 'Verdict (computed from these runs): '), verdict.verdict.sentence),
       el('p', { class: 'values' }, values),
+      this.resultLine(verdict.result_line),
     );
     this.drawViews(records);
+  }
+
+  // The run's result as one line the core wrote, with a Copy button: a class pastes its lines
+  // together, and `tricklab lesson pool` pools them into one verdict.
+  resultLine(line) {
+    const text = el('code', { class: 'result-line' }, line);
+    const button = el('button', { type: 'button', class: 'copy-result' }, 'Copy');
+    button.addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText(line);
+        button.textContent = 'Copied';
+      } catch {
+        getSelection().selectAllChildren(text);
+        button.textContent = 'Selected: copy it with Ctrl+C';
+      }
+    });
+    return el('p', { class: 'result' }, 'Your result, for the class: ', text, ' ', button);
   }
 
   drawViews(records) {

@@ -12,6 +12,7 @@ use tricklab::data::mnist;
 use tricklab::gpu::block_on;
 use tricklab::lessons::run::{sized, LessonRun, Size};
 use tricklab::lessons::verdict::{self, format_value};
+use tricklab::lessons::result::{self, ResultLine};
 use tricklab::lessons::{catalog, file, pool, Lesson};
 use tricklab::train::backend::Device;
 use tricklab::train::tuning::{open_tuned, DeviceKind};
@@ -77,14 +78,16 @@ fn run_seeds(o: Options) -> Result<(), String> {
     eprintln!("adapter: {}", device.describe());
     eprintln!("{}: {} arms, {} training images per seed", lesson.id, lesson.arms.len(), lesson.training_images());
     let mut runs = Vec::new();
+    let def = result::definition_hash(&lesson);
     for &seed in &o.seeds {
         let records = run_seed(&device, &lesson, seed, &splits)?;
+        eprintln!("result: {}", ResultLine::of(&lesson, seed, "gpu", &records).write());
         for r in &records {
             let value = verdict::value(lesson.metric, r);
             println!(
                 "{}",
                 json!({
-                    "lesson": lesson.id, "seed": seed, "arm": r.arm, "name": r.name,
+                    "lesson": lesson.id, "def": def, "seed": seed, "arm": r.arm, "name": r.name,
                     "metric": lesson.metric.name(), "value": value,
                     "test_acc": r.result.as_ref().map(|f| f.test_acc),
                     "images": r.images, "images_per_sec": r.images_per_sec(), "seconds": r.train_seconds,
@@ -167,7 +170,7 @@ fn pool_files(args: &[String]) -> Result<(), String> {
         None => catalog::find(id),
     };
     let sources: Vec<(&str, &str)> = texts.iter().map(|(p, t)| (*p, t.as_str())).collect();
-    let c = pool::collect(&sources, |id| find(id).map(|l| l.arms.len()));
+    let c = pool::collect(&sources, |id| find(id).map(|l| (l.arms.len(), result::definition_hash(&l))));
     for r in &c.refused {
         eprintln!("refused: {r}");
     }
