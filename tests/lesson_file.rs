@@ -177,12 +177,13 @@ fn an_edited_export_runs_as_a_lesson_of_its_own() {
     let summary = &lines[3];
     assert!(summary["verdict"].as_str().unwrap().contains("ResNet-D"), "{summary}");
     assert_eq!(summary["training_images"], json!(3 * 2 * 128));
-    // A class's runs of it pool with `lesson pool --file`, as the runs of a built-in lesson do.
+    // A class's runs of it pool with `lesson pool --file`, as the runs of a built-in lesson do
+    // (`--tiny`: these are runs of its tiny version, whose definition hash differs).
     let text = |lines: &[Value]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();
     let one = dir.write("seed-1.jsonl", text(&lines).as_bytes());
     let two = dir.write("seed-2.jsonl", text(&run_tiny(&dir.0, &["--file", path.to_str().unwrap(), "--seed", "2"])).as_bytes());
     let out = Command::new(env!("CARGO_BIN_EXE_tricklab"))
-        .args(["lesson", "pool", "--file", path.to_str().unwrap(), one.to_str().unwrap(), two.to_str().unwrap()])
+        .args(["lesson", "pool", "--file", path.to_str().unwrap(), "--tiny", one.to_str().unwrap(), two.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

