@@ -23,6 +23,7 @@ import { chartsController } from './charts.js';
 import { RunsController } from './runs.js';
 import { FilesController } from './files.js';
 import { keepOffline } from './offline.js';
+import { Routes } from './routes.js';
 
 const NO_WEBGPU = 'Without WebGPU, this page trains on your computer\'s CPU instead (WebAssembly), with the same numbers '
   + 'but much more slowly. To train on your GPU, use Chrome or Edge 113 or newer (Windows, macOS, ChromeOS, Android), '
@@ -67,6 +68,7 @@ const page = {
     status.text(text);
   },
   where: () => backendName(state.backend),
+  routes: new Routes(),
 };
 page.client = new TrainerClient(timed(onRunEvent));
 page.settings = new SettingsController(page);

@@ -50,8 +50,8 @@ export class SettingsController extends Controller {
     $('#slow').hidden = true; // an offer made for other settings
     $('#train').disabled = !this.state.ready || this.state.running;
     const hash = toHash(result.config, result.page);
-    // An open lesson keeps its own link; otherwise the URL shows the settings.
-    if (location.hash !== hash && !this.page.lessons.open) window.history.replaceState(null, '', hash);
+    // An open lesson or view keeps its own link; otherwise the URL shows the settings.
+    if (location.hash !== hash && !this.page.lessons.open && !this.page.routes.current) window.history.replaceState(null, '', hash);
     this.page.charts.draw();
   }
 
@@ -109,7 +109,8 @@ export class SettingsController extends Controller {
   // effect: a hold without cosine, a temperature without a teacher).
   async restore() {
     let candidate = { config: { ...this.state.defaults.mnist }, page: { ...PAGE_DEFAULTS } };
-    if (location.hash.length > 1 && !this.openLesson()) {
+    const routed = this.page.routes.open(location.hash);
+    if (location.hash.length > 1 && !routed && !this.openLesson()) {
       try {
         candidate = await this.fromLink();
       } catch (e) {
@@ -122,6 +123,7 @@ export class SettingsController extends Controller {
 
   hashChanged() {
     if (this.state.running) return;
+    if (this.page.routes.open(location.hash)) return;
     if (location.hash.includes('lesson=')) this.openLesson();
     else if (location.hash !== toHash(this.state.settings.config, this.state.settings.page)) this.restore();
   }
