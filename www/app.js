@@ -24,6 +24,7 @@ import { RunsController } from './runs.js';
 import { FilesController } from './files.js';
 import { keepOffline } from './offline.js';
 import { Routes } from './routes.js';
+import { LessonFiles } from './lesson-files.js';
 
 const NO_WEBGPU = 'Without WebGPU, this page trains on your computer\'s CPU instead (WebAssembly), with the same numbers '
   + 'but much more slowly. To train on your GPU, use Chrome or Edge 113 or newer (Windows, macOS, ChromeOS, Android), '
@@ -76,6 +77,7 @@ page.run = new RunController(page);
 page.charts = chartsController(page);
 page.runs = new RunsController(page);
 page.files = new FilesController(page);
+page.lessonFiles = new LessonFiles(page);
 page.history = new HistoryView($('#history'), page.runs.handlers);
 page.network = new NetworkView(
   { pick: $('#network-pick'), batch: $('#network-batch'), grid: $('#network-grid'), confusion: $('#network-confusion'), draw: $('#network-draw'), empty: $('#network .empty') },
@@ -200,6 +202,7 @@ function wireButtons() {
   });
   window.addEventListener('hashchange', () => settings.hashChanged());
   page.files.wire();
+  page.lessonFiles.wire();
 }
 
 // Where runs train, said once at start.
@@ -221,6 +224,7 @@ async function main() {
   $('#cifar-kept').hidden = !info.cifarKept;
   announceBackend(info);
   keepOffline(page.messages);
+  page.lessonFiles.loadSite();
   document.body.dataset.ready = 'true';
   if (state.backend.kind === 'gpu') warmUp();
 }

@@ -75,10 +75,14 @@ export class FilesController extends Controller {
     }
   }
 
-  // A file dropped anywhere: weights (.safetensors) are imported; anything else is read as CIFAR-10.
+  // A file dropped anywhere: weights (.safetensors) are imported, a lesson file (.json) opens as a
+  // lesson (unless a view with its own link, such as #class=, is open and takes its drops); anything
+  // else is read as CIFAR-10.
   openFile(file) {
     if (/\.safetensors$/i.test(file.name)) this.importWeights(file);
-    else this.loadCifarFile(file);
+    else if (/\.json$/i.test(file.name)) {
+      if (!this.page.routes.current) this.page.lessonFiles.open(file);
+    } else this.loadCifarFile(file);
   }
 
   // The file inputs and dropping a file anywhere on the page.

@@ -11,8 +11,9 @@ import { stepLoop } from './step-loop.js';
 const MAX_CHUNK = 32;
 
 // `post(event, transfer)`; `control`: the worker's run {id, paused, stopped, wake}.
-export async function runLesson({ post, control, WebLesson, data, id, seed, tiny, backend }) {
-  const lesson = await WebLesson.start(data, id, seed, tiny, backend);
+// `file`: a lesson file's text, else `id` names a built-in lesson.
+export async function runLesson({ post, control, WebLesson, data, id, file, seed, tiny, backend }) {
+  const lesson = await (file ? WebLesson.start_file(data, file, seed, tiny, backend) : WebLesson.start(data, id, seed, tiny, backend));
   const send = (event, fields, transfer) => post(runEvent(control.id, event, fields), transfer);
   try {
     send('lesson-started', { lesson: JSON.parse(lesson.lesson_json) });

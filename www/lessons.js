@@ -1,7 +1,9 @@
-// The Lessons section: the list of lessons (from the core's catalog), one open lesson at a time,
-// its run in the worker, and its arms saved into the run history when it finishes. A lesson is a
-// link: `#lesson=warmup` opens it, `&embed=1` shows it alone (for an iframe in a tutorial),
-// `&seed=N` picks the seed, and the tests' `&tiny=1` runs two steps per epoch.
+// The Lessons section: the list of lessons (the core's built-in ones, the site's own from
+// lessons/index.json, and files opened here: lesson-files.js), one open lesson at a time, its run
+// in the worker, and its arms saved into the run history when it finishes. A lesson is a link:
+// `#lesson=warmup` opens a built-in one and `#lesson-url=lessons/my-lesson.json` a file of the
+// site; `&embed=1` shows it alone (for an iframe in a tutorial), `&seed=N` picks the seed, and
+// the tests' `&tiny=1` runs two steps per epoch.
 
 import { LessonView } from './views/lesson.js';
 import { el } from './dom.js';
@@ -16,6 +18,10 @@ export class Lessons {
     this.panelRoot = panelRoot;
     this.hooks = hooks;
     this.catalog = [];
+    // Lessons from files: the site's (each with its `url`) and those opened here (`where`: the
+    // file's name); each keeps its file's text (`file`) to run.
+    this.site = [];
+    this.opened = [];
     this.view = null;
     this.open = null; // {lesson, seed, tiny}
     this.running = false;
@@ -23,15 +29,43 @@ export class Lessons {
 
   setCatalog(lessons) {
     this.catalog = lessons;
-    this.listRoot.replaceChildren(el('ul', { class: 'lesson-list' }, ...lessons.map((l) => el('li', {},
-      el('a', { href: `#lesson=${l.id}`, 'data-lesson': l.id }, l.title), ` — ${l.question} `,
-      el('span', { class: 'muted' }, `(${l.arms.length} runs, ${Math.round(l.training_images / 1000)}k images)`)))));
+    this.render();
   }
 
-  // Opens lesson `id` (seed, tiny from the link); returns false for an unknown id.
-  show(id, { seed = 1, tiny = false } = {}) {
+  addSite(lessons) {
+    this.site = lessons;
+    this.render();
+  }
+
+  addOpened(lesson) {
+    this.opened = [...this.opened.filter((l) => l.where !== lesson.where), lesson];
+    this.render();
+  }
+
+  // One list: the built-in lessons, the site's (marked), and the files opened in this tab.
+  render() {
+    const size = (l) => el('span', { class: 'muted' }, `(${l.arms.length} runs, ${Math.round(l.training_images / 1000)}k images)`);
+    const item = (link, l, from) => el('li', {}, link, ` — ${l.question} `, size(l), from ? el('span', { class: 'source' }, ` ${from}`) : '');
+    const builtIn = this.catalog.map((l) => item(el('a', { href: `#lesson=${l.id}`, 'data-lesson': l.id }, l.title), l));
+    const site = this.site.map((l) => item(el('a', { href: `#lesson-url=${l.url}`, 'data-lesson-url': l.url }, l.title), l, '(this site\'s lesson)'));
+    const opened = this.opened.map((l) => {
+      const open = el('button', { type: 'button', class: 'link', 'data-lesson-file': l.where }, l.title);
+      open.addEventListener('click', () => this.showLoaded(l));
+      return item(open, l, `(from ${l.where})`);
+    });
+    this.listRoot.replaceChildren(el('ul', { class: 'lesson-list' }, ...builtIn, ...site, ...opened));
+  }
+
+  // Opens built-in lesson `id` (seed, tiny from the link); returns false for an unknown id.
+  show(id, options = {}) {
     const lesson = this.catalog.find((l) => l.id === id);
     if (!lesson) return false;
+    this.showLoaded(lesson, options);
+    return true;
+  }
+
+  // Opens `lesson` (a built-in one, or one read from a file, which keeps its text in `file`).
+  showLoaded(lesson, { seed = 1, tiny = false } = {}) {
     this.open = { lesson, seed, tiny };
     const runButton = el('button', { type: 'button', class: 'run-lesson' }, `Run this lesson (seed ${seed})`);
     runButton.addEventListener('click', () => this.run());
@@ -40,7 +74,6 @@ export class Lessons {
     this.runButton = runButton;
     this.showLesson(lesson);
     this.panelRoot.hidden = false;
-    return true;
   }
 
   // The lesson's text and panels, with the run button in its place.
@@ -65,7 +98,7 @@ export class Lessons {
     this.view.setStatus(`Preparing the arms on ${this.hooks.where()}…`);
     this.startedAt = performance.now();
     try {
-      await this.hooks.start({ id: lesson.id, seed, tiny });
+      await this.hooks.start({ id: lesson.id, file: lesson.file, seed, tiny });
     } catch (e) {
       this.ended(`The lesson could not start: ${e.message}`);
     }

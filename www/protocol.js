@@ -6,14 +6,16 @@
 /**
  * @typedef {'init' | 'warm' | 'speed' | 'dataLog' | 'parseTimes' | 'checkpointInfo' | 'validate' | 'curve'
  *   | 'loadCifar' | 'forgetCifar' | 'train' | 'lesson' | 'classify' | 'pause' | 'resume' | 'stop'
- *   | 'loseDevice' | 'gpuMemory'} Command
+ *   | 'loseDevice' | 'gpuMemory' | 'parseLesson' | 'draftLesson'} Command
  *
  * Arguments of the commands that take some:
  * @typedef {{config: object}} WarmArgs            warm, speed
  * @typedef {{config: object, stepsPerEpoch: number}} ScheduleArgs   validate, curve
  * @typedef {{bytes: ArrayBuffer, name?: string}} BytesArgs       checkpointInfo, loadCifar (name: the file's, for the core's errors)
  * @typedef {{run: number, config: object, trainLimit: number, testLimit: number, teacher: ArrayBuffer | null}} TrainArgs
- * @typedef {{run: number, id: string, seed: number, tiny: boolean}} LessonArgs
+ * @typedef {{run: number, id: string, file?: string, seed: number, tiny: boolean}} LessonArgs   (file: a lesson file's text)
+ * @typedef {{text: string}} ParseLessonArgs        parseLesson (answers the lesson, as `init`'s lessons)
+ * @typedef {{baseline: object, other: object}} DraftLessonArgs   draftLesson ({name, config, train_limit, test_limit} each; answers a lesson file's text)
  * @typedef {{checkpoint: ArrayBuffer, image: Uint8Array}} ClassifyArgs
  *
  * `init` answers {catalog, fields, defaults, lessons, backend, adapter, error, cifarKept, picksProblem}.

@@ -1,6 +1,6 @@
 // The settings controller: the form's edits and the URL hash become the page's settings, each
 // validated by the Rust core with its schedule previewed; a bad value is reported beside the form
-// and keeps the last good settings. A `#lesson=` link opens that lesson instead.
+// and keeps the last good settings. A `#lesson=` or `#lesson-url=` link opens that lesson instead.
 
 import { $ } from './dom.js';
 import { reportHeight } from './embed.js';
@@ -89,9 +89,19 @@ export class SettingsController extends Controller {
       this.page.lessons.close();
       return false;
     }
-    this.page.lessons.show(link.id, link);
+    if (link.url) this.openLessonUrl(link);
+    else this.page.lessons.show(link.id, link);
     if (!link.embed) $('#lessons').scrollIntoView();
     return true;
+  }
+
+  // A `#lesson-url=` link: the site's lesson file, fetched and read by the core.
+  async openLessonUrl(link) {
+    try {
+      this.page.lessons.showLoaded(await this.page.lessonFiles.fromUrl(link.url), link);
+    } catch (e) {
+      this.messages.show(`This link's lesson file could not be opened: ${e.message}`);
+    }
   }
 
   // The settings a link gives, validated; throws BadLink or the core's message.
@@ -124,7 +134,7 @@ export class SettingsController extends Controller {
   hashChanged() {
     if (this.state.running) return;
     if (this.page.routes.open(location.hash)) return;
-    if (location.hash.includes('lesson=')) this.openLesson();
+    if (/(^#|&)lesson(-url)?=/.test(location.hash)) this.openLesson();
     else if (location.hash !== toHash(this.state.settings.config, this.state.settings.page)) this.restore();
   }
 

@@ -93,11 +93,14 @@ export function fromHash(hash, defaultsByDataset) {
 // any other hash. `tiny` (two steps per epoch) is for the page's tests.
 export function lessonLink(hash, lessonIds) {
   const params = new URLSearchParams(hash.replace(/^#/, ''));
-  if (!params.has('lesson')) return null;
-  const link = { id: params.get('lesson'), seed: 1, embed: false, tiny: false };
-  if (!lessonIds.includes(link.id)) throw new BadLink(`there is no lesson "${link.id}"; the lessons are ${lessonIds.join(', ')}`);
+  if (!params.has('lesson') && !params.has('lesson-url')) return null;
+  const link = { id: params.get('lesson'), url: params.get('lesson-url'), seed: 1, embed: false, tiny: false };
+  if (link.url !== null) {
+    if (link.id !== null) throw new BadLink('a link opens one lesson: "lesson" or "lesson-url", not both');
+    siteLessonUrl(link.url, 'https://example.org/site/');
+  } else if (!lessonIds.includes(link.id)) throw new BadLink(`there is no lesson "${link.id}"; the lessons are ${lessonIds.join(', ')}`);
   for (const [key, text] of params) {
-    if (key === 'lesson') continue;
+    if (key === 'lesson' || key === 'lesson-url') continue;
     if (key === 'seed') link.seed = parseCount('seed', text, FIELDS.field('seed').max);
     else if (key === 'embed' || key === 'tiny') {
       if (text !== '1' && text !== '0') throw new BadLink(`${key} must be 1 or 0, got "${text}"`);
@@ -105,6 +108,17 @@ export function lessonLink(hash, lessonIds) {
     } else throw new BadLink(`unknown lesson setting "${key}"`);
   }
   return link;
+}
+
+// The URL of a lesson file named by a link's `lesson-url`, resolved against the page's `base`: a
+// relative URL on the same site only (a link cannot make the page fetch from elsewhere).
+export function siteLessonUrl(text, base) {
+  if (!text || /^[a-z][a-z0-9+.-]*:/i.test(text) || /^[/\\]{2}/.test(text)) {
+    throw new BadLink(`lesson-url must be a relative URL on this site, such as lessons/my-lesson.json; got "${text}"`);
+  }
+  const url = new URL(text, base);
+  if (url.origin !== new URL(base).origin) throw new BadLink(`lesson-url "${text}" leaves this site`);
+  return url;
 }
 
 // Images per split after the page's limits (0 = the whole split).

@@ -9,7 +9,7 @@
 // archive is not asked for again.
 
 import init, {
-  adapter_info, catalog, checkpoint_info, classify, config_fields, default_config, gpu_kernels, gpu_memory, kernel_picks, lessons, measure_speed,
+  adapter_info, catalog, checkpoint_info, classify, config_fields, default_config, gpu_kernels, gpu_memory, kernel_picks, lesson_from_runs, lessons, measure_speed, parse_lesson,
   set_kernel_picks, stop_warm_up, validate_config, schedule_curve, warm_up, WebDataset, WebLesson, WebTrainer,
 } from './pkg/tricklab.js';
 import { loadPicks, savePicks } from './kernel-picks.js';
@@ -157,10 +157,22 @@ const commands = {
     }), options.config.dataset);
     return true;
   },
-  // A lesson: its arms step in turn in the core; pause and stop work as for a run.
-  async lesson({ run: runId, id, seed, tiny }) {
-    begin(runId, (control, data) => runLesson({ post, control, WebLesson, data, id, seed, tiny, backend }), 'mnist');
+  // A lesson: its arms step in turn in the core; pause and stop work as for a run. `file`: a
+  // lesson file's text (else `id` names a built-in lesson).
+  async lesson({ run: runId, id, file, seed, tiny }) {
+    begin(runId, (control, data) => runLesson({ post, control, WebLesson, data, id, file, seed, tiny, backend }), 'mnist');
     return true;
+  },
+  // A lesson file's text, read and validated by the core: the lesson, or an error naming the
+  // field at fault.
+  async parseLesson({ text }) {
+    await ready;
+    return JSON.parse(parse_lesson(text));
+  },
+  // The lesson file of two history runs ({name, config, train_limit, test_limit} each).
+  async draftLesson({ baseline, other }) {
+    await ready;
+    return lesson_from_runs(JSON.stringify(baseline), JSON.stringify(other));
   },
   // The class probabilities of one image under a run's saved weights (CPU reference).
   async classify({ checkpoint, image }) {

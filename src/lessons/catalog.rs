@@ -12,7 +12,7 @@
 use super::{file, Lesson};
 
 /// Every built-in lesson's id and file, in the order the page lists them.
-const FILES: [(&str, &str); 9] = [
+const FILES: [(&str, &str); 10] = [
     ("linear-scaling", include_str!("../../lessons/linear-scaling.json")),
     ("warmup", include_str!("../../lessons/warmup.json")),
     ("zero-gamma", include_str!("../../lessons/zero-gamma.json")),
@@ -21,6 +21,7 @@ const FILES: [(&str, &str); 9] = [
     ("label-smoothing", include_str!("../../lessons/label-smoothing.json")),
     ("mixup", include_str!("../../lessons/mixup.json")),
     ("distillation", include_str!("../../lessons/distillation.json")),
+    ("distillation-few-labels", include_str!("../../lessons/distillation-few-labels.json")),
     ("resnet-tweaks", include_str!("../../lessons/resnet-tweaks.json")),
 ];
 

@@ -112,14 +112,31 @@ impl LessonFile {
             check_teacher(i, a, &self.arms)?;
             let mut config = arm_config(self.dataset, &self.base, a, i)?;
             config.teacher = a.teacher.map(|t| self.arms[t].name.clone());
-            let steps = self.train_images.checked_div(config.batch_size as usize).unwrap_or(0) as u64;
+            let images = self.arm_images(i, a)?;
+            let steps = images.checked_div(config.batch_size as usize).unwrap_or(0) as u64;
             config.validate(steps).map_err(|e| config_error(e, i, &self.base, a))?;
-            if let Some(j) = arms.iter().position(|b| b.config == config && b.teacher == a.teacher) {
+            let same = |b: &Arm| b.config == config && b.teacher == a.teacher && b.train_images == a.train_images;
+            if let Some(j) = arms.iter().position(same) {
                 return fail(index("arms", i), format!("trains exactly as arms[{j}]; the arms of a lesson differ in the trick"));
             }
-            arms.push(Arm { name: a.name.clone(), config, teacher: a.teacher });
+            arms.push(Arm { name: a.name.clone(), config, teacher: a.teacher, train_images: a.train_images });
         }
         Ok(arms)
+    }
+}
+
+impl LessonFile {
+    /// The training images arm `i` takes: its own `train_images` (from 1 to the lesson's) or the
+    /// lesson's.
+    fn arm_images(&self, i: usize, a: &ArmFile) -> Result<usize> {
+        match a.train_images {
+            None => Ok(self.train_images),
+            Some(n) if (1..=self.train_images).contains(&n) => Ok(n),
+            Some(n) => fail(
+                join(&index("arms", i), "train_images"),
+                format!("is {n}; an arm trains on the first 1 to {} of the lesson's training images (its `train_images`)", self.train_images),
+            ),
+        }
     }
 }
 
@@ -198,7 +215,7 @@ fn check_measurement(l: &Lesson) -> Result<()> {
 fn check_metric(path: &str, m: Metric, l: &Lesson) -> Result<()> {
     match m {
         Metric::EarlyLoss { steps } => {
-            let arm_steps = |a: &Arm| a.config.total_steps((l.train_images / a.config.batch_size as usize) as u64);
+            let arm_steps = |a: &Arm| a.config.total_steps((l.arm_images(a) / a.config.batch_size as usize) as u64);
             let (shortest, k) = l.arms.iter().enumerate().map(|(k, a)| (arm_steps(a), k)).min().expect("a lesson has arms");
             if steps == 0 {
                 return fail(join(path, "steps"), "must be at least 1");

@@ -81,6 +81,9 @@ pub struct ArmFile {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub teacher: Option<usize>,
+    /// Only the first this many of the lesson's training images (a student with few labels).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_images: Option<usize>,
     pub set: ConfigPatch,
 }
 
@@ -172,7 +175,7 @@ impl LessonFile {
             .zip(&arms)
             .map(|(arm, config)| {
                 let set = settable.iter().filter(|&&k| config[k] != *base.get(k).unwrap_or(&defaults[k])).map(|&k| (k.to_string(), config[k].clone()));
-                ArmFile { name: arm.name.clone(), teacher: arm.teacher, set: ConfigPatch(set.collect()) }
+                ArmFile { name: arm.name.clone(), teacher: arm.teacher, train_images: arm.train_images, set: ConfigPatch(set.collect()) }
             })
             .collect();
         LessonFile {
@@ -226,8 +229,9 @@ fn read_arms(v: Value) -> Result<Vec<ArmFile>> {
         .map(|(i, v)| {
             let path = index("arms", i);
             let mut f = Fields::open(&path, v)?;
-            f.allow(&["name", "teacher", "set"])?;
-            Ok(ArmFile { name: f.req("name")?, teacher: f.opt("teacher")?, set: read_patch(&f.path("set"), f.value_opt("set"))? })
+            f.allow(&["name", "teacher", "train_images", "set"])?;
+            let (name, teacher, train_images) = (f.req("name")?, f.opt("teacher")?, f.opt("train_images")?);
+            Ok(ArmFile { name, teacher, train_images, set: read_patch(&f.path("set"), f.value_opt("set"))? })
         })
         .collect()
 }

@@ -14,6 +14,7 @@
 
 pub mod catalog;
 pub mod check;
+pub mod draft;
 mod fields;
 pub mod file;
 pub mod pool;
@@ -66,6 +67,10 @@ pub struct Arm {
     pub config: TrainConfig,
     /// The arm whose trained weights teach this one (distillation); it runs first.
     pub teacher: Option<usize>,
+    /// This arm trains on only the first `train_images` of the lesson's training images (a
+    /// student with few labels); `None`: on all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_images: Option<usize>,
 }
 
 /// The paper's result for the trick at full scale, and where it is printed.
@@ -153,6 +158,12 @@ pub enum View {
 impl Lesson {
     /// Training images the arms process together (each arm's epochs × the training subset).
     pub fn training_images(&self) -> u64 {
-        self.arms.iter().map(|a| a.config.epochs as u64 * self.train_images as u64 / a.config.batch_size as u64 * a.config.batch_size as u64).sum()
+        let per_arm = |a: &Arm| a.config.epochs as u64 * self.arm_images(a) as u64 / a.config.batch_size as u64 * a.config.batch_size as u64;
+        self.arms.iter().map(per_arm).sum()
+    }
+
+    /// The training images `arm` trains on: the first of the lesson's.
+    pub fn arm_images(&self, arm: &Arm) -> usize {
+        arm.train_images.unwrap_or(self.train_images).min(self.train_images)
     }
 }

@@ -124,6 +124,7 @@ pub fn sized(lesson: &Lesson, size: Size) -> Lesson {
     for arm in &mut l.arms {
         let c = &mut arm.config;
         c.batch_size = c.batch_size.min(TINY_BATCH);
+        arm.train_images = arm.train_images.map(|n| n.clamp(c.batch_size as usize, l.train_images));
         c.width_mult = c.width_mult.min(0.25);
         c.epochs = c.epochs.min(2);
         let total = c.epochs as u64 * (l.train_images as u64 / c.batch_size as u64);
@@ -161,7 +162,7 @@ impl LessonRun {
             .iter()
             .enumerate()
             .map(|(i, arm)| {
-                let steps_per_epoch = (train.count / arm.config.batch_size as usize) as u64;
+                let steps_per_epoch = (lesson.arm_images(arm) / arm.config.batch_size as usize) as u64;
                 let schedule = arm.config.schedule(steps_per_epoch)?;
                 let total_steps = arm.config.total_steps(steps_per_epoch);
                 let (graph, initial) = Checkpoint::initial(&arm.config, arm.config.batch_size as usize)?;
@@ -199,11 +200,25 @@ impl LessonRun {
                 if self.lesson.arms[i].teacher.is_some() {
                     return Err(Error::config("teacher", format!("`{}` both teaches and is taught", self.lesson.arms[i].name)));
                 }
-                let trainer = Trainer::new(self.device.clone(), self.lesson.arms[i].config.clone(), &self.train, &self.test, None)?;
+                let trainer = self.build_arm(i, None)?;
                 self.states[i] = ArmState::Running { trainer: Box::new(trainer), last: None };
             }
         }
         Ok(())
+    }
+
+    /// Arm `i`'s trainer, on its training images (the first `Lesson::arm_images` of the lesson's).
+    fn build_arm(&self, i: usize, checkpoint: Option<Checkpoint>) -> Result<Trainer> {
+        let arm = &self.lesson.arms[i];
+        let n = self.lesson.arm_images(arm);
+        let subset;
+        let train = if n < self.train.count {
+            subset = self.train.slice(0, n)?;
+            &subset
+        } else {
+            &self.train
+        };
+        Trainer::new(self.device.clone(), arm.config.clone(), train, &self.test, checkpoint)
     }
 
     /// "gpu" or "cpu": what the run trains on, for its result line.
@@ -257,7 +272,7 @@ impl LessonRun {
                 },
                 None => None,
             };
-            let trainer = Trainer::new(self.device.clone(), self.lesson.arms[i].config.clone(), &self.train, &self.test, checkpoint)?;
+            let trainer = self.build_arm(i, checkpoint)?;
             self.states[i] = ArmState::Running { trainer: Box::new(trainer), last: None };
         }
         Ok(())

@@ -44,6 +44,30 @@ pub fn parse_lesson(json: &str) -> Result<String, JsValue> {
     lessons::file::parse(json).map(|l| lesson_value(&l).to_string()).map_err(js_error)
 }
 
+/// One history run as the page keeps it, for `lesson_from_runs`.
+#[derive(serde::Deserialize)]
+struct PageRun {
+    name: String,
+    config: TrainConfig,
+    /// The page's limits on the splits (0: the whole split).
+    #[serde(default)]
+    train_limit: usize,
+    #[serde(default)]
+    test_limit: usize,
+}
+
+/// The lesson file of two history runs (`lessons::draft`): `baseline` and `other` are JSON
+/// `{name, config, train_limit, test_limit}`. The file's text, or an `Error` saying why the two
+/// runs cannot be a lesson.
+#[wasm_bindgen]
+pub fn lesson_from_runs(baseline: &str, other: &str) -> Result<String, JsValue> {
+    let read = |json: &str| -> crate::Result<lessons::draft::DraftRun> {
+        let r: PageRun = serde_json::from_str(json).map_err(|e| Error::config("run", format!("not a history run: {e}")))?;
+        Ok(lessons::draft::DraftRun { name: r.name, config: r.config, train_limit: r.train_limit, test_limit: r.test_limit })
+    };
+    read(baseline).and_then(|b| lessons::draft::from_runs(&b, &read(other)?)).map_err(js_error)
+}
+
 /// A lesson running in the worker: its arms step in turn on one GPU context.
 #[wasm_bindgen]
 pub struct WebLesson {

@@ -1,4 +1,4 @@
-//! The lesson file target: the nine built-in lesson files as seeds, mutated as JSON (a value
+//! The lesson file target: the built-in lesson files as seeds, mutated as JSON (a value
 //! anywhere replaced by a boundary value, a word the format knows or a part of another file; a
 //! field dropped or added, typos included) or as bytes. A file that parses must be a valid lesson
 //! whose own file reads back to it.

@@ -13,7 +13,7 @@ import { open, shot, SITE, useBrowser, withPage } from './browser.mjs';
 useBrowser();
 
 // The lessons the page must offer (the core's catalog, in its order).
-const LESSONS = ['linear-scaling', 'warmup', 'zero-gamma', 'no-bias-decay', 'cosine', 'label-smoothing', 'mixup', 'distillation', 'resnet-tweaks'];
+const LESSONS = ['linear-scaling', 'warmup', 'zero-gamma', 'no-bias-decay', 'cosine', 'label-smoothing', 'mixup', 'distillation', 'distillation-few-labels', 'resnet-tweaks'];
 const LESSON_TIMEOUT = 300_000;
 
 // The lesson's metric of one arm's record, as the core defines it (src/lessons/verdict.rs), and

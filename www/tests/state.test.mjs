@@ -3,7 +3,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { BadLink, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_TOTAL_STEPS, fromHash, toHash, stepsPerEpoch, describeDifferences } from '../state.js';
+import { BadLink, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_TOTAL_STEPS, fromHash, toHash, stepsPerEpoch, describeDifferences, lessonLink, siteLessonUrl } from '../state.js';
 
 // The shape of the Rust core's defaults (the browser test checks the real ones).
 const mnist = {
@@ -128,4 +128,16 @@ test('fuzz: any link parses to bounded own fields or is a BadLink', () => {
   }
   assert.ok(parsed > execs / 20, `only ${parsed} of ${execs} links parsed: the generator is too hostile`);
   console.log(`# fuzz fromHash: ${execs} links, ${parsed} parsed, ${execs - parsed} BadLink, 0 other errors`);
+});
+
+test('a lesson-url link opens a lesson file of this site only, with the seed and embed of any lesson', () => {
+  const link = lessonLink('#lesson-url=lessons/my-lesson.json&embed=1&seed=7', ['warmup']);
+  assert.deepEqual(link, { id: null, url: 'lessons/my-lesson.json', seed: 7, embed: true, tiny: false });
+  assert.equal(siteLessonUrl('lessons/a.json', 'https://school.example/lab/tricklab/').href, 'https://school.example/lab/tricklab/lessons/a.json');
+  assert.equal(siteLessonUrl('../shared/a.json', 'https://school.example/lab/tricklab/').href, 'https://school.example/lab/shared/a.json');
+  for (const bad of ['https://evil.example/x.json', '//evil.example/x.json', 'javascript:alert(1)', 'data:application/json,{}', '\\\\evil/x.json', '']) {
+    assert.throws(() => lessonLink(`#lesson-url=${encodeURIComponent(bad)}`, []), BadLink, bad);
+  }
+  assert.throws(() => lessonLink('#lesson=warmup&lesson-url=lessons/a.json', ['warmup']), /not both/);
+  assert.throws(() => lessonLink('#lesson-url=lessons/a.json&speed=2', []), /unknown lesson setting "speed"/);
 });

@@ -31,16 +31,17 @@ fn io<T>(what: &Path, r: std::io::Result<T>) -> Result<T, String> {
     r.map_err(|e| format!("{}: {e}", what.display()))
 }
 
-/// The page's own files in www/: its HTML, CSS and scripts at the top and the views, not the
-/// tests, the benchmark, the packages or the npm files.
+/// The page's own files in www/: its HTML, CSS and scripts at the top and the views, and the site's
+/// own lesson files (www/lessons/, with their index.json); not the tests, the benchmark, the
+/// packages or the npm files.
 fn page_sources() -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
-    for dir in ["", "views"] {
+    for (dir, kinds) in [("", &["html", "js", "css"][..]), ("views", &["js"][..]), ("lessons", &["json"][..])] {
         let d = www().join(dir);
         for entry in io(&d, std::fs::read_dir(&d))? {
             let path = io(&d, entry)?.path();
             let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if path.is_file() && ["html", "js", "css"].contains(&ext) {
+            if path.is_file() && kinds.contains(&ext) {
                 out.push(path.strip_prefix(www()).unwrap().to_path_buf());
             }
         }
@@ -286,6 +287,7 @@ mod tests {
     fn the_page_sources_are_the_page_alone() {
         let files = page_sources().unwrap();
         assert!(files.contains(&PathBuf::from("index.html")) && files.contains(&PathBuf::from("views/chart.js")), "{files:?}");
+        assert!(files.contains(&PathBuf::from("lessons/index.json")), "{files:?}");
         assert!(files.contains(&PathBuf::from("sw.js")));
         assert!(!files.iter().any(|f| f.starts_with("tests") || f.starts_with("bench") || f.starts_with("node_modules")), "{files:?}");
         assert!(!files.iter().any(|f| f.ends_with("package.json")));
