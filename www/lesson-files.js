@@ -106,6 +106,7 @@ export class LessonFiles extends Controller {
       this.showDraft(null, 'Pick a finished run as the baseline (its "Baseline" circle) and tick "Compare" on exactly one other run, then press "Make a lesson of these" again.');
       return;
     }
+    this.showDraft(null, `Making a lesson of ${baseline.name} against ${others[0].name}…`);
     try {
       const text = await this.client.send('draftLesson', { baseline: draftRun(baseline), other: draftRun(others[0]) });
       this.showDraft(text, `A lesson of ${baseline.name} (the baseline arm) against ${others[0].name}. Its question is a draft; write what to look for and the paper's result, then host it beside the site or open it here.`);

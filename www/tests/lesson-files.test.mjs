@@ -44,6 +44,8 @@ test('the site\'s lessons are listed, and a lesson-url link opens one with its s
   await row('batch 32').locator('input[name="baseline"]').check();
   await row('batch 512').first().locator('input[name="compare"]').check();
   await p.locator('#make-lesson').click();
+  // The worker drafts the file; the page says so until it is shown.
+  await p.locator('#made-lesson .said', { hasText: /^A lesson of / }).waitFor({ timeout: 60_000 });
   const file = JSON.parse(await p.locator('#made-lesson textarea').inputValue());
   assert.equal(file.tricklab_lesson, 1);
   assert.deepEqual(file.arms.map((a) => a.name), ['Large batches and warmup: batch 32 (seed 3)', 'Large batches and warmup: batch 512 (seed 3)']);
