@@ -197,3 +197,55 @@ fn result_lines_round_trip_and_pool() {
     }
     assert_eq!(ResultLine::read("tricklab-result v1 lesson=a def=1 seed=3 backend=cpu a0=-/-").unwrap().arms, vec![(None, None)]);
 }
+
+/// The browser test of the "Class results" view (www/tests/class.test.mjs) compares the page with
+/// www/tests/fixtures/class/expected.json: that file must be what `tricklab lesson pool` prints
+/// for the same files (pasted lines with four bad ones, two page exports, one student's JSON
+/// lines), so the page and the CLI agree through it.
+#[test]
+fn the_class_fixture_is_what_the_cli_prints() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/tests/fixtures/class");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tricklab"))
+        .current_dir(&dir)
+        .args(["lesson", "pool", "pasted", "export-seed10.json", "export-seed11.json", "seed12.jsonl"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    assert_eq!(printed, expected, "regenerate expected.json with the command above if the lesson changed on purpose");
+    assert_eq!(printed["seeds"].as_array().unwrap().len(), 12);
+    assert_eq!(printed["refused"].as_array().unwrap().len(), 4);
+}
+
+/// The class report the page's view draws (lessons::class) reads the page's exports: one arm's
+/// export carries its run's whole result line, so two arms of one run count once; an export of a
+/// run that is no lesson's, and any line of another lesson, are refused by name.
+#[test]
+fn class_reports_read_page_exports_and_refuse_what_is_not_the_lesson() {
+    use tricklab::lessons::class;
+    let lesson = catalog::find("label-smoothing").unwrap();
+    let def = tricklab::lessons::result::definition_hash(&lesson);
+    let line = |seed: u64, a: f64| format!("tricklab-result v1 lesson=label-smoothing def={def} seed={seed} backend=gpu a0={a:.4}/98.00 a1={:.4}/98.10", a / 2.0);
+    let export = |arm: usize, seed: u64, result: Option<String>| {
+        let lesson = result.map(|r| serde_json::json!({ "id": "label-smoothing", "seed": seed, "arm": arm, "result": r }));
+        serde_json::to_string_pretty(&serde_json::json!({ "tricklab": "run", "name": "x", "lesson": lesson })).unwrap()
+    };
+    let (a0, a1, plain) = (export(0, 1, Some(line(1, 9.0))), export(1, 1, Some(line(1, 9.0))), export(0, 5, None));
+    let pasted = format!("{}\n{}\n", line(2, 8.0), line(3, 10.0));
+    let r = class::report(&lesson, &[("pasted", &pasted), ("arm0.json", &a0), ("arm1.json", &a1), ("plain.json", &plain)]);
+    assert_eq!(r.seeds, vec![2, 3, 1]);
+    assert_eq!(r.differences.len(), 3);
+    assert_eq!(r.refused.len(), 2, "{:?}", r.refused);
+    assert!(r.refused[0].starts_with("arm1.json:1: the same result as arm0.json:1"), "{:?}", r.refused);
+    assert!(r.refused[1].starts_with("plain.json:1: an exported run that is not an arm of a lesson"), "{:?}", r.refused);
+    let p = r.pooled.as_ref().unwrap();
+    assert_eq!(p.runs, 3);
+    assert!((r.arms[0].mean - 9.0).abs() < 1e-9 && (p.mean - 4.5).abs() < 1e-9, "{:?} {p:?}", r.arms[0]);
+
+    // Nothing of this lesson: no pool, a verdict that says what to give.
+    let r = class::report(&lesson, &[("pasted", "tricklab-result v1 lesson=warmup def=1 seed=1 backend=gpu a0=1/1 a1=1/1")]);
+    assert!(r.seeds.is_empty() && r.pooled.is_none());
+    assert!(r.refused[0].contains("a result of lesson `warmup`, not `label-smoothing`"), "{:?}", r.refused);
+    assert!(r.verdict.starts_with("No run of lesson `label-smoothing`"), "{}", r.verdict);
+}

@@ -146,3 +146,50 @@ fn every_variant_agrees_with_the_reference_in_the_shared_check() {
     assert!(bad.is_empty(), "{bad:#?}");
     println!("{} checks, variants {variants:?}", checks.len());
 }
+
+/// A variant that disagrees with the CPU reference on an adapter is never timed, picked or used
+/// there, even when a saved pick names it; the failure is kept with the picks, so a later session
+/// knows it without checking again.
+#[test]
+fn a_variant_that_fails_its_check_is_never_used() {
+    let ctx = new_ctx();
+    ctx.break_variant(Variant::Register8x8);
+    // A saved pick of the broken variant, as an earlier session (before it broke) made it.
+    let graph = small_config().graph(4).unwrap();
+    let work = tuning::graph_work(&ctx, &graph);
+    let conv = work.iter().find(|w| w.pass() == Pass::ConvForward && w.candidates(&ctx).contains(&Variant::Register8x8)).expect("a conv shape register-8x8 runs");
+    ctx.set_pick(Pass::ConvForward, &conv.key(), Variant::Register8x8);
+    assert_eq!(ctx.picked(Pass::ConvForward, &conv.key()), Some(Variant::Register8x8), "saved");
+
+    // Timing starts with the check (as every run's tune_nets does).
+    let checks = block_on(tune::check_variants(&ctx)).unwrap();
+    let failed: Vec<_> = checks.iter().filter(|c| c.mismatch.is_some()).collect();
+    assert!(!failed.is_empty() && failed.iter().all(|c| c.variant == "register-8x8"), "{failed:#?}");
+    let excluded = ctx.excluded();
+    assert!(excluded.iter().any(|(p, v, _)| *p == Pass::ConvForward && *v == Variant::Register8x8), "{excluded:?}");
+    assert_eq!(ctx.pick(Pass::ConvForward, &conv.key()), Variant::Register, "the saved pick of a failed variant is not used");
+
+    // It is not timed (a broken variant writes nothing, so it would be the fastest) nor picked.
+    let timed = block_on(tuning::tune_graph(&ctx, &graph)).unwrap();
+    for t in &timed {
+        let pass = Pass::from_name(&t.pass).unwrap();
+        if ctx.is_excluded(pass, Variant::Register8x8) {
+            assert!(!t.ms.contains_key("register-8x8") && t.picked != "register-8x8", "{t:?}");
+        }
+    }
+    let _net = GpuNet::new(&ctx, graph.clone(), &graph.init_params(1)).unwrap();
+    let used = ctx.variants_used();
+    assert!(!used.iter().any(|(p, v)| *v == Variant::Register8x8 && ctx.is_excluded(*p, *v)), "{used:?}");
+
+    // The failure travels with the picks: a new context of the same adapter knows it unchecked.
+    let mut cache = PickCache::default();
+    cache.store_from(&ctx);
+    let (back, problem) = PickCache::parse(&cache.to_json());
+    assert_eq!(problem, None);
+    let fresh = new_ctx();
+    back.load_into(&fresh);
+    assert!(fresh.variants_checked());
+    assert!(fresh.is_excluded(Pass::ConvForward, Variant::Register8x8));
+    fresh.set_pick(Pass::ConvForward, &conv.key(), Variant::Register8x8);
+    assert_eq!(fresh.pick(Pass::ConvForward, &conv.key()), Variant::Register);
+}

@@ -25,6 +25,8 @@ import { FilesController } from './files.js';
 import { keepOffline } from './offline.js';
 import { Routes } from './routes.js';
 import { LessonFiles } from './lesson-files.js';
+import { ClassResults } from './class.js';
+import { CheckComputer } from './check.js';
 
 const NO_WEBGPU = 'Without WebGPU, this page trains on your computer\'s CPU instead (WebAssembly), with the same numbers '
   + 'but much more slowly. To train on your GPU, use Chrome or Edge 113 or newer (Windows, macOS, ChromeOS, Android), '
@@ -78,6 +80,8 @@ page.charts = chartsController(page);
 page.runs = new RunsController(page);
 page.files = new FilesController(page);
 page.lessonFiles = new LessonFiles(page);
+page.classResults = new ClassResults(page);
+page.checkComputer = new CheckComputer(page);
 page.history = new HistoryView($('#history'), page.runs.handlers);
 page.network = new NetworkView(
   { pick: $('#network-pick'), batch: $('#network-batch'), grid: $('#network-grid'), confusion: $('#network-confusion'), draw: $('#network-draw'), empty: $('#network .empty') },
@@ -122,7 +126,8 @@ page.showKernels = (kernels) => {
   if (!kernels) return;
   const passes = kernels.variants.map(({ pass, variants }) => `${pass} ${variants.join(' + ')}`).join(', ');
   $('#kernels').textContent = `Kernels on ${adapterName(kernels.adapter)}: ${passes || 'none prepared yet'}`
-    + ` (for each pass and shape, the fastest of the variants timed once on this adapter; ${Object.keys(kernels.picks).length} timed so far).`;
+    + ` (for each pass and shape, the fastest of the variants timed once on this adapter; ${Object.keys(kernels.picks).length} timed so far).`
+    + (kernels.excluded?.length ? ` Not used here, because they disagree with the CPU reference on this adapter: ${kernels.excluded.map((x) => `${x.variant} (${x.pass})`).join(', ')}.` : '');
   $('#kernels').hidden = false;
 };
 
@@ -219,6 +224,8 @@ async function main() {
   for (const button of ['#train', '#pause', '#resume', '#stop']) $(button).disabled = true;
   const info = await startCore();
   await openHistory();
+  page.classResults.wire();
+  page.checkComputer.wire();
   await page.settings.restore();
   wireButtons();
   $('#cifar-kept').hidden = !info.cifarKept;
@@ -226,7 +233,7 @@ async function main() {
   keepOffline(page.messages);
   page.lessonFiles.loadSite();
   document.body.dataset.ready = 'true';
-  if (state.backend.kind === 'gpu') warmUp();
+  if (state.backend.kind === 'gpu' && !page.routes.current) warmUp();
 }
 
 main().catch((e) => page.messages.show(`The page failed to start: ${e.message}`));

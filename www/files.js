@@ -92,6 +92,12 @@ export class FilesController extends Controller {
     document.addEventListener('drop', (e) => {
       e.preventDefault();
       document.body.classList.remove('dragging');
+      // A view with its own link that takes drops (#class= takes many result files at once).
+      const route = this.page.routes.current;
+      if (route?.drop) {
+        route.drop([...(e.dataTransfer?.files ?? [])]);
+        return;
+      }
       const file = e.dataTransfer?.files?.[0];
       if (file) this.openFile(file);
     });

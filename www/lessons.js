@@ -125,10 +125,10 @@ export class Lessons {
   }
 
   async finish({ records, verdict, checkpoints }) {
-    this.view.finish(records, verdict);
+    const { lesson, seed, tiny } = this.open;
+    this.view.finish(records, verdict, `#class=${encodeURIComponent(lesson.id)}${tiny ? '&tiny=1' : ''}`);
     const firstTrained = records.find((r) => r.result);
     this.view.showNetwork(firstTrained);
-    const { lesson, seed } = this.open;
     const seconds = (performance.now() - this.startedAt) / 1000;
     let saved = 0;
     for (const [i, r] of records.entries()) {

@@ -1,12 +1,14 @@
 // The messages between the page (trainer-client.js) and the training worker (worker.js), declared
-// once. A command is `{id, cmd, ...args}` and is answered `{id, ok, result | error}`. A run or a
+// once. A command is `{id, cmd, args}` and is answered `{id, ok, result | error}` (the arguments
+// travel apart from `id`, since a lesson's own `id` is one of them). A run or a
 // lesson is started with a `run` id the page picks, and every event it posts carries that id, so
 // the page routes events by run, not by what it believes is running.
 
 /**
  * @typedef {'init' | 'warm' | 'speed' | 'dataLog' | 'parseTimes' | 'checkpointInfo' | 'validate' | 'curve'
  *   | 'loadCifar' | 'forgetCifar' | 'train' | 'lesson' | 'classify' | 'pause' | 'resume' | 'stop'
- *   | 'loseDevice' | 'gpuMemory' | 'parseLesson' | 'draftLesson'} Command
+ *   | 'loseDevice' | 'gpuMemory' | 'parseLesson' | 'draftLesson' | 'poolClass'
+ *   | 'checkVariants' | 'estimateLesson' | 'checkSummary' | 'breakVariant'} Command
  *
  * Arguments of the commands that take some:
  * @typedef {{config: object}} WarmArgs            warm, speed
@@ -16,6 +18,11 @@
  * @typedef {{run: number, id: string, file?: string, seed: number, tiny: boolean}} LessonArgs   (file: a lesson file's text)
  * @typedef {{text: string}} ParseLessonArgs        parseLesson (answers the lesson, as `init`'s lessons)
  * @typedef {{baseline: object, other: object}} DraftLessonArgs   draftLesson ({name, config, train_limit, test_limit} each; answers a lesson file's text)
+ * @typedef {{lesson: string, tiny: boolean, sources: {name: string, text: string}[]}} PoolClassArgs   poolClass (lesson: a built-in id or a lesson file's text; answers lessons::class::ClassReport)
+ * @typedef {{id: string, tiny: boolean}} EstimateLessonArgs   estimateLesson (answers lessons::estimate::Estimate)
+ * @typedef {{adapter: string, checks: number, failed: string[], estimates: object[]}} CheckSummaryArgs   checkSummary (answers the line)
+ * @typedef {{name: string}} BreakVariantArgs      breakVariant (a test hook)
+ * `checkVariants` answers [{pass, shape, variant, mismatch}] (none on the CPU).
  * @typedef {{checkpoint: ArrayBuffer, image: Uint8Array}} ClassifyArgs
  *
  * `init` answers {catalog, fields, defaults, lessons, backend, adapter, error, cifarKept, picksProblem}.

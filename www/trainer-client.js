@@ -26,7 +26,9 @@ export class TrainerClient {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, cmd, ...args }, transfer);
+      // The arguments travel apart from the message's own id: a command's `id` argument (a
+      // lesson's) must not take the place of the id its answer is matched by.
+      this.worker.postMessage({ id, cmd, args }, transfer);
     });
   }
 }

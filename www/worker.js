@@ -9,7 +9,7 @@
 // archive is not asked for again.
 
 import init, {
-  adapter_info, catalog, checkpoint_info, classify, config_fields, default_config, gpu_kernels, gpu_memory, kernel_picks, lesson_from_runs, lessons, measure_speed, parse_lesson,
+  adapter_info, break_kernel_variant, catalog, check_kernel_variants, check_summary, checkpoint_info, classify, estimate_lesson, config_fields, default_config, gpu_kernels, gpu_memory, kernel_picks, lesson_from_runs, lessons, measure_speed, parse_lesson, pool_class,
   set_kernel_picks, stop_warm_up, validate_config, schedule_curve, warm_up, WebDataset, WebLesson, WebTrainer,
 } from './pkg/tricklab.js';
 import { loadPicks, savePicks } from './kernel-picks.js';
@@ -174,6 +174,35 @@ const commands = {
     await ready;
     return lesson_from_runs(JSON.stringify(baseline), JSON.stringify(other));
   },
+  // A class's results of one lesson pooled by the core (lessons::class): `lesson` is a built-in
+  // lesson's id or a lesson file's text, `sources` the pasted text and dropped files ({name, text}).
+  async poolClass({ lesson, tiny, sources }) {
+    await ready;
+    return JSON.parse(pool_class(lesson, Boolean(tiny), JSON.stringify(sources)));
+  },
+  // "Check this computer": every kernel variant against the CPU reference (a failing one is not
+  // used here from then on, and the record is saved with the picks); each built-in lesson's
+  // estimated duration from a few timed steps of its largest arm; the one-line summary.
+  async checkVariants() {
+    await ready;
+    if (backend !== 'gpu') return [];
+    stop_warm_up();
+    await warming;
+    const checks = await check_kernel_variants();
+    await savePicks(kernel_picks());
+    return checks;
+  },
+  async estimateLesson({ id, tiny }) {
+    if (run) throw new Error('a run is in progress; check this computer when it has finished');
+    const data = await loadMnist();
+    stop_warm_up();
+    await warming;
+    return JSON.parse(await estimate_lesson(data, id, Boolean(tiny), backend));
+  },
+  async checkSummary({ adapter, checks, failed, estimates }) {
+    await ready;
+    return check_summary(adapter, checks, JSON.stringify(failed), JSON.stringify(estimates));
+  },
   // The class probabilities of one image under a run's saved weights (CPU reference).
   async classify({ checkpoint, image }) {
     await ready;
@@ -202,6 +231,17 @@ const commands = {
   loseDevice() {
     if (run) run.loseDevice = true;
     return Boolean(run);
+  },
+  // Test hooks (www/tests/class.test.mjs): kernel variant `name` computes wrong results from now
+  // on; and what the shared GPU context runs (its variants per pass, picks, variants left out).
+  async breakVariant({ name }) {
+    await ready;
+    await break_kernel_variant(name);
+    return true;
+  },
+  async gpuKernels() {
+    await ready;
+    return gpu_kernels();
   },
   async gpuMemory() {
     const { memory } = await ready;
@@ -243,7 +283,7 @@ self.onmessage = async ({ data }) => {
   const { id, cmd } = data;
   try {
     if (!commands[cmd]) throw new Error(`unknown command ${cmd}`);
-    self.postMessage({ id, ok: true, result: await commands[cmd](data) });
+    self.postMessage({ id, ok: true, result: await commands[cmd](data.args ?? {}) });
   } catch (e) {
     self.postMessage({ id, ok: false, error: e?.message ?? String(e) });
   }

@@ -45,6 +45,11 @@ pub struct GpuContext {
     picks: Mutex<BTreeMap<TuneKey, Variant>>,
     /// The (pass, variant) pairs dispatches were prepared with, for reports.
     used: Mutex<BTreeSet<(Pass, Variant)>>,
+    /// The (pass, variant) pairs that disagreed with the CPU reference on this adapter
+    /// (`tune::check_variants`), with the mismatch: never picked here. `None` until checked.
+    excluded: Mutex<Option<BTreeMap<(Pass, Variant), String>>>,
+    /// A test hook: variants whose check is made to fail (`break_variant`).
+    broken: Mutex<BTreeSet<Variant>>,
 }
 
 impl GpuContext {
@@ -103,6 +108,8 @@ impl GpuContext {
             lost: lost_flag,
             picks: Mutex::new(BTreeMap::new()),
             used: Mutex::new(BTreeSet::new()),
+            excluded: Mutex::new(None),
+            broken: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -120,8 +127,9 @@ impl GpuContext {
 
     /// The variant to prepare `pass` on `shape` with (`Variant::Register` until one is picked),
     /// and remembers that it was used.
+    /// A variant that failed its check against the CPU reference here is never returned.
     pub fn pick(&self, pass: Pass, shape: &TuneShape) -> Variant {
-        let v = self.picked(pass, shape).unwrap_or(Variant::Register);
+        let v = self.picked(pass, shape).filter(|v| !self.is_excluded(pass, *v)).unwrap_or(Variant::Register);
         self.used.lock().unwrap().insert((pass, v));
         v
     }
@@ -133,6 +141,37 @@ impl GpuContext {
 
     pub fn set_pick(&self, pass: Pass, shape: &TuneShape, v: Variant) {
         self.picks.lock().unwrap().insert(TuneKey { pass, shape: *shape }, v);
+    }
+
+    /// Whether the variants were checked against the CPU reference on this adapter (here, or in
+    /// an earlier session whose picks were loaded).
+    pub fn variants_checked(&self) -> bool {
+        self.excluded.lock().unwrap().is_some()
+    }
+
+    /// Records the check: the (pass, variant) pairs that failed it, with their mismatch.
+    pub fn set_excluded(&self, failed: BTreeMap<(Pass, Variant), String>) {
+        *self.excluded.lock().unwrap() = Some(failed);
+    }
+
+    /// True when `v` failed its check for `pass` on this adapter.
+    pub fn is_excluded(&self, pass: Pass, v: Variant) -> bool {
+        self.excluded.lock().unwrap().as_ref().is_some_and(|e| e.contains_key(&(pass, v)))
+    }
+
+    /// The variants left out here, per pass, with why.
+    pub fn excluded(&self) -> Vec<(Pass, Variant, String)> {
+        self.excluded.lock().unwrap().iter().flatten().map(|((p, v), why)| (*p, *v, why.clone())).collect()
+    }
+
+    /// A test hook: `v` computes wrong results in the reference check and in timing from now on
+    /// (its dispatches write nothing), as a kernel with a driver bug would.
+    pub fn break_variant(&self, v: Variant) {
+        self.broken.lock().unwrap().insert(v);
+    }
+
+    pub fn is_broken(&self, v: Variant) -> bool {
+        self.broken.lock().unwrap().contains(&v)
     }
 
     /// Every pick, by its key's text ("pass|shape", as the picks cache and the page keep them).

@@ -69,7 +69,13 @@ impl Work {
     /// The variants worth timing here: every candidate of the pass this adapter can run.
     /// Depthwise convolutions have one kernel of their own (`conv2d::uses_direct_kernels`),
     /// nothing to pick.
+    /// A variant that failed its check against the CPU reference on this adapter is left out.
     pub fn candidates(&self, ctx: &GpuContext) -> Vec<Variant> {
+        self.runnable(ctx).into_iter().filter(|v| !ctx.is_excluded(self.pass(), *v)).collect()
+    }
+
+    /// Every variant of the pass this adapter can run, checked or not.
+    fn runnable(&self, ctx: &GpuContext) -> Vec<Variant> {
         match self {
             Work::Conv(_, s) if conv2d::uses_direct_kernels(s) => vec![],
             Work::Conv(pass, _) => conv2d::variants(ctx, *pass),
@@ -165,6 +171,15 @@ impl Operands {
 
     /// The dispatches of `work` in variant `v` on these operands.
     pub fn prepare(&self, ctx: &GpuContext, work: &Work, v: Variant) -> Result<Prepared> {
+        let mut p = self.prepare_variant(ctx, work, v)?;
+        if ctx.is_broken(v) {
+            // The test hook: a broken variant writes nothing, so its output stays random.
+            p.dispatches.clear();
+        }
+        Ok(p)
+    }
+
+    fn prepare_variant(&self, ctx: &GpuContext, work: &Work, v: Variant) -> Result<Prepared> {
         let t = &self.tensors;
         let one = |d: Dispatch| Prepared { dispatches: vec![d], _scratch: None };
         Ok(match work {
@@ -228,33 +243,48 @@ pub async fn tune_among(ctx: &GpuContext, work: &Work, variants: &[Variant]) -> 
 
 /// The picks of every adapter seen, as saved between runs: adapter key → `"pass|shape"` (a
 /// `TuneKey`'s text) → variant name.
+/// Beside them, for each adapter whose variants were checked against the CPU reference, the
+/// variants that failed (`"pass|variant"` → the mismatch; empty when all agreed). A cache of
+/// version 1 has no such record: its adapters are checked again.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PickCache {
     pub version: u32,
     pub adapters: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(default)]
+    pub excluded: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-const CACHE_VERSION: u32 = 1;
+const CACHE_VERSION: u32 = 2;
 
 impl PickCache {
     /// Parses a saved cache; one from another version, or one that does not parse, is ignored
     /// (the picks are simply timed again), and the reason is returned beside the empty cache.
     pub fn parse(json: &str) -> (PickCache, Option<String>) {
         match serde_json::from_str::<PickCache>(json) {
-            Ok(c) if c.version == CACHE_VERSION => (c, None),
+            // Version 1 predates the reference check: its picks load, and the check runs before
+            // the next timing (a pick that fails it is then not used).
+            Ok(c) if c.version == CACHE_VERSION || c.version == 1 => (c, None),
             Ok(c) => (PickCache::default(), Some(format!("it is version {}, this build writes {CACHE_VERSION}", c.version))),
             Err(e) => (PickCache::default(), Some(e.to_string())),
         }
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(&PickCache { version: CACHE_VERSION, adapters: self.adapters.clone() }).expect("picks serialize")
+        serde_json::to_string_pretty(&PickCache { version: CACHE_VERSION, ..self.clone() }).expect("picks serialize")
     }
 
     /// Gives `ctx` the picks saved for its adapter (keys and variant names this build does not
     /// know are skipped: those passes are simply timed again).
     pub fn load_into(&self, ctx: &GpuContext) {
-        let Some(picks) = self.adapters.get(&ctx.adapter_key()) else { return };
+        let key = ctx.adapter_key();
+        if let Some(failed) = self.excluded.get(&key) {
+            let parse = |(k, why): (&String, &String)| {
+                let (pass, variant) = k.split_once('|')?;
+                Some(((Pass::from_name(pass)?, Variant::from_name(variant)?), why.clone()))
+            };
+            ctx.set_excluded(failed.iter().filter_map(parse).collect());
+        }
+        let Some(picks) = self.adapters.get(&key) else { return };
         for (key, name) in picks {
             if let (Some(key), Some(v)) = (TuneKey::parse(key), Variant::from_name(name)) {
                 ctx.set_pick(key.pass, &key.shape, v);
@@ -264,6 +294,10 @@ impl PickCache {
 
     /// Takes in every pick `ctx` holds now, under its adapter.
     pub fn store_from(&mut self, ctx: &GpuContext) {
+        if ctx.variants_checked() {
+            let failed = ctx.excluded().into_iter().map(|(p, v, why)| (format!("{}|{}", p.name(), v.name()), why)).collect();
+            self.excluded.insert(ctx.adapter_key(), failed);
+        }
         let entry = self.adapters.entry(ctx.adapter_key()).or_default();
         for (k, v) in ctx.picks() {
             entry.insert(k, v.name().to_string());
@@ -303,7 +337,7 @@ pub async fn check_against_reference(ctx: &GpuContext) -> Result<Vec<VariantChec
     let mut out = Vec::new();
     for work in check_work() {
         let want = Operands::new(ctx, &work)?.reference(&work)?;
-        for v in work.candidates(ctx) {
+        for v in work.runnable(ctx) {
             let operands = Operands::new(ctx, &work)?;
             let prepared = operands.prepare(ctx, &work, v)?;
             ctx.submit(&prepared.dispatches.iter().collect::<Vec<_>>())?;
@@ -314,4 +348,22 @@ pub async fn check_against_reference(ctx: &GpuContext) -> Result<Vec<VariantChec
         }
     }
     Ok(out)
+}
+
+/// Checks every variant against the CPU reference once per adapter (`check_against_reference`)
+/// and records the failures in `ctx`, so that the picker never uses them here. Returns the
+/// checks made.
+pub async fn check_variants(ctx: &GpuContext) -> Result<Vec<VariantCheck>> {
+    let checks = check_against_reference(ctx).await?;
+    let failed = checks.iter().filter_map(|c| {
+        let (pass, v) = (Pass::from_name(&c.pass)?, Variant::from_name(&c.variant)?);
+        c.mismatch.as_ref().map(|m| ((pass, v), format!("{} {}: {m}", c.shape, c.variant)))
+    });
+    // One message per (pass, variant): the first shape it failed on.
+    let mut map = BTreeMap::new();
+    for (k, why) in failed {
+        map.entry(k).or_insert(why);
+    }
+    ctx.set_excluded(map);
+    Ok(checks)
 }

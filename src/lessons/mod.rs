@@ -14,7 +14,9 @@
 
 pub mod catalog;
 pub mod check;
+pub mod class;
 pub mod draft;
+pub mod estimate;
 mod fields;
 pub mod file;
 pub mod pool;

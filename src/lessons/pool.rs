@@ -244,41 +244,54 @@ struct Entry {
 /// of another lesson than the first one seen or of another definition of it, an arm out of range
 /// and a seed's arm given twice; a seed that lacks an arm is refused as a whole. Keeps the rest.
 pub fn collect(sources: &[(&str, &str)], known: impl Fn(&str) -> Option<(usize, String)>) -> Collected {
-    let mut c = Collected::default();
-    let mut seen: Vec<(u64, Vec<Option<(Option<f64>, Option<f64>, String)>>)> = Vec::new();
-    let mut lesson: Option<(usize, String)> = None;
+    collect_from(sources, known, None)
+}
+
+/// `collect` for one lesson named beforehand (its id, arm count and definition hash): a line of
+/// any other lesson is refused as one of another lesson, whichever comes first.
+pub fn collect_for(sources: &[(&str, &str)], id: &str, arms: usize, def: &str) -> Collected {
+    collect_from(sources, |_| None, Some((id.to_string(), arms, def.to_string())))
+}
+
+/// One arm's value, test accuracy and where it was given, per seed and arm.
+type Slots = Vec<(u64, Vec<Option<(Option<f64>, Option<f64>, String)>>)>;
+
+/// What `collect` gathers as it reads line by line.
+struct Gather<K> {
+    c: Collected,
+    seen: Slots,
+    /// The lesson's arm count and definition hash, once known.
+    lesson: Option<(usize, String)>,
+    known: K,
+    /// Result lines seen, with where: a run's exported arms each carry the whole run's line.
+    lines_seen: Vec<(String, String)>,
+}
+
+fn collect_from(sources: &[(&str, &str)], known: impl Fn(&str) -> Option<(usize, String)>, fixed: Option<(String, usize, String)>) -> Collected {
+    let mut g = Gather { c: Collected::default(), seen: Vec::new(), lesson: None, known, lines_seen: Vec::new() };
+    if let Some((id, arms, def)) = fixed {
+        g.c.lesson = id;
+        g.lesson = Some((arms, def));
+    }
     for (name, text) in sources {
-        for (i, line) in text.lines().enumerate() {
-            let at = format!("{name}:{}", i + 1);
-            let entries = match entries(line.trim()) {
-                Ok(e) => e,
-                Err(e) => {
-                    c.refused.push(format!("{at}: {e}"));
-                    continue;
-                }
-            };
-            for e in entries {
-                if let Err(why) = accept(&mut c, &mut lesson, &known, &e) {
-                    // One message for the line, however many arms it gave.
-                    c.refused.push(format!("{at}: {why}"));
-                    break;
-                }
-                let arms = lesson.as_ref().map_or(0, |l| l.0);
-                let slot = match seen.iter().position(|(s, _)| *s == e.seed) {
-                    Some(p) => &mut seen[p].1,
-                    None => {
-                        seen.push((e.seed, vec![None; arms]));
-                        &mut seen.last_mut().unwrap().1
-                    }
-                };
-                match &slot[e.arm] {
-                    Some((_, _, first)) => c.refused.push(format!("{at}: seed {} arm {} is given twice (first at {first})", e.seed, e.arm)),
-                    None => slot[e.arm] = Some((e.value, e.acc, at.clone())),
-                }
+        let exported;
+        let text = match exported_result(text) {
+            Some(Ok(line)) => {
+                exported = line;
+                exported.as_str()
             }
+            Some(Err(why)) => {
+                g.c.refused.push(format!("{name}:1: {why}"));
+                continue;
+            }
+            None => text,
+        };
+        for (i, line) in text.lines().enumerate() {
+            g.line(&format!("{name}:{}", i + 1), line.trim());
         }
     }
-    for (seed, values) in seen {
+    let mut c = g.c;
+    for (seed, values) in g.seen {
         if values.iter().any(Option::is_none) {
             c.refused.push(format!("seed {seed}: lacks arm(s) {}; left out", (0..values.len()).filter(|&a| values[a].is_none()).map(|a| a.to_string()).collect::<Vec<_>>().join(", ")));
             continue;
@@ -289,6 +302,66 @@ pub fn collect(sources: &[(&str, &str)], known: impl Fn(&str) -> Option<(usize, 
         c.test_acc.push(values.iter().map(|v| v.1).collect());
     }
     c
+}
+
+impl<K: Fn(&str) -> Option<(usize, String)>> Gather<K> {
+    /// Takes in one line, found `at` ("file:line").
+    fn line(&mut self, at: &str, line: &str) {
+        if line.starts_with(super::result::PREFIX) {
+            if let Some((_, first)) = self.lines_seen.iter().find(|(l, _)| l == line) {
+                self.c.refused.push(format!("{at}: the same result as {first} (a seed counts once; each exported arm of a run carries the whole run's line)"));
+                return;
+            }
+            self.lines_seen.push((line.to_string(), at.to_string()));
+        }
+        let entries = match entries(line) {
+            Ok(e) => e,
+            Err(e) => return self.c.refused.push(format!("{at}: {e}")),
+        };
+        let whole_run = entries.len() > 1;
+        for e in entries {
+            if let Err(why) = accept(&mut self.c, &mut self.lesson, &self.known, &e) {
+                // One message for the line, however many arms it gave.
+                return self.c.refused.push(format!("{at}: {why}"));
+            }
+            let arms = self.lesson.as_ref().map_or(0, |l| l.0);
+            let slot = match self.seen.iter().position(|(s, _)| *s == e.seed) {
+                Some(p) => &mut self.seen[p].1,
+                None => {
+                    self.seen.push((e.seed, vec![None; arms]));
+                    &mut self.seen.last_mut().unwrap().1
+                }
+            };
+            match &slot[e.arm] {
+                // A one-line result gives the whole run: one message for the line.
+                Some((_, _, first)) if whole_run => {
+                    return self.c.refused.push(format!("{at}: seed {} is given again (first at {first}); a seed counts once", e.seed));
+                }
+                Some((_, _, first)) => self.c.refused.push(format!("{at}: seed {} arm {} is given twice (first at {first})", e.seed, e.arm)),
+                None => slot[e.arm] = Some((e.value, e.acc, at.to_string())),
+            }
+        }
+    }
+}
+
+/// A run exported from the page (`{"tricklab": "run", …, "lesson": {…, "result": LINE}}`, one
+/// document over many lines): `Some(Ok(LINE))`, its lesson's one-line result; `Some(Err)` when it
+/// is a run of no lesson or carries no result line; `None` when the text is not such a document
+/// (it is then read line by line).
+fn exported_result(text: &str) -> Option<std::result::Result<String, String>> {
+    let trimmed = text.trim_start();
+    // A CLI result file is one JSON object per line; an export is one object over many lines.
+    if !trimmed.starts_with('{') || !trimmed.trim_end().contains('\n') {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(trimmed).ok()?;
+    if v.get("tricklab").and_then(|t| t.as_str()) != Some("run") {
+        return None;
+    }
+    Some(match v.get("lesson").filter(|l| !l.is_null()) {
+        None => Err("an exported run that is not an arm of a lesson".into()),
+        Some(l) => l.get("result").and_then(|r| r.as_str()).map(String::from).ok_or_else(|| "an exported lesson arm without its result line (exported before the page kept one)".into()),
+    })
 }
 
 /// Whether `e` belongs with what was gathered so far (the first line fixes the lesson).

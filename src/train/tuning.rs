@@ -140,6 +140,11 @@ pub async fn tune_nets(ctx: &GpuContext, store: &mut impl PickStore, nets: &Nets
         return Ok(vec![]);
     }
     let started = now_s();
+    // Once per adapter, before any timing: a variant that disagrees with the CPU reference here
+    // is never timed or picked.
+    if !ctx.variants_checked() {
+        crate::gpu::tune::check_variants(ctx).await?;
+    }
     let mut timed = Vec::new();
     for (config, teacher) in nets {
         timed.extend(tune_config_while(ctx, config, *teacher, || store.go_on()).await?);

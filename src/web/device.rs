@@ -104,14 +104,16 @@ pub fn kernel_picks() -> String {
     PICKS.with(|p| p.borrow().to_json())
 }
 
-/// Every kernel variant of this adapter against the CPU reference (`gpu::tune::
-/// check_against_reference`): `[{pass, shape, variant, mismatch}]`, mismatch null where it agrees.
-/// For the browser tests.
+/// Every kernel variant of this adapter against the CPU reference (`gpu::tune::check_variants`):
+/// `[{pass, shape, variant, mismatch}]`, mismatch null where it agrees. A variant that fails is
+/// not used on this adapter from then on (and the record is kept with the picks). For the
+/// "Check this computer" view and the browser tests.
 #[wasm_bindgen]
 pub fn check_kernel_variants() -> Promise {
     future_to_promise(async move {
         let ctx = shared_gpu().await.map_err(js_error)?;
-        let checks = crate::gpu::tune::check_against_reference(&ctx).await.map_err(js_error)?;
+        let checks = crate::gpu::tune::check_variants(&ctx).await.map_err(js_error)?;
+        PICKS.with(|p| p.borrow_mut().store_from(&ctx));
         to_js(&checks)
     })
 }
@@ -128,7 +130,18 @@ pub fn gpu_kernels() -> Result<JsValue, JsValue> {
         .map(|(pass, vs)| serde_json::json!({ "pass": pass.name(), "variants": vs.iter().map(|v| v.name()).collect::<Vec<_>>() }))
         .collect();
     let picks: std::collections::BTreeMap<String, &str> = ctx.picks().into_iter().map(|(k, v)| (k, v.name())).collect();
-    to_js(&serde_json::json!({ "adapter": ctx.describe(), "key": ctx.adapter_key(), "variants": variants, "picks": picks }))
+    let excluded: Vec<serde_json::Value> =
+        ctx.excluded().into_iter().map(|(p, v, why)| serde_json::json!({ "pass": p.name(), "variant": v.name(), "mismatch": why })).collect();
+    to_js(&serde_json::json!({ "adapter": ctx.describe(), "key": ctx.adapter_key(), "variants": variants, "picks": picks, "excluded": excluded }))
+}
+
+/// A test hook (www/tests/check.test.mjs): kernel variant `name` computes wrong results on the
+/// shared GPU context from now on, as a driver bug would; the next variant check finds it.
+#[wasm_bindgen]
+pub async fn break_kernel_variant(name: String) -> Result<(), JsValue> {
+    let v = crate::gpu::Variant::from_name(&name).ok_or_else(|| js_error(Error::config("variant", format!("no kernel variant `{name}`"))))?;
+    shared_gpu().await.map_err(js_error)?.break_variant(v);
+    Ok(())
 }
 
 /// Compiles what a run of `config_json` on `data` will need (kernel picks timed where the adapter

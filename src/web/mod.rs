@@ -9,6 +9,8 @@
 //! JS `Error` carrying the crate's message.
 
 mod bench;
+mod check;
+mod class;
 mod device;
 mod inspect;
 mod lesson;

@@ -92,20 +92,21 @@ export class LessonView {
   }
 
   // The finished runs: records (one per arm, from the core) and the verdict ({arms, verdict}).
-  finish(records, verdict) {
+  // classHref: the link of the lesson's "Class results" view.
+  finish(records, verdict, classHref) {
     this.records = records;
     const values = verdict.arms.map((a) => `${a.name}: ${a.values[0] === null ? 'diverged' : a.values[0].toFixed(3)}`).join(' · ');
     this.verdict.replaceChildren(
       el('p', { class: verdict.verdict.holds ? 'held' : 'not-held' }, el('strong', {}, 'Verdict (computed from these runs): '), verdict.verdict.sentence),
       el('p', { class: 'values' }, values),
-      this.resultLine(verdict.result_line),
+      this.resultLine(verdict.result_line, classHref),
     );
     this.drawViews(records);
   }
 
   // The run's result as one line the core wrote, with a Copy button: a class pastes its lines
   // together, and `tricklab lesson pool` pools them into one verdict.
-  resultLine(line) {
+  resultLine(line, classHref) {
     const text = el('code', { class: 'result-line' }, line);
     const button = el('button', { type: 'button', class: 'copy-result' }, 'Copy');
     button.addEventListener('click', async () => {
@@ -117,7 +118,8 @@ export class LessonView {
         button.textContent = 'Selected: copy it with Ctrl+C';
       }
     });
-    return el('p', { class: 'result' }, 'Your result, for the class: ', text, ' ', button);
+    const pool = el('a', { href: classHref, class: 'class-link' }, 'pool a class\'s results');
+    return el('p', { class: 'result' }, 'Your result, for the class: ', text, ' ', button, ' (teachers: ', pool, ')');
   }
 
   drawViews(records) {

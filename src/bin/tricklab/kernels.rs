@@ -72,6 +72,9 @@ impl PickStore for CacheFile {
         if timed.is_empty() {
             return;
         }
+        for (pass, v, why) in ctx.excluded() {
+            eprintln!("kernels: not using {v} for {pass} on this adapter: it disagrees with the CPU reference ({why})");
+        }
         eprintln!(
             "kernels: timed the variants of {} passes on {} in {seconds:.1} s; picks saved to {}",
             timed.len(),
@@ -95,6 +98,9 @@ pub fn open() -> Result<Rc<GpuContext>, String> {
 pub fn prepare_graph(ctx: &GpuContext, graph: &tricklab::nn::graph::Graph) -> Result<Vec<Timing>, String> {
     if picker_off() {
         return Ok(vec![]);
+    }
+    if !ctx.variants_checked() {
+        block_on(tricklab::gpu::tune::check_variants(ctx)).map_err(|e| e.to_string())?;
     }
     let timed = block_on(tuning::tune_graph(ctx, graph)).map_err(|e| e.to_string())?;
     if !timed.is_empty() {

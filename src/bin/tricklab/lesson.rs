@@ -13,7 +13,7 @@ use tricklab::gpu::block_on;
 use tricklab::lessons::run::{sized, LessonRun, Size};
 use tricklab::lessons::verdict::{self, format_value};
 use tricklab::lessons::result::{self, ResultLine};
-use tricklab::lessons::{catalog, file, pool, Lesson};
+use tricklab::lessons::{catalog, class, file, pool, Lesson};
 use tricklab::train::backend::Device;
 use tricklab::train::tuning::{open_tuned, DeviceKind};
 
@@ -180,13 +180,16 @@ fn pool_files(args: &[String]) -> Result<(), String> {
         lesson.map(|l| sized(&l, size))
     };
     let sources: Vec<(&str, &str)> = texts.iter().map(|(p, t)| (*p, t.as_str())).collect();
-    let c = pool::collect(&sources, |id| find(id).map(|l| (l.arms.len(), result::definition_hash(&l))));
-    for r in &c.refused {
+    // The first line of a known lesson names the lesson; the class report (the page's #class=
+    // view makes the same) pools that lesson's runs and names every line it refuses.
+    let first = pool::collect(&sources, |id| find(id).map(|l| (l.arms.len(), result::definition_hash(&l))));
+    let lesson = find(&first.lesson).ok_or_else(|| format!("no result line of a known lesson in those files{}", first.refused.first().map_or(String::new(), |r| format!(" (first refused: {r})"))))?;
+    let report = class::report(&lesson, &sources);
+    for r in &report.refused {
         eprintln!("refused: {r}");
     }
-    let lesson = find(&c.lesson).ok_or("no result line of the lesson in those files")?;
-    let summaries = verdict::summarize_values(&lesson, &c.runs, &c.test_acc);
-    print_summary(&lesson, &c.seeds, summaries, &c.runs, &c.refused);
+    let values: Vec<Vec<Option<f64>>> = (0..report.seeds.len()).map(|s| report.arms.iter().map(|a| a.values[s]).collect()).collect();
+    print_summary(&lesson, &report.seeds, report.arms, &values, &report.refused);
     Ok(())
 }
 

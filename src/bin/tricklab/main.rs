@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_step;
+mod check_lab;
 mod kernels;
 mod lesson;
 mod overrides;
@@ -18,6 +19,7 @@ commands:
   schedule       print the learning rate for every global step (see `tricklab schedule --help`)
   adapter        print the GPU adapter runs would use, as JSON (name, type, backend, software)
   check-kernels  check every kernel variant on this adapter against the CPU reference, as JSON lines
+  check-lab      check this computer for the lessons: adapter, kernel checks, each lesson's estimated duration
   bench-kernels  time every kernel variant at ResNet-20/CIFAR-10 shapes, print GFLOP/s and the picks
   bench-step     time whole training steps of ResNet-20 and the MNIST model (see `tricklab bench-step --help`)
   lesson         run a lesson (one trick's experiment, built in or a lesson file) over seeds (see `tricklab lesson --help`)";
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         "bench-kernels" => bench::run(rest),
         "adapter" => kernels::adapter(),
         "check-kernels" => kernels::check(),
+        "check-lab" => check_lab::run(rest),
         "bench-step" => bench_step::run(rest),
         "lesson" => lesson::run(rest),
         "-h" | "--help" | "help" => {
