@@ -4,7 +4,7 @@
 // used on this adapter, and the view says so), each lesson's estimated duration from a few timed
 // steps of its largest arm, and one line to copy that sums it up. The core measures; this draws.
 
-import { $, el } from './dom.js';
+import { $, copyable, el } from './dom.js';
 import { Controller } from './state.js';
 
 const minutes = (s) => (s < 60 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`);
@@ -12,9 +12,8 @@ const minutes = (s) => (s < 60 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} 
 export class CheckComputer extends Controller {
   constructor(page) {
     super(page);
-    this.root = $('#check-view');
-    this.running = null;
-    this.tiny = false;
+    // The check in progress (a second run waits for it), and whether it estimates tiny lessons.
+    Object.assign(this, { root: $('#check-view'), running: null, tiny: false });
   }
 
   route() {
@@ -119,17 +118,7 @@ export class CheckComputer extends Controller {
   }
 
   showSummary(line) {
-    const code = el('code', { class: 'check-line' }, line);
-    const copy = el('button', { type: 'button' }, 'Copy');
-    copy.addEventListener('click', async () => {
-      try {
-        await navigator.clipboard.writeText(line);
-        copy.textContent = 'Copied';
-      } catch {
-        getSelection().selectAllChildren(code);
-        copy.textContent = 'Selected: copy it with Ctrl+C';
-      }
-    });
+    const [code, copy] = copyable(line, 'check-line');
     this.part('summary').replaceChildren(el('p', {}, 'This computer in one line, to collect with the others: ', code, ' ', copy));
   }
 

@@ -27,3 +27,20 @@ export function smooth(points, weight, { perStep = false } = {}) {
     return [x, avg];
   });
 }
+
+// A line of text to copy (a lesson's result, a computer's check) as `<code class=cls>` and a Copy
+// button beside it; where the clipboard is refused, the line is selected for Ctrl+C instead.
+export function copyable(line, cls) {
+  const code = el('code', { class: cls }, line);
+  const button = el('button', { type: 'button', class: `copy-${cls}` }, 'Copy');
+  button.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(line);
+      button.textContent = 'Copied';
+    } catch {
+      getSelection().selectAllChildren(code);
+      button.textContent = 'Selected: copy it with Ctrl+C';
+    }
+  });
+  return [code, button];
+}

@@ -6,7 +6,7 @@
 import { LineChart, PALETTE } from './chart.js';
 import { ImageGrid, batchCaption, predictionCaption } from './images.js';
 import { ConfusionView } from './confusion.js';
-import { el, smooth } from '../dom.js';
+import { copyable, el, smooth } from '../dom.js';
 
 const SMOOTHING = 0.8;
 const colors = (a) => PALETTE[a % PALETTE.length];
@@ -107,17 +107,7 @@ export class LessonView {
   // The run's result as one line the core wrote, with a Copy button: a class pastes its lines
   // together, and `tricklab lesson pool` pools them into one verdict.
   resultLine(line, classHref) {
-    const text = el('code', { class: 'result-line' }, line);
-    const button = el('button', { type: 'button', class: 'copy-result' }, 'Copy');
-    button.addEventListener('click', async () => {
-      try {
-        await navigator.clipboard.writeText(line);
-        button.textContent = 'Copied';
-      } catch {
-        getSelection().selectAllChildren(text);
-        button.textContent = 'Selected: copy it with Ctrl+C';
-      }
-    });
+    const [text, button] = copyable(line, 'result-line');
     const pool = el('a', { href: classHref, class: 'class-link' }, 'pool a class\'s results');
     return el('p', { class: 'result' }, 'Your result, for the class: ', text, ' ', button, ' (teachers: ', pool, ')');
   }
