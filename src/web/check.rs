@@ -32,7 +32,8 @@ pub fn estimate_lesson(data: &WebDataset, id: &str, tiny: bool, backend: String)
         let (train, test, lesson) = prepared.map_err(js_error)?;
         // No kernel timing here: on a software adapter, timing every variant at a lesson's full
         // batch takes minutes. The steps run with the picks this adapter already has (the
-        // register kernels elsewhere, which a pick only beats), so the estimate leans long.
+        // register kernels elsewhere). On SwiftShader the estimates came out about a quarter
+        // shorter than measured lesson runs (README, "Checking the lab's computers").
         let device = open_run(&backend, &[], Ok).await.map_err(js_error)?;
         let e = estimate::estimate(device, &lesson, &train, &test).await.map_err(js_error)?;
         Ok(JsValue::from_str(&serde_json::to_string(&e).expect("an estimate serializes")))
