@@ -2,15 +2,22 @@
 //! checked, each built-in lesson is timed and estimated, and the summary line fits in 300
 //! characters however long the adapter's name and however many variants fail.
 
+#[path = "common/tempdir.rs"]
+mod tempdir;
+#[path = "common/mnist_files.rs"]
+mod mnist_files;
+
 use tricklab::lessons::catalog;
 use tricklab::lessons::estimate::{self, Estimate};
 
 #[test]
 fn check_lab_checks_the_kernels_and_estimates_every_lesson() {
+    // Generated images: the largest arm's batch (256) times the five steps it runs.
+    let dir = tempdir::TempDir::new("check-lab");
+    mnist_files::write_mnist(&dir.0, 1280, 256);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tricklab"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("TRICKLAB_KERNEL_CACHE", std::env::temp_dir().join(format!("tricklab-check-lab-{}.json", std::process::id())))
-        .args(["check-lab", "--tiny"])
+        .env("TRICKLAB_KERNEL_CACHE", dir.0.join("kernel-picks.json"))
+        .args(["check-lab", "--tiny", "--data", dir.0.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

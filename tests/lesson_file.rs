@@ -15,6 +15,9 @@ use tricklab::lessons::{catalog, Lesson};
 #[path = "common/tempdir.rs"]
 mod tempdir;
 use tempdir::TempDir;
+#[path = "common/mnist_files.rs"]
+mod mnist_files;
+use mnist_files::write_mnist;
 
 /// Built-in lesson `id`'s file as JSON, to edit.
 fn export(id: &str) -> Value {
@@ -105,23 +108,6 @@ fn malformed_files_are_errors_not_crashes() {
     assert!(e.contains("a lesson file is at most 1048576"), "{e}");
     for wrong in ["[]", "null", "\"lesson\"", "{}"] {
         assert!(file::parse(wrong).is_err(), "{wrong}");
-    }
-}
-
-/// Writes MNIST-shaped files of `train` and `test` patterned 28×28 images into `dir`.
-fn write_mnist(dir: &Path, train: u32, test: u32) {
-    use tricklab::data::mnist::{TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
-    for (images, labels, count) in [(TRAIN_IMAGES, TRAIN_LABELS, train), (TEST_IMAGES, TEST_LABELS, test)] {
-        let mut img = vec![0, 0, 8, 3];
-        for d in [count, 28, 28] {
-            img.extend_from_slice(&d.to_be_bytes());
-        }
-        img.extend((0..count as usize * 784).map(|p| ((p / 784 % 10) * 25 + (p % 784) % 29) as u8));
-        let mut lab = vec![0, 0, 8, 1];
-        lab.extend_from_slice(&count.to_be_bytes());
-        lab.extend((0..count).map(|i| (i % 10) as u8));
-        std::fs::write(dir.join(images), img).unwrap();
-        std::fs::write(dir.join(labels), lab).unwrap();
     }
 }
 
