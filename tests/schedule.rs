@@ -128,6 +128,11 @@ fn warmup_equal_to_total_steps() {
     // (ZeroDivisionError: float division by zero), for hold 0 and for warmup + hold == total.
     assert_eq!(field_of(cosine_decay_with_warmup(3, 0.1, 10, 0.0, 10, 0).unwrap_err()), "total_steps");
     assert_eq!(field_of(cosine_decay_with_warmup(3, 0.1, 10, 0.0, 4, 6).unwrap_err()), "total_steps");
+    // The message a visitor reads names the tutorial, not "the seed" (which on the page is the
+    // random seed).
+    let message = cosine_decay_with_warmup(3, 0.1, 10, 0.0, 10, 0).unwrap_err().to_string();
+    assert!(message.contains("the Keras tutorial's formula divides by zero"), "{message}");
+    assert!(!message.contains("seed"), "{message}");
     // With a hold that runs past the end the seed's value is defined: [0.0, 0.05, 0.09, 0.1, 0.0,
     // 0.0, 0.0] at steps [0, 5, 9, 10, 11, 15, 16] for (0.1, 10, 0.0, 10, 5).
     let got: Vec<f64> = [0, 5, 9, 10, 11, 15, 16].iter().map(|&s| cosine(s, 0.1, 10, 0.0, 10, 5)).collect();

@@ -9,7 +9,7 @@
 //!   where that lies in the padding, with x' = W − 1 − x when the flip bit is set, else x (so the
 //!   flip is applied to the cropped image, as torchvision's RandomCrop then RandomHorizontalFlip);
 //! - normalize: (p / 255 − mean[c]) / std[c], in f32 in that order;
-//! - targets: the seed's `smooth_labels` of the one-hot row: onehot · (1 − ε) + ε / K;
+//! - targets: the Keras tutorial's `smooth_labels` of the one-hot row: onehot · (1 − ε) + ε / K;
 //! - mixup with λ: x_i ← λ x_i + (1 − λ) x_j and t_i ← λ t_i + (1 − λ) t_j with the partner
 //!   j = valid − 1 − i (the valid part of the batch read backwards, GluonCV's pairing);
 //! - labels[i] = the class its target weighs most as f32 (for accuracy): sample i's own label when
@@ -136,7 +136,7 @@ impl BatchShape {
         self.batch * self.classes
     }
 
-    /// The seed's smoothing constants, computed in f64 and rounded to f32 as `smooth_labels` does:
+    /// The Keras tutorial's smoothing constants, computed in f64 and rounded to f32 as `smooth_labels` does:
     /// (1 − ε, ε / K). A target is `onehot · keep + spread`.
     pub fn smoothing_terms(&self) -> (f32, f32) {
         ((1.0 - self.smoothing) as f32, (self.smoothing / self.classes as f64) as f32)

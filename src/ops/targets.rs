@@ -1,13 +1,13 @@
 //! Training targets as plain arithmetic, shared by the trainer, the GPU batch kernels' CPU
-//! reference and the tests: one-hot rows, the seed's label smoothing, and the mixup blend of a
+//! reference and the tests: one-hot rows, the Keras tutorial's label smoothing, and the mixup blend of a
 //! batch with itself read backwards (GluonCV's pairing).
 
 use crate::{Error, Result};
 
-/// The seed's `smooth_labels`, in place on `y` (rows of `num_classes` one-hot values, f32 as
+/// The Keras tutorial's `smooth_labels`, in place on `y` (rows of `num_classes` one-hot values, f32 as
 /// Keras's `to_categorical` makes them): `y *= 1 - ε; y += ε / K`. As in NumPy, the two Python
 /// scalars are computed in f64 and rounded to f32 before the f32 arithmetic, so class 5 of 10 with
-/// ε = 0.1 gives the seed's printed `0.90999997` and `0.01`. ε outside [0, 1] (or NaN) is an error,
+/// ε = 0.1 gives the Keras tutorial's printed `0.90999997` and `0.01`. ε outside [0, 1] (or NaN) is an error,
 /// as is a `y` that is not whole rows.
 pub fn smooth_labels(y: &mut [f32], num_classes: usize, smooth_factor: f64) -> Result<()> {
     check_rows(y.len(), num_classes)?;
@@ -41,7 +41,7 @@ pub fn one_hot(labels: &[u8], num_classes: usize) -> Result<Vec<f32>> {
     Ok(y)
 }
 
-/// One-hot rows for `labels`, smoothed with the seed's rule.
+/// One-hot rows for `labels`, smoothed with the Keras tutorial's rule.
 pub fn smoothed_targets(labels: &[u8], num_classes: usize, smooth_factor: f64) -> Result<Vec<f32>> {
     let mut y = one_hot(labels, num_classes)?;
     smooth_labels(&mut y, num_classes, smooth_factor)?;

@@ -1,7 +1,7 @@
 //! Batch assembly on the CPU: gather, crop with zero padding, flip, normalize, smoothed targets
 //! and mixup from the dataset's u8 arrays and one step's inputs, exactly as `ops::batch` defines
 //! them. Targets and the mixup blend are `ops::targets`' own `smoothed_targets` and
-//! `mix_with_reversed`, so the GPU is checked against the seed's formulas themselves.
+//! `mix_with_reversed`, so the GPU is checked against the Keras tutorial's formulas themselves.
 
 use crate::ops::batch::{validate_dataset, validate_step, AugParams, BatchShape};
 use crate::ops::targets::{mix_with_reversed, smoothed_targets};

@@ -2,7 +2,8 @@
 //! `train_imagenet.py` flags (`lr_mode`, `warmup_epochs`, `no_wd`, `last_gamma`, `mixup_alpha`,
 //! `teacher`/`temperature`/`hard_weight`, ...), with defaults per dataset and a `validate` whose
 //! errors name the offending field. The page keeps it in its URL and the CLI reads the same JSON.
-//! Real numbers are f64 (JSON's numbers, and the precision the seed's schedule is computed in).
+//! Real numbers are f64 (JSON's numbers, and the precision the Keras tutorial's schedule is
+//! computed in).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -34,9 +35,10 @@ pub struct TrainConfig {
     pub warmup_epochs: u32,
     /// Overrides `warmup_epochs` when set.
     pub warmup_steps: Option<u64>,
-    /// The rate warmup starts from (the seed's `warmup_learning_rate`).
+    /// The rate warmup starts from (the Keras tutorial's `warmup_learning_rate`).
     pub warmup_lr: f64,
-    /// Cosine mode: epochs to hold the full rate after warmup (the seed's `hold_base_rate_steps`).
+    /// Cosine mode: epochs to hold the full rate after warmup (the Keras tutorial's
+    /// `hold_base_rate_steps`; the paper's cosine decay has no hold).
     pub hold_epochs: u32,
     /// Overrides `hold_epochs` when set.
     pub hold_steps: Option<u64>,
@@ -47,7 +49,7 @@ pub struct TrainConfig {
     pub no_wd: bool,
     /// Zero γ in the last BN of each residual block.
     pub last_gamma: bool,
-    /// ε of the seed's label smoothing; 0 is off.
+    /// ε of the Keras tutorial's label smoothing; 0 is off.
     pub label_smoothing: f64,
     /// α of mixup's Beta(α, α); 0 is off.
     pub mixup_alpha: f64,
@@ -423,9 +425,10 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// The seed's schedule errors (from `LrSchedule::new`), named by the config field that causes
-    /// them, plus one rule of the config's own: a cosine run must have decay steps left after warmup
-    /// and hold (the seed would hold at the base rate to the end and call that cosine).
+    /// The Keras tutorial's schedule errors (from `LrSchedule::new`), named by the config field
+    /// that causes them, plus one rule of the config's own: a cosine run must have decay steps left
+    /// after warmup and hold (the tutorial would hold at the base rate to the end and call that
+    /// cosine).
     fn validate_schedule(&self, steps_per_epoch: u64) -> Result<()> {
         self.checked_schedule(steps_per_epoch)?;
         let total = self.total_steps(steps_per_epoch);

@@ -1,4 +1,4 @@
-//! Training: the config, the seed's learning-rate schedules and the tricks that are plain
+//! Training: the config, the Keras tutorial's learning-rate schedules and the tricks that are plain
 //! arithmetic on targets (label smoothing, mixup weights).
 
 pub mod backend;

@@ -1,4 +1,4 @@
-//! Learning-rate schedules as pure functions of the global step: the seed tutorial's
+//! Learning-rate schedules as pure functions of the global step: the Keras tutorial's
 //! `cosine_decay_with_warmup` and `WarmUpLearningRateScheduler` rule, written out operation by
 //! operation in f64 so they agree with the Python to the last bit, plus GluonCV-style step decay
 //! and a constant rate. `LrSchedule` bundles one checked schedule; the trainer asks it for
@@ -8,18 +8,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// The seed's `cosine_decay_with_warmup`, evaluated for one integer `global_step`.
+/// The Keras tutorial's `cosine_decay_with_warmup`, evaluated for one integer `global_step`.
 ///
 /// Same arithmetic, in the same order, as the Python (`np.pi * n / float(d)`, then
 /// `0.5 * base * (1 + cos)`, the hold with a strict `>`, the warmup line `slope * step + wl`, and
-/// zero after `total_steps`). The seed's errors come back as `Err`, in the seed's order:
-/// - `total_steps < warmup_steps` (the seed's first `ValueError`);
+/// zero after `total_steps`). The Keras tutorial's errors come back as `Err`, in the Keras tutorial's order:
+/// - `total_steps < warmup_steps` (the Keras tutorial's first `ValueError`);
 /// - `total_steps == warmup_steps + hold_base_rate_steps`: the cosine phase has no length and the
 ///   seed's `... / float(0)` raises `ZeroDivisionError` for every step (the Keras callback passes
 ///   Python ints), so this is an error here too;
 /// - `warmup_steps > 0` and `learning_rate_base < warmup_learning_rate` (the second `ValueError`).
 ///
-/// Like the seed, a `warmup_steps + hold_base_rate_steps` beyond `total_steps` is accepted: the
+/// Like the Keras tutorial, a `warmup_steps + hold_base_rate_steps` beyond `total_steps` is accepted: the
 /// rate then holds at the base until `total_steps` and is zero after it.
 pub fn cosine_decay_with_warmup(
     global_step: u64,
@@ -40,7 +40,7 @@ pub fn cosine_decay_with_warmup(
     ))
 }
 
-/// The seed's two `ValueError`s and its division by zero, as errors naming the argument.
+/// The Keras tutorial's two `ValueError`s and its division by zero, as errors naming the argument.
 fn check_cosine_args(base: f64, total: u64, warmup_lr: f64, warmup: u64, hold: u64) -> Result<()> {
     if total < warmup {
         return Err(Error::config(
@@ -53,7 +53,7 @@ fn check_cosine_args(base: f64, total: u64, warmup_lr: f64, warmup: u64, hold: u
             "total_steps",
             format!(
                 "total_steps ({total}) equals warmup_steps ({warmup}) + hold_steps ({hold}), so the cosine \
-                 phase has no steps (the seed's formula divides by zero here); train longer or shorten \
+                 phase has no steps (the Keras tutorial's formula divides by zero here); train longer or shorten \
                  the warmup or hold"
             ),
         ));
@@ -67,9 +67,9 @@ fn check_cosine_args(base: f64, total: u64, warmup_lr: f64, warmup: u64, hold: u
     Ok(())
 }
 
-/// The seed's formula without its checks (callers have run `check_cosine_args`). Python's
+/// The Keras tutorial's formula without its checks (callers have run `check_cosine_args`). Python's
 /// integers do not overflow, so the step arithmetic is done in i128 (exact for any u64, and the
-/// same f64 as the seed's for every step count it can run) and the end of the hold saturates.
+/// same f64 as the Keras tutorial's for every step count it can run) and the end of the hold saturates.
 fn cosine_value(step: u64, base: f64, total: u64, warmup_lr: f64, warmup: u64, hold: u64) -> f64 {
     let offset = step as i128 - warmup as i128 - hold as i128;
     let span = (total as i128 - warmup as i128 - hold as i128) as f64;
@@ -88,19 +88,19 @@ fn cosine_value(step: u64, base: f64, total: u64, warmup_lr: f64, warmup: u64, h
     }
 }
 
-/// The seed's warmup line: `slope = (base - warmup_lr) / warmup_steps; slope * step + warmup_lr`.
+/// The Keras tutorial's warmup line: `slope = (base - warmup_lr) / warmup_steps; slope * step + warmup_lr`.
 /// Step and constant modes use the same line, so every mode warms up identically.
 fn warmup_line(step: u64, base: f64, warmup_lr: f64, warmup: u64) -> f64 {
     let slope = (base - warmup_lr) / warmup as f64;
     slope * step as f64 + warmup_lr
 }
 
-/// The seed's `WarmUpLearningRateScheduler`: the rate it has set when batch number `batch_count`
+/// The Keras tutorial's `WarmUpLearningRateScheduler`: the rate it has set when batch number `batch_count`
 /// (0-based) begins. While `batch_count <= warmup_batches` it sets
 /// `batch_count * init_lr / warmup_batches`; afterwards the optimizer keeps the last rate it set,
 /// which is the one for `floor(warmup_batches)` (so a fractional `warmup_batches` such as
-/// `warmup_epoch * sample_count / batch_size = 7.5` never quite reaches `init_lr`, as in the seed).
-/// `warmup_batches <= 0` is an error: the seed divides by zero on the first batch (or, if negative,
+/// `warmup_epoch * sample_count / batch_size = 7.5` never quite reaches `init_lr`, as in the Keras tutorial).
+/// `warmup_batches <= 0` is an error: the Keras tutorial divides by zero on the first batch (or, if negative,
 /// never sets a rate at all).
 pub fn warmup_lr_scheduler(batch_count: u64, warmup_batches: f64, init_lr: f64) -> Result<f64> {
     if !positive(warmup_batches) {
@@ -115,7 +115,7 @@ pub fn warmup_lr_scheduler(batch_count: u64, warmup_batches: f64, init_lr: f64) 
 
 /// Step decay (GluonCV's `step` mode with absolute boundaries): after warmup the rate is
 /// `base * decay^k`, where `k` counts the boundaries in `decay_steps` that are `<= step`.
-/// Zero after `total_steps`, like the seed's cosine. Unchecked; `LrSchedule::new` checks.
+/// Zero after `total_steps`, like the Keras tutorial's cosine. Unchecked; `LrSchedule::new` checks.
 pub fn step_decay(
     step: u64,
     base: f64,
@@ -208,7 +208,7 @@ pub struct LrSchedule {
 }
 
 impl LrSchedule {
-    /// Checks the spec (the seed's errors for every mode, plus positive finite rates, a decay
+    /// Checks the spec (the Keras tutorial's errors for every mode, plus positive finite rates, a decay
     /// factor in (0, 1] and increasing decay boundaries) and returns the schedule.
     pub fn new(spec: ScheduleSpec) -> Result<Self> {
         if !positive(spec.base_lr) {
@@ -232,7 +232,7 @@ impl LrSchedule {
         &self.spec
     }
 
-    /// The rate for `global_step` in f64, exactly as the seed computes it.
+    /// The rate for `global_step` in f64, exactly as the Keras tutorial computes it.
     pub fn lr_f64(&self, step: u64) -> f64 {
         let s = &self.spec;
         match s.mode {
@@ -255,7 +255,7 @@ impl LrSchedule {
     }
 }
 
-/// The seed's warmup checks, applied to the step and constant modes as well.
+/// The Keras tutorial's warmup checks, applied to the step and constant modes as well.
 fn check_warmup(spec: &ScheduleSpec) -> Result<()> {
     if spec.total_steps < spec.warmup_steps {
         return Err(Error::config(

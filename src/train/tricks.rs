@@ -1,7 +1,7 @@
 //! Mixup's random weights (GluonCV's recipe: λ ~ Beta(α, α) per batch, each sample mixed with the
 //! batch read backwards, no mixing in the last `mixup_off_epochs` epochs). The Gamma and Beta
 //! samplers are written here on top of the crate's seeded `rng::Rng`, so a seed gives the same λ
-//! sequence natively and in the browser. The arithmetic on targets (the seed's label smoothing,
+//! sequence natively and in the browser. The arithmetic on targets (the Keras tutorial's label smoothing,
 //! the blend itself) is `ops::targets`, shared by both executors.
 
 use super::schedule::non_negative;
