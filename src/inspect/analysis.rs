@@ -77,6 +77,14 @@ pub fn optimal_gap(epsilon: f64, classes: usize) -> f64 {
     ((1.0 - epsilon + epsilon / k) / (epsilon / k)).ln()
 }
 
+/// The same optimum for the rule of the paper's equation (He et al. 2019, section 5.2), which puts
+/// 1 − ε on the label and ε/(K − 1) on each wrong class: log((K − 1)(1 − ε)/ε), 4.39 at ε = 0.1,
+/// K = 10. The page trains with the other rule (`optimal_gap`) and quotes this one beside it.
+pub fn paper_optimal_gap(epsilon: f64, classes: usize) -> f64 {
+    let wrong = epsilon / (classes as f64 - 1.0);
+    ((1.0 - epsilon) / wrong).ln()
+}
+
 /// A histogram: `counts[i]` values fell in [lo + i·width, lo + (i+1)·width); values outside
 /// [lo, hi) go to the first or last bin.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -204,8 +212,17 @@ mod tests {
         assert!((optimal_gap(0.1, 10) - (0.91f64 / 0.01).ln()).abs() < 1e-12);
         assert!((optimal_gap(0.1, 10) - (10.0 * 0.9f64 / 0.1 + 1.0).ln()).abs() < 1e-12);
         assert_eq!(format!("{:.2}", optimal_gap(0.1, 10)), "4.51");
-        assert_eq!(format!("{:.2}", (9.0 * 0.9f64 / 0.1).ln()), "4.39");
         assert!(optimal_gap(0.0, 10).is_infinite());
+        // The paper's ε/(K − 1) rule: targets 0.9 and 0.1/9, log ratio log(81) = 4.39.
+        assert!((paper_optimal_gap(0.1, 10) - (0.9f64 / (0.1 / 9.0)).ln()).abs() < 1e-12);
+        assert!((paper_optimal_gap(0.1, 10) - 81f64.ln()).abs() < 1e-12);
+        assert_eq!(format!("{:.2}", paper_optimal_gap(0.1, 10)), "4.39");
+        // The ε/K rule's optimum is always the larger (K(1 − ε)/ε + 1 > (K − 1)(1 − ε)/ε), and at
+        // K = 1000 (the paper's ImageNet) both are about 9.1.
+        for k in [2, 10, 100, 1000] {
+            assert!(optimal_gap(0.1, k) > paper_optimal_gap(0.1, k), "K = {k}");
+        }
+        assert_eq!(format!("{:.1} {:.1}", optimal_gap(0.1, 1000), paper_optimal_gap(0.1, 1000)), "9.1 9.1");
     }
 
     #[test]
