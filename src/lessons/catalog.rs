@@ -44,6 +44,7 @@ pub fn find(id: &str) -> Option<Lesson> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inspect::analysis::{optimal_gap, paper_optimal_gap};
     use crate::nn::models::{build, ModelKind, ModelOptions};
 
     /// The lessons measured over three seeds, whose numbers the lesson texts quote.
@@ -86,6 +87,12 @@ mod tests {
         assert!(text(l).contains(fact), "{}: the text should say `{fact}`:\n{}", l.id, text(l));
     }
 
+    /// bench/LESSONS.md's prose says `fact` (its lines rewrapped as one).
+    fn assert_notes(fact: &str) {
+        let prose = LESSONS_MD.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(prose.contains(fact), "bench/LESSONS.md should say `{fact}`");
+    }
+
     #[test]
     fn linear_scaling_quotes_its_measured_gaps() {
         let rows = measured("linear-scaling");
@@ -96,6 +103,17 @@ mod tests {
         assert_says(&l, &format!("in seed 1 the two still ended {:.2} points apart", s16[0] - s256[0]));
         assert_says(&l, &format!("batch 16 worse ({:.2}% to {:.2}% on average)", mean(u16), mean(s16)));
         assert_says(&l, &format!("batch 256 better ({:.2}% to {:.2}%)", mean(u256), mean(s256)));
+        // The same numbers in bench/LESSONS.md's summary.
+        assert_notes(&format!(
+            "Without scaling, batch 256 ended {:.2} points below batch 16 on average; with it, {:.2} points, and in seed 1 still {:.2} points.",
+            mean(u16) - mean(u256),
+            mean(s16) - mean(s256),
+            s16[0] - s256[0]
+        ));
+        assert_notes(&format!("batch 16 worse ({:.2}% to {:.2}% on average", mean(u16), mean(s16)));
+        assert_notes(&format!("batch 256 better ({:.2}% to {:.2}%)", mean(u256), mean(s256)));
+        // Not "keeps the large batch close": the gap with scaling is still several points.
+        assert!(mean(s16) - mean(s256) > 3.0 && s16[0] - s256[0] > 7.0);
     }
 
     #[test]
@@ -104,6 +122,10 @@ mod tests {
         let l = find("zero-gamma").unwrap();
         assert_says(&l, &format!("at {}% test accuracy (chance is 10%)", range(&seeds(&rows, "γ = 1 (default)"), 2)));
         assert_says(&l, &format!("against {}% with zero γ", range(&seeds(&rows, "zero γ"), 2)));
+        assert_notes(&format!("it ended at {}% test accuracy, against {}% with zero γ", range(&seeds(&rows, "γ = 1 (default)"), 2), range(&seeds(&rows, "zero γ"), 2)));
+        // Far from chance (10%): the text must not say it stayed near it.
+        assert!(seeds(&rows, "γ = 1 (default)").iter().all(|&a| a > 30.0));
+        assert!(!text(&l).contains("near chance"), "{}", text(&l));
     }
 
     #[test]
@@ -124,13 +146,18 @@ mod tests {
     fn label_smoothing_gives_both_optima() {
         let (eps, k) = (0.1f64, 10.0f64);
         let here = (k * (1.0 - eps) / eps + 1.0).ln();
-        assert!((here - ((1.0 - eps + eps / k) / (eps / k)).ln()).abs() < 1e-12, "the two forms of the ε/K optimum agree");
+        assert!((here - optimal_gap(eps, 10)).abs() < 1e-12, "the two forms of the ε/K optimum agree");
         let paper = ((k - 1.0) * (1.0 - eps) / eps).ln();
+        assert!((paper - paper_optimal_gap(eps, 10)).abs() < 1e-12, "the two forms of the ε/(K − 1) optimum agree");
         let l = find("label-smoothing").unwrap();
         assert_says(&l, &format!("log(K(1 − ε)/ε + 1) = {here:.2} for K = 10"));
         assert_says(&l, &format!("log((K − 1)(1 − ε)/ε) = {paper:.2}"));
+        // Each number once, beside the rule it belongs to.
+        for n in [format!("{here:.2}"), format!("{paper:.2}")] {
+            assert_eq!(text(&l).matches(&n).count(), 1, "{n} is given once");
+        }
         // K = 1000, the paper's ImageNet: both rules give about 9.1.
-        for gap in [(1000.0 * 9.0 + 1.0f64).ln(), (999.0 * 9.0f64).ln()] {
+        for gap in [optimal_gap(eps, 1000), paper_optimal_gap(eps, 1000)] {
             assert_eq!(format!("{gap:.1}"), "9.1");
         }
         assert_says(&l, "about 9.1 for ε = 0.1 and K = 1000");
@@ -176,6 +203,35 @@ mod tests {
         }
         // Table 5: ResNet-50 3.8 GFLOPs, ResNet-50-D 4.3.
         assert_says(&l, &format!("3.8 → 4.3 GFLOPs (+{:.0}%", 100.0 * (4.3 - 3.8) / 3.8));
+        // The arms are C alone and D alone; the paper's tweaks add up.
+        assert_says(&l, "with ResNet-C alone, and with ResNet-D alone");
+        assert_says(&l, "76.87% → 77.16% is D added on top of C");
+        assert_notes("The lesson's arms are ResNet-C alone and ResNet-D alone");
+        assert_notes("76.87% → 77.16% is ResNet-D added on top of ResNet-C");
+        assert!(!text(&l).contains("little cost"));
+    }
+
+    /// The page's text for the ResNet-C toggle (www/tricks.js) and bench/LESSONS.md quote the same
+    /// per-model cost as the lesson.
+    #[test]
+    fn resnet_c_cost_on_the_page_and_in_the_bench_notes() {
+        const TRICKS_JS: &str = include_str!("../../www/tricks.js");
+        let page = TRICKS_JS.split_whitespace().collect::<Vec<_>>().join(" ").replace("' + '", "");
+        let pct = |(plain, c): (f64, f64)| 100.0 * (c - plain) / plain;
+        let mnist = stem_cost(ModelKind::MnistResnet, 1, 28, 1.0);
+        let resnet20 = stem_cost(ModelKind::Resnet20, 3, 32, 1.0);
+        // The figures: about 3.6M more on 5.5M (about 65%) and about 12%.
+        assert!((mnist.1 - mnist.0 - 3.6e6).abs() < 0.05e6 && (mnist.0 - 5.5e6).abs() < 0.05e6, "{mnist:?}");
+        assert_eq!(format!("{:.0} {:.0}", pct(mnist), pct(resnet20)), "65 12");
+        for fact in [
+            format!("MNIST ResNet from {} to {} multiply-adds (+{:.0}%)", thousands(mnist.0), thousands(mnist.1), pct(mnist)),
+            format!("ResNet-20 from {} to {} (+{:.0}%)", thousands(resnet20.0), thousands(resnet20.1), pct(resnet20)),
+        ] {
+            assert!(page.contains(&fact), "www/tricks.js should say `{fact}`");
+        }
+        let quarter = stem_cost(ModelKind::MnistResnet, 1, 28, find("resnet-tweaks").unwrap().arms[1].config.width_mult as f32);
+        assert_notes(&format!("{:.0}% more multiply-adds per image ({} to {})", pct(quarter), thousands(quarter.0), thousands(quarter.1)));
+        assert_notes(&format!("{:.0}% more multiply-adds on this quarter-width model", pct(quarter)));
     }
 
     #[test]
