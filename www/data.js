@@ -43,14 +43,17 @@ export class DataFiles {
   }
 
   // CIFAR-10's archive: the one the visitor dropped, else the site's (when it has one), else null.
+  // `cifarName` then says which one it is, for the core's errors to name.
   async cifar() {
     const kept = await (await this.cache)?.match(url(DROPPED_CIFAR));
     if (kept) {
       this.log.push({ path: DROPPED_CIFAR, from: 'cache', bytes: Number(kept.headers.get('Content-Length')) });
+      this.cifarName = 'the CIFAR-10 archive kept in this browser';
       return new Uint8Array(await kept.arrayBuffer());
     }
     const head = await fetch(SERVED_CIFAR, { method: 'HEAD' }).catch(() => null);
     const cached = await (await this.cache)?.match(url(SERVED_CIFAR));
+    this.cifarName = SERVED_CIFAR;
     return head?.ok || cached ? this.get(SERVED_CIFAR) : null;
   }
 
