@@ -52,9 +52,9 @@ const EXPLANATIONS = {
     text: 'The student also learns from a finished run’s softened predictions (the teacher: a run in the history, or '
       + 'weights imported there, such as a larger model the CLI trained on a real GPU). z: the student’s '
       + 'logits, r: the teacher’s, y: the target row (the label, smoothed or mixed when those tricks are on). '
-      + 'The loss the page reports is this L, with the KL form (0 when the student matches the teacher), '
-      + 'not GluonCV’s soft cross-entropy, which is larger by the teacher’s entropy. The paper’s loss is '
-      + 'CE + T² · KL, without w, so at w = 0.5 this L is half of it. GluonCV’s weighted form, used here:',
+      + 'The paper’s loss is CE + T² · KL, without w, so at w = 0.5 the L below is half of it. The loss the page '
+      + 'reports is this L, with the KL form (0 when the student matches the teacher), not GluonCV’s soft '
+      + 'cross-entropy, which is larger by the teacher’s entropy. GluonCV’s weighted form, used here:',
   },
   resnet_c: {
     formula: 'stem: conv3×3 → conv3×3, conv3×3, conv3×3 (each + BN + ReLU)',

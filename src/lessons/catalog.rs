@@ -211,12 +211,30 @@ mod tests {
         assert!(!text(&l).contains("little cost"));
     }
 
+    /// The page's trick texts (www/tricks.js), their JS string pieces joined.
+    fn tricks_js() -> String {
+        const TRICKS_JS: &str = include_str!("../../www/tricks.js");
+        TRICKS_JS.split_whitespace().collect::<Vec<_>>().join(" ").replace("' + '", "")
+    }
+
+    /// The distillation loss is labelled GluonCV's weighted form, beside the paper's, on the
+    /// distillation toggle and in the lesson.
+    #[test]
+    fn distillation_names_both_losses() {
+        let page = tricks_js();
+        let toggle = &page[page.find("distillation: {").unwrap()..page.find("resnet_c: {").unwrap()];
+        for fact in ["L = w · CE", "The paper’s loss is CE + T² · KL", "at w = 0.5 the L below is half of it", "GluonCV’s weighted form"] {
+            assert!(toggle.contains(fact), "www/tricks.js's distillation text should say `{fact}`");
+        }
+        let l = find("distillation").unwrap();
+        assert_says(&l, "GluonCV's weighted loss w·CE + (1 − w)·T²·KL; the paper's loss is CE + T²·KL, so at w = 0.5 this one is half of it");
+    }
+
     /// The page's text for the ResNet-C toggle (www/tricks.js) and bench/LESSONS.md quote the same
     /// per-model cost as the lesson.
     #[test]
     fn resnet_c_cost_on_the_page_and_in_the_bench_notes() {
-        const TRICKS_JS: &str = include_str!("../../www/tricks.js");
-        let page = TRICKS_JS.split_whitespace().collect::<Vec<_>>().join(" ").replace("' + '", "");
+        let page = tricks_js();
         let pct = |(plain, c): (f64, f64)| 100.0 * (c - plain) / plain;
         let mnist = stem_cost(ModelKind::MnistResnet, 1, 28, 1.0);
         let resnet20 = stem_cost(ModelKind::Resnet20, 3, 32, 1.0);
