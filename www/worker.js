@@ -54,7 +54,7 @@ function loadCifar() {
       throw new Error('CIFAR-10 is not loaded: drop the official cifar-10-binary.tar.gz onto the page '
         + '(from https://www.cs.toronto.edu/~kriz/cifar-10.html; it is read here and never uploaded)');
     }
-    return WebDataset.cifar10(bytes, 'cifar-10-binary.tar.gz');
+    return WebDataset.cifar10(bytes, files.cifarName);
   })();
   datasets.cifar10.catch(() => { datasets.cifar10 = undefined; });
   return datasets.cifar10;
