@@ -2,7 +2,7 @@
 // loss and the accuracy per epoch of the run in progress and of every run selected in the history.
 
 import { $, smooth } from './dom.js';
-import { LineChart, PALETTE } from './views/chart.js';
+import { LineChart, percent, seriesVar } from './views/chart.js';
 
 // Loss smoothing: exponential moving average with this weight per step.
 const SMOOTHING = 0.9;
@@ -11,7 +11,9 @@ export function chartsController(page) {
   const { state } = page;
   const lrChart = new LineChart($('#chart-lr'), { title: 'Learning rate per step', x: 'step', y: 'lr' });
   const lossChart = new LineChart($('#chart-loss'), { title: 'Training loss (smoothed)', x: 'step', y: 'loss' });
-  const accChart = new LineChart($('#chart-acc'), { title: 'Accuracy per epoch (dashed: train)', x: 'epoch', y: 'accuracy', yRange: [0, 1], integerX: true });
+  const accChart = new LineChart($('#chart-acc'), {
+    title: 'Accuracy per epoch (dashed: train)', x: 'epoch', y: 'accuracy', yRange: [0, 1], integerX: true, singleAsBars: true, format: percent,
+  });
 
   // The curves to draw: the run in progress (unless it is already saved) and the selected runs.
   function shownRuns() {
@@ -26,8 +28,8 @@ export function chartsController(page) {
     const planned = running ? state.live.curve : state.curve;
     const xs = Array.from(planned, (_, i) => i);
     lrChart.set(xs, [
-      { label: 'planned', values: Array.from(planned), color: '#8c959f', dash: true },
-      { label: 'actual', values: running ? state.live.lrs : xs.map(() => null), color: '#1f6feb', width: 2 },
+      { label: 'planned', values: Array.from(planned), color: 'var(--grey)', dash: true },
+      { label: 'actual', values: running ? state.live.lrs : xs.map(() => null), color: seriesVar(0), width: 2 },
     ]);
   }
 
@@ -37,13 +39,13 @@ export function chartsController(page) {
     const steps = [...new Set(shown.flatMap((r) => r.loss.map(([s]) => s)))].sort((a, b) => a - b);
     lossChart.set(steps, shown.map((r, i) => {
       const byStep = new Map(smooth(r.loss, SMOOTHING, { perStep: true }));
-      return { label: r.name, values: steps.map((s) => byStep.get(s) ?? null), color: PALETTE[i % PALETTE.length] };
+      return { label: r.name, values: steps.map((s) => byStep.get(s) ?? null), color: seriesVar(i) };
     }));
     const maxEpoch = Math.max(0, ...shown.map((r) => r.epochs.length));
     const epochs = Array.from({ length: maxEpoch }, (_, i) => i + 1);
     accChart.set(epochs, shown.flatMap((r, i) => [
-      { label: `${r.name} test`, values: epochs.map((e) => r.epochs[e - 1]?.test_acc ?? null), color: PALETTE[i % PALETTE.length], points: true },
-      { label: `${r.name} train`, values: epochs.map((e) => r.epochs[e - 1]?.train_acc ?? null), color: PALETTE[i % PALETTE.length], dash: true },
+      { label: `${r.name} test`, values: epochs.map((e) => r.epochs[e - 1]?.test_acc ?? null), color: seriesVar(i), points: true },
+      { label: `${r.name} train`, values: epochs.map((e) => r.epochs[e - 1]?.train_acc ?? null), color: seriesVar(i), dash: true },
     ]));
   }
 

@@ -127,8 +127,7 @@ export class Lessons {
   async finish({ records, verdict, checkpoints }) {
     const { lesson, seed, tiny } = this.open;
     this.view.finish(records, verdict, `#class=${encodeURIComponent(lesson.id)}${tiny ? '&tiny=1' : ''}`);
-    const firstTrained = records.find((r) => r.result);
-    this.view.showNetwork(firstTrained);
+    this.view.showNetwork(records);
     const seconds = (performance.now() - this.startedAt) / 1000;
     let saved = 0;
     for (const [i, r] of records.entries()) {

@@ -3,7 +3,7 @@
 // page and the core together, not the effect: the arms' curves and the lesson's own views are
 // drawn, the verdict is the one computed from these runs (its numbers are recomputed here from the
 // records), the trained arms enter the run history, and what the network learned can be looked at
-// (prediction grid, confusion matrix, a drawn digit). An embedded lesson shows nothing else.
+// (each arm's prediction grid and confusion matrix, a drawn digit). An embedded lesson shows nothing else.
 // Screenshots of every lesson go to artifacts/screenshots/lesson-*.png.
 
 import test from 'node:test';
@@ -156,8 +156,8 @@ for (const [index, id] of LESSONS.entries()) {
     // The verdict is drawn first; the arms are saved into the history after it.
     await p.locator('#lesson-panel .lesson-status', { hasText: /Finished in/ }).waitFor({ timeout: 30_000 });
     assert.equal(await p.locator('#history tbody tr[data-run]').count(), trained, 'every trained arm is in the history');
-    assert.ok(await p.locator('#lesson-panel .lesson-network .image-grid figure').count() >= 24, 'the prediction grid');
-    assert.equal(await p.locator('#lesson-panel .lesson-network table.confusion td').count(), 100, 'the confusion matrix');
+    assert.ok(await p.locator('#lesson-panel .lesson-network .image-grid figure').count() >= 24 * trained, 'each trained arm\'s prediction grid');
+    assert.equal(await p.locator('#lesson-panel .lesson-network table.confusion td').count(), 100 * trained, 'each trained arm\'s confusion matrix');
     await shot(p, `lesson-${String(index + 1).padStart(2, '0')}-${id}`);
     assert.deepEqual(p.problems, []);
   }));

@@ -1,5 +1,12 @@
 // The confusion matrix: rows are true classes, columns predicted ones, each cell shaded by its
-// share of the row. The counts come from the core.
+// share of the row (the diagonal in --right, mistakes in --wrong: charts.css reads the shade from
+// the cell's --share, so the colours follow the scheme). The counts come from the core. The table
+// scrolls inside its own box on a narrow screen.
+
+import { el } from '../dom.js';
+
+// A cell's shade: its share of the row, mistakes four times as strong (they are rarer).
+const shade = (share, right) => Math.min(1, right ? share : 4 * share).toFixed(3);
 
 export class ConfusionView {
   constructor(root) {
@@ -8,33 +15,17 @@ export class ConfusionView {
 
   // counts: classes × classes, row-major by true class.
   render(counts, classes, title = 'Confusion matrix on the test set (rows: true class, columns: predicted)') {
-    const table = document.createElement('table');
-    table.className = 'confusion';
-    const caption = document.createElement('caption');
-    caption.textContent = title;
-    const head = document.createElement('tr');
-    head.append(document.createElement('th'), ...Array.from({ length: classes }, (_, c) => {
-      const th = document.createElement('th');
-      th.textContent = c;
-      return th;
-    }));
+    const corner = el('th', { scope: 'col' }, el('span', { class: 'visually-hidden' }, 'true class'));
+    const head = el('tr', {}, corner, ...Array.from({ length: classes }, (_, c) => el('th', { scope: 'col' }, String(c))));
     const rows = Array.from({ length: classes }, (_, t) => {
-      const tr = document.createElement('tr');
-      const th = document.createElement('th');
-      th.textContent = t;
       const row = counts.slice(t * classes, (t + 1) * classes);
       const total = Math.max(1, row.reduce((a, b) => a + b, 0));
-      tr.append(th, ...row.map((n, p) => {
-        const td = document.createElement('td');
-        td.textContent = n;
-        const share = n / total;
-        td.style.background = p === t ? `rgba(31, 136, 61, ${share})` : `rgba(207, 34, 46, ${Math.min(1, 4 * share)})`;
-        if (share > 0.6) td.style.color = '#fff';
-        return td;
-      }));
-      return tr;
+      return el('tr', {}, el('th', { scope: 'row' }, String(t)), ...row.map((n, p) => el('td', {
+        class: p === t ? 'right' : 'wrong',
+        style: `--share: ${shade(n / total, p === t)}`,
+      }, String(n))));
     });
-    table.append(caption, head, ...rows);
-    this.root.replaceChildren(table);
+    const table = el('table', { class: 'confusion' }, el('caption', {}, title), el('thead', {}, head), el('tbody', {}, ...rows));
+    this.root.replaceChildren(el('div', { class: 'confusion-box', tabindex: '0', role: 'group', 'aria-label': title }, table));
   }
 }

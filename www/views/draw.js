@@ -1,6 +1,7 @@
 // Draw a digit and see the network's class probabilities. The pen draws on a 280×280 canvas;
 // the drawing is reduced to 28×28 bytes (the MNIST size, white on black, centred by its mass as
 // MNIST's digits are) and handed to `classify`, which asks the core (CPU reference, in the worker).
+// The pad stays white on black in both colour schemes: it is what the network reads.
 
 const SIZE = 280;
 const CELLS = 28;
@@ -14,7 +15,8 @@ export class DrawDigitView {
     this.canvas.width = SIZE;
     this.canvas.height = SIZE;
     this.canvas.className = 'draw';
-    this.canvas.setAttribute('aria-label', 'Draw a digit here');
+    this.canvas.setAttribute('role', 'img');
+    this.canvas.setAttribute('aria-label', 'Draw a digit here with the mouse, a finger or a pen');
     this.bars = document.createElement('div');
     this.bars.className = 'probabilities';
     const clear = document.createElement('button');

@@ -3,13 +3,13 @@
 // then the verdict the core computed from these runs. It only draws what it is given: the
 // lesson (from the core's catalog), step events and records (from the worker).
 
-import { LineChart, PALETTE } from './chart.js';
+import { LineChart, percent, seriesVar } from './chart.js';
 import { ImageGrid, batchCaption, predictionCaption } from './images.js';
 import { ConfusionView } from './confusion.js';
 import { copyable, el, smooth } from '../dom.js';
 
 const SMOOTHING = 0.8;
-const colors = (a) => PALETTE[a % PALETTE.length];
+const colors = seriesVar;
 // 1..n, the epochs of the longest record.
 const epochAxis = (records) => Array.from({ length: Math.max(...records.map((r) => r.epochs.length)) }, (_, i) => i + 1);
 
@@ -29,7 +29,7 @@ export class LessonView {
     const arms = el('table', { class: 'arms' },
       el('thead', {}, el('tr', {}, el('th', {}, 'Arm'), el('th', {}, 'Batch'), el('th', {}, 'Epochs'), el('th', {}, 'Rate η'))),
       el('tbody', {}, ...lesson.arms.map((a, i) => el('tr', { 'data-arm': i },
-        el('td', {}, el('span', { class: 'swatch', style: `background:${PALETTE[i % PALETTE.length]}` }), ` ${a.name}`),
+        el('td', {}, el('span', { class: 'swatch', style: `background:${colors(i)}` }), ` ${a.name}`),
         el('td', {}, String(a.config.batch_size)),
         el('td', {}, String(a.config.epochs)),
         el('td', {}, String(+(a.config.linear_scaling ? a.config.base_lr * a.config.batch_size / a.config.base_batch_size : a.config.base_lr).toPrecision(3)))))));
@@ -55,20 +55,25 @@ export class LessonView {
     );
     const perImage = lesson.views.includes('loss_per_image');
     this.lossChart = new LineChart(this.panels.loss, { title: `Training loss per step, smoothed${perImage ? ' (x: images seen)' : ''}`, x: perImage ? 'images' : 'step', y: 'loss' });
-    this.accChart = new LineChart(this.panels.accuracy, { title: 'Test accuracy per epoch', x: 'epoch', y: 'accuracy', yRange: [0, 1], integerX: true });
+    this.accChart = new LineChart(this.panels.accuracy, { title: 'Test accuracy per epoch', x: 'epoch', y: 'accuracy', yRange: [0, 1], integerX: true, singleAsBars: true, format: percent });
     this.perImage = perImage;
     this.losses = lesson.arms.map(() => []);
     this.epochs = lesson.arms.map(() => []);
     this.records = null;
+    this.curvesFrame = 0;
   }
 
-  // Appends a chunk of step events ({arm, step, loss, lr, epoch, finished}).
+  // Appends a chunk of step events ({arm, step, loss, lr, epoch, finished}); the curves are
+  // redrawn at the next animation frame, once however many chunks arrive before it.
   addEvents(events) {
     for (const e of events) {
       if (e.loss !== null) this.losses[e.arm].push([e.step, e.loss]);
       if (e.epoch) this.epochs[e.arm].push(e.epoch);
     }
-    this.drawCurves();
+    this.curvesFrame ||= requestAnimationFrame(() => {
+      this.curvesFrame = 0;
+      this.drawCurves();
+    });
   }
 
   setStatus(text) {
@@ -82,12 +87,12 @@ export class LessonView {
     this.lossChart.set(xs, arms.map((arm, a) => {
       const byX = new Map(this.losses[a].map(([s, l]) => [xOf(a, s), l]));
       const values = smooth(xs.map((x) => [x, byX.get(x) ?? null]), SMOOTHING).map(([, y]) => y);
-      return { label: arm.name, values, color: PALETTE[a % PALETTE.length] };
+      return { label: arm.name, values, color: colors(a) };
     }));
     const maxEpoch = Math.max(0, ...this.epochs.map((e) => e.length));
     const epochs = Array.from({ length: maxEpoch }, (_, i) => i + 1);
     this.accChart.set(epochs, arms.map((arm, a) => ({
-      label: arm.name, values: epochs.map((e) => this.epochs[a][e - 1]?.test_acc ?? null), color: PALETTE[a % PALETTE.length], points: true,
+      label: arm.name, values: epochs.map((e) => this.epochs[a][e - 1]?.test_acc ?? null), color: colors(a), points: true,
     })));
   }
 
@@ -140,7 +145,7 @@ export class LessonView {
   }
 
   drawNorms(root, records) {
-    const chart = new LineChart(root, { title: 'Norm of all BN scales γ (solid) and shifts β (dashed) after each epoch', x: 'epoch', y: 'L2 norm', integerX: true });
+    const chart = new LineChart(root, { title: 'Norm of all BN scales γ (solid) and shifts β (dashed) after each epoch', x: 'epoch', y: 'L2 norm', integerX: true, singleAsBars: true });
     const xs = epochAxis(records);
     chart.set(xs, records.flatMap((r, a) => [
       { label: `${r.name} γ`, values: xs.map((e) => r.epochs[e - 1]?.norms.gamma ?? null), color: colors(a), points: true },
@@ -163,7 +168,7 @@ export class LessonView {
     const bins = records.find((r) => r.result)?.result.calibration.bins ?? [];
     const xs = bins.map((b) => (b.lo + b.hi) / 2);
     chart.set(xs, [
-      { label: 'perfect', values: xs, color: '#8c959f', dash: true },
+      { label: 'perfect', values: xs, color: 'var(--grey)', dash: true },
       ...records.map((r, a) => ({
         label: `${r.name} (ECE ${r.result ? (100 * r.result.calibration.ece).toFixed(1) : '–'}%)`,
         values: r.result ? r.result.calibration.bins.map((b) => (b.count > 0 ? b.accuracy : null)) : xs.map(() => null),
@@ -173,7 +178,9 @@ export class LessonView {
   }
 
   drawTrainTest(root, records) {
-    const chart = new LineChart(root, { title: 'Clean training accuracy (dashed) and test accuracy (solid) per epoch', x: 'epoch', y: 'accuracy', yRange: [0, 1], integerX: true });
+    const chart = new LineChart(root, {
+      title: 'Clean training accuracy (dashed) and test accuracy (solid) per epoch', x: 'epoch', y: 'accuracy', yRange: [0, 1], integerX: true, singleAsBars: true, format: percent,
+    });
     const xs = epochAxis(records);
     chart.set(xs, records.flatMap((r, a) => [
       { label: `${r.name} test`, values: xs.map((e) => r.epochs[e - 1]?.test_acc ?? null), color: colors(a), points: true },
@@ -193,17 +200,20 @@ export class LessonView {
     });
   }
 
-  // The views of one arm's trained network: the prediction grid and the confusion matrix.
-  showNetwork(record, classes = 10) {
-    if (!record?.result) {
-      this.panels.network.replaceChildren(el('p', {}, `${record?.name ?? 'This arm'} has no trained network (it diverged).`));
-      return;
-    }
+  // What each arm's trained network learned, side by side: its prediction grid and confusion
+  // matrix, or a note for an arm that has no trained network (it diverged).
+  showNetwork(records, classes = 10) {
+    this.panels.network.replaceChildren(el('div', { class: 'network-arms' }, ...records.map((r, a) => this.armNetwork(r, a, classes))));
+  }
+
+  armNetwork(record, arm, classes) {
+    const heading = el('h4', {}, el('span', { class: 'swatch', style: `background:${colors(arm)}` }), ` What ${record.name} learned`);
+    if (!record.result) return el('section', { class: 'network-arm untrained', 'data-arm': arm }, heading, el('p', { class: 'muted' }, `${record.name} has no trained network (it diverged).`));
     const grid = el('div', { class: 'view-predictions' });
     const confusion = el('div', { class: 'view-confusion' });
-    this.panels.network.replaceChildren(el('h4', {}, `What ${record.name} learned`), grid, confusion);
-    new ImageGrid(grid, { title: 'Test images: prediction (probability); red: mistakes' })
+    new ImageGrid(grid, { title: 'Test images: prediction (probability); red frame: mistakes' })
       .render(record.result.grid.images, predictionCaption(record.result.grid));
     new ConfusionView(confusion).render(record.result.confusion, classes);
+    return el('section', { class: 'network-arm', 'data-arm': arm }, heading, grid, confusion);
   }
 }
