@@ -27,18 +27,17 @@ import { Routes } from './routes.js';
 import { LessonFiles } from './lesson-files.js';
 import { ClassResults } from './class.js';
 import { CheckComputer } from './check.js';
+import { Warmer, adapterName } from './warm.js';
 
 const NO_WEBGPU = 'Without WebGPU, this page trains on your computer\'s CPU instead (WebAssembly), with the same numbers '
   + 'but much more slowly. To train on your GPU, use Chrome or Edge 113 or newer (Windows, macOS, ChromeOS, Android), '
   + 'Chrome on Linux with chrome://flags/#enable-unsafe-webgpu turned on, Safari 26 or newer, or Firefox 141 or newer on Windows.';
 
-// A software adapter may have no name: "(Cpu, BrowserWebGpu)".
-const adapterName = (text) => text?.replace(/^\s*\(/, 'an unnamed adapter (');
 // Where runs train, in the words of the status line.
 const backendName = (backend) => (backend.kind === 'cpu' ? 'the CPU (WebAssembly, no WebGPU)' : `the GPU: ${adapterName(backend.adapter.description)}`);
 
 // Measurements the browser tests read: main-thread long tasks and the time to the first step.
-const perf = { longTasks: [], longestTaskMs: 0, longestHandlerMs: 0, firstStepMs: null, trainClickedAt: null, warm: null, warmed: false };
+const perf = { longTasks: [], longestTaskMs: 0, longestHandlerMs: 0, firstStepMs: null, trainClickedAt: null, warm: null, warmed: false, warmups: [], slowHandlers: [] };
 if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
@@ -53,7 +52,9 @@ function timed(fn) {
     try {
       return fn(...args);
     } finally {
-      perf.longestHandlerMs = Math.max(perf.longestHandlerMs, performance.now() - t0);
+      const ms = performance.now() - t0;
+      perf.longestHandlerMs = Math.max(perf.longestHandlerMs, ms);
+      if (ms >= 50) perf.slowHandlers.push({ at: t0, ms, what: args[0]?.event ?? args[0]?.type ?? fn.name });
     }
   };
 }
@@ -74,6 +75,8 @@ const page = {
   routes: new Routes(),
 };
 page.client = new TrainerClient(timed(onRunEvent));
+page.warmer = new Warmer(page);
+page.showKernels = (kernels) => page.warmer.showKernels(kernels);
 page.settings = new SettingsController(page);
 page.run = new RunController(page);
 page.charts = chartsController(page);
@@ -103,6 +106,11 @@ page.lessons = new Lessons($('#lessons-list'), $('#lesson-panel'), {
   saveRun: (run) => page.runs.saveLessonRun(run),
   showMessage: (text) => page.messages.show(text),
   where: () => backendName(state.backend),
+  // An opened lesson shows in its view, its arms' pipelines compiled while the visitor reads.
+  shown: (lesson) => {
+    page.routes.setView('lesson', { focus: true });
+    if (state.ready && !state.running) page.warmer.lesson(lesson);
+  },
 });
 
 // The planned schedule, so a test can check the preview's data as well as its picture, and the
@@ -118,33 +126,6 @@ function onRunEvent(ev) {
   if (!active || (ev.run !== null && ev.run !== active.id)) return;
   if (active.kind === 'lesson') page.lessons.onEvent(ev);
   else page.run.onEvent(ev);
-}
-
-// Which kernel variant each GEMM-shaped pass runs with on this adapter (picked by timing them
-// here once; see the README), under the status line.
-page.showKernels = (kernels) => {
-  if (!kernels) return;
-  const passes = kernels.variants.map(({ pass, variants }) => `${pass} ${variants.join(' + ')}`).join(', ');
-  $('#kernels').textContent = `Kernels on ${adapterName(kernels.adapter)}: ${passes || 'none prepared yet'}`
-    + ` (for each pass and shape, the fastest of the variants timed once on this adapter; ${Object.keys(kernels.picks).length} timed so far).`
-    + (kernels.excluded?.length ? ` Not used here, because they disagree with the CPU reference on this adapter: ${kernels.excluded.map((x) => `${x.variant} (${x.pass})`).join(', ')}.` : '');
-  $('#kernels').hidden = false;
-};
-
-// While the visitor reads the page, the worker times kernel variants (first visit with this
-// adapter only) and compiles every pipeline of the current run, so that Train starts at once.
-async function warmUp() {
-  try {
-    const r = await page.client.send('warm', { config: state.settings.config });
-    if (!r) return;
-    perf.warm = { ms: r.ms, timed: r.timed, pipelines: r.pipelines, stopped: r.stopped };
-    page.showKernels(r.kernels);
-  } catch (e) {
-    $('#kernels').textContent = `Preparing the GPU kernels failed: ${e.message}`;
-    $('#kernels').hidden = false;
-  } finally {
-    perf.warmed = true;
-  }
 }
 
 // ---- start -------------------------------------------------------------------------------------
@@ -206,6 +187,11 @@ function wireButtons() {
     }
   });
   window.addEventListener('hashchange', () => settings.hashChanged());
+  // A link to where the URL already is (All lessons, after a lesson opened from a file) still goes.
+  document.addEventListener('click', (e) => {
+    const a = e.target.closest?.('a[href^="#"]');
+    if (a && a.getAttribute('href') === (location.hash || '#lessons') && document.body.dataset.view !== a.dataset.nav) settings.hashChanged();
+  });
   page.files.wire();
   page.lessonFiles.wire();
 }
@@ -233,7 +219,8 @@ async function main() {
   keepOffline(page.messages);
   page.lessonFiles.loadSite();
   document.body.dataset.ready = 'true';
-  if (state.backend.kind === 'gpu' && !page.routes.current) warmUp();
+  if (page.lessons.open) page.warmer.lesson(page.lessons.open.lesson);
+  else if (!page.routes.current) page.warmer.settings();
 }
 
 main().catch((e) => page.messages.show(`The page failed to start: ${e.message}`));

@@ -6,8 +6,7 @@
 
 import { $, copyable, el } from './dom.js';
 import { Controller } from './state.js';
-
-const minutes = (s) => (s < 60 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`);
+import { minutes, remember } from './lessons.js';
 
 export class CheckComputer extends Controller {
   constructor(page) {
@@ -112,8 +111,10 @@ export class CheckComputer extends Controller {
       rows[i].cells[1].textContent = `${e.arm_name} (batch ${e.batch})`;
       rows[i].cells[2].textContent = `${Math.round(e.step_ms)} ms`;
       rows[i].cells[3].textContent = minutes(e.seconds);
+      remember('estimate', l.id, { seconds: e.seconds, tiny: this.tiny });
       estimates.push(e);
     }
+    this.page.lessons.render();
     return estimates;
   }
 

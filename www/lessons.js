@@ -8,11 +8,30 @@
 import { LessonView } from './views/lesson.js';
 import { el } from './dom.js';
 
+// What this browser remembers of a lesson, by `lessonKey`: `verdict` ({holds, sentence, seed, tiny}
+// of its last run here) and `estimate` ({seconds, tiny}, from "Check this computer").
+const lessonKey = (l) => (l.url ? `url:${l.url}` : l.where ? `file:${l.where}` : l.id);
+export function remember(kind, key, value) {
+  try {
+    localStorage.setItem(`tricklab.${kind}.${key}`, JSON.stringify(value));
+  } catch {
+    // storage off or full: the cards just do not show it
+  }
+}
+function remembered(kind, key) {
+  try {
+    return JSON.parse(localStorage.getItem(`tricklab.${kind}.${key}`));
+  } catch {
+    return null;
+  }
+}
+export const minutes = (s) => (s < 60 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`);
+
 export class Lessons {
   // listRoot: where the list goes; panelRoot: where an open lesson goes. hooks: {start({id, seed,
   // tiny}) (starts the lesson in the worker, whose events then come to onEvent), ended() (it no
   // longer trains), saveRun(run) -> Promise<boolean>, showMessage(text), where() (the GPU or the
-  // CPU, in words)}
+  // CPU, in words), shown(lesson) (a lesson opened)}
   constructor(listRoot, panelRoot, hooks) {
     this.listRoot = listRoot;
     this.panelRoot = panelRoot;
@@ -42,18 +61,40 @@ export class Lessons {
     this.render();
   }
 
-  // One list: the built-in lessons, the site's (marked), and the files opened in this tab.
+  // The landing view's cards: the built-in lessons, the site's (marked) and the files opened in
+  // this tab, each with its question, its size, its estimated time here (once "Check this
+  // computer" measured it) and the verdict of this browser's last run of it.
   render() {
-    const size = (l) => el('span', { class: 'muted' }, `(${l.arms.length} runs, ${Math.round(l.training_images / 1000)}k images)`);
-    const item = (link, l, from) => el('li', {}, link, ` — ${l.question} `, size(l), from ? el('span', { class: 'source' }, ` ${from}`) : '');
-    const builtIn = this.catalog.map((l) => item(el('a', { href: `#lesson=${l.id}`, 'data-lesson': l.id }, l.title), l));
-    const site = this.site.map((l) => item(el('a', { href: `#lesson-url=${l.url}`, 'data-lesson-url': l.url }, l.title), l, '(this site\'s lesson)'));
+    const builtIn = this.catalog.map((l) => this.card(el('a', { href: `#lesson=${l.id}`, 'data-lesson': l.id }, l.title), l));
+    const site = this.site.map((l) => this.card(el('a', { href: `#lesson-url=${l.url}`, 'data-lesson-url': l.url }, l.title), l, 'this site\'s lesson'));
     const opened = this.opened.map((l) => {
       const open = el('button', { type: 'button', class: 'link', 'data-lesson-file': l.where }, l.title);
       open.addEventListener('click', () => this.showLoaded(l));
-      return item(open, l, `(from ${l.where})`);
+      return this.card(open, l, `from ${l.where}`);
     });
-    this.listRoot.replaceChildren(el('ul', { class: 'lesson-list' }, ...builtIn, ...site, ...opened));
+    this.listRoot.replaceChildren(el('ul', { class: 'lesson-cards' }, ...builtIn, ...site, ...opened));
+  }
+
+  card(link, lesson, from) {
+    const key = lessonKey(lesson);
+    const estimate = remembered('estimate', key);
+    const last = remembered('verdict', key);
+    const facts = [`${lesson.arms.length} runs`, `${Math.round(lesson.training_images / 1000)}k training images`];
+    if (estimate) facts.push(`about ${minutes(estimate.seconds)} on this computer${estimate.tiny ? ' (tiny version)' : ''}`);
+    return el('li', { class: 'lesson-card', 'data-card': key },
+      el('h2', {}, link),
+      el('p', { class: 'card-question' }, lesson.question),
+      el('p', { class: 'card-facts' }, facts.join(' · '), from ? el('span', { class: 'source' }, ` · ${from}`) : ''),
+      last ? el('p', { class: `card-verdict ${last.holds ? 'held' : 'not-held'}` },
+        el('strong', {}, `Your last run here (seed ${last.seed}${last.tiny ? ', tiny' : ''}): `), last.sentence) : '');
+  }
+
+  // Whether `link` (state.js lessonLink) names the lesson open now, with its seed and size.
+  isOpen(link) {
+    if (!this.open || !link) return false;
+    const { lesson, seed, tiny } = this.open;
+    const same = link.url ? lesson.url === link.url : (lesson.id === link.id && !lesson.file);
+    return same && seed === link.seed && tiny === link.tiny;
   }
 
   // Opens built-in lesson `id` (seed, tiny from the link); returns false for an unknown id.
@@ -74,6 +115,7 @@ export class Lessons {
     this.runButton = runButton;
     this.showLesson(lesson);
     this.panelRoot.hidden = false;
+    this.hooks.shown(lesson);
   }
 
   // The lesson's text and panels, with the run button in its place.
@@ -127,6 +169,8 @@ export class Lessons {
   async finish({ records, verdict, checkpoints }) {
     const { lesson, seed, tiny } = this.open;
     this.view.finish(records, verdict, `#class=${encodeURIComponent(lesson.id)}${tiny ? '&tiny=1' : ''}`);
+    remember('verdict', lessonKey(lesson), { holds: verdict.verdict.holds, sentence: verdict.verdict.sentence, seed, tiny });
+    this.render();
     this.view.showNetwork(records);
     const seconds = (performance.now() - this.startedAt) / 1000;
     let saved = 0;

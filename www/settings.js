@@ -1,13 +1,25 @@
 // The settings controller: the form's edits and the URL hash become the page's settings, each
 // validated by the Rust core with its schedule previewed; a bad value is reported beside the form
-// and keeps the last good settings. A `#lesson=` or `#lesson-url=` link opens that lesson instead.
+// and keeps the last good settings. The hash also picks the view (routes.js): a `#lesson=` or
+// `#lesson-url=` link opens that lesson, no hash the lessons, `#playground` or settings the
+// playground.
 
 import { $ } from './dom.js';
 import { reportHeight } from './embed.js';
+import { viewOf } from './routes.js';
 import { BadLink, Controller, fromHash, lessonLink, PAGE_DEFAULTS, stepsPerEpoch, toHash } from './state.js';
 
 // Fields whose defaults depend on the dataset; switching dataset resets them.
 const PER_DATASET = ['model', 'epochs', 'lr_decay_epochs', 'augmentation'];
+
+// The lesson link `hash` names, or null (also for a link that names no lesson of the page).
+function lessonLinkOrNull(hash, lessons) {
+  try {
+    return lessonLink(decodeURIComponent(hash), lessons.map((l) => l.id));
+  } catch {
+    return null;
+  }
+}
 
 // Only the latest of overlapping calls of `fn` may finish; the others resolve to undefined.
 function latestOnly(fn) {
@@ -50,8 +62,8 @@ export class SettingsController extends Controller {
     $('#slow').hidden = true; // an offer made for other settings
     $('#train').disabled = !this.state.ready || this.state.running;
     const hash = toHash(result.config, result.page);
-    // An open lesson or view keeps its own link; otherwise the URL shows the settings.
-    if (location.hash !== hash && !this.page.lessons.open && !this.page.routes.current) window.history.replaceState(null, '', hash);
+    // In the playground the URL shows the settings; every other view keeps its own link.
+    if (location.hash !== hash && document.body.dataset.view === 'playground') window.history.replaceState(null, '', hash);
     this.page.charts.draw();
   }
 
@@ -89,9 +101,10 @@ export class SettingsController extends Controller {
       this.page.lessons.close();
       return false;
     }
-    if (link.url) this.openLessonUrl(link);
-    else this.page.lessons.show(link.id, link);
-    if (!link.embed) $('#lessons').scrollIntoView();
+    if (!this.page.lessons.isOpen(link)) {
+      if (link.url) this.openLessonUrl(link);
+      else this.page.lessons.show(link.id, link);
+    }
     return true;
   }
 
@@ -117,25 +130,45 @@ export class SettingsController extends Controller {
   // Restores the settings from the URL hash; a bad link gets a visible message and the defaults.
   // What the form shows is what runs: a field whose toggle is off takes its default (it had no
   // effect: a hold without cosine, a temperature without a teacher).
-  async restore() {
+  async restore({ focus = false } = {}) {
     let candidate = { config: { ...this.state.defaults.mnist }, page: { ...PAGE_DEFAULTS } };
-    const routed = this.page.routes.open(location.hash);
-    if (location.hash.length > 1 && !routed && !this.openLesson()) {
-      try {
-        candidate = await this.fromLink();
-      } catch (e) {
-        this.messages.show(`This link has a setting the page cannot use: ${e.message}. The default settings are shown instead.`);
+    const { routes } = this.page;
+    const view = viewOf(location.hash);
+    if (!routes.open(location.hash, { focus })) {
+      if (view === 'lesson') routes.setView(this.openLesson() ? 'lesson' : 'lessons', { focus });
+      else routes.setView(view, { focus });
+      if (view === 'playground' && location.hash !== '#playground') {
+        try {
+          candidate = await this.fromLink();
+        } catch (e) {
+          this.messages.show(`This link has a setting the page cannot use: ${e.message}. The default settings are shown instead.`);
+        }
       }
     }
     this.state.settings = candidate;
     await this.apply(this.show(candidate.config, candidate.page));
   }
 
+  // The visitor followed a link (or went Back): another view, lesson or settings. While a run or
+  // a lesson trains, the views still switch, but the settings and the open lesson stay.
   hashChanged() {
-    if (this.state.running) return;
-    if (this.page.routes.open(location.hash)) return;
-    if (/(^#|&)lesson(-url)?=/.test(location.hash)) this.openLesson();
-    else if (location.hash !== toHash(this.state.settings.config, this.state.settings.page)) this.restore();
+    const { routes } = this.page;
+    const hash = location.hash;
+    const view = viewOf(hash);
+    const focus = { focus: true };
+    if (this.state.running) {
+      if (view === 'lessons' || view === 'playground') routes.setView(view, focus);
+      else if (view === 'lesson' && this.page.lessons.isOpen(lessonLinkOrNull(hash, this.state.lessons))) routes.setView('lesson', focus);
+      return;
+    }
+    if (routes.open(hash, focus)) return;
+    if (view === 'lessons') routes.setView('lessons', focus);
+    else if (view === 'lesson') routes.setView(this.openLesson() ? 'lesson' : 'lessons', focus);
+    else if (hash === '#playground') {
+      routes.setView('playground', focus);
+      window.history.replaceState(null, '', toHash(this.state.settings.config, this.state.settings.page));
+    } else if (hash !== toHash(this.state.settings.config, this.state.settings.page)) this.restore(focus);
+    else routes.setView('playground', focus);
   }
 
   // The smaller run offered instead of a long one becomes the settings.

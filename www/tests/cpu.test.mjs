@@ -99,7 +99,7 @@ test('the CPU path and SwiftShader WebGPU train the default model: images per se
   assert.ok(ratio > 0, 'both trained');
 });
 
-test('on a slow backend a long run is timed first and offered a smaller one', () => withPage('', { on: noGpu }, async (p) => {
+test('on a slow backend a long run is timed first and offered a smaller one', () => withPage('#playground', { on: noGpu }, async (p) => {
   await p.locator('#train').click();
   await p.locator('#slow').waitFor({ state: 'visible', timeout: 60_000 });
   const offer = await p.locator('#slow-text').textContent();

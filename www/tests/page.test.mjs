@@ -59,7 +59,7 @@ async function seedRun(p, name = 'Run 1') {
 
 useBrowser();
 
-test('the served page loads without errors, finds a GPU and takes its menus from the core', () => withPage('', {}, async (p) => {
+test('the served page loads without errors, finds a GPU and takes its menus from the core', () => withPage('#playground', {}, async (p) => {
   await shot(p, '01-loaded');
   assert.match(await statusText(p), /Ready\. GPU:/);
   assert.equal(await p.locator('#messages').textContent(), '');
@@ -71,7 +71,7 @@ test('the served page loads without errors, finds a GPU and takes its menus from
   assert.deepEqual(p.problems, []);
 }));
 
-test('every trick, model tweak and setting has a control found by its label, with its explanation', () => withPage('', {}, async (p) => {
+test('every trick, model tweak and setting has a control found by its label, with its explanation', () => withPage('#playground', {}, async (p) => {
   for (const trick of TOGGLES) {
     const toggle = p.getByLabel(trick.title, { exact: true });
     assert.equal(await toggle.count(), 1, trick.title);
@@ -101,7 +101,7 @@ test('every trick, model tweak and setting has a control found by its label, wit
   assert.deepEqual(p.problems, []);
 }));
 
-test('warmup and cosine knobs change the schedule preview at once', () => withPage('', {}, async (p) => {
+test('warmup and cosine knobs change the schedule preview at once', () => withPage('#playground', {}, async (p) => {
   const step = await preview(p);
   assert.equal(step.length, 2 * 937, 'MNIST: 2 epochs of 937 steps');
   assert.ok(close(step[0], 0.1), `step decay starts at the scaled rate, 0.4 × 64 / 256: ${step[0]}`);

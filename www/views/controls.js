@@ -8,6 +8,9 @@ import { el } from '../dom.js';
 import { FIELDS } from '../fields.js';
 import { TRICKS, TWEAKS } from '../tricks.js';
 
+// The settings most runs change show first; the rest sit behind "More settings".
+const COMMON = new Set(['dataset', 'model', 'epochs', 'batch_size', 'base_lr', 'lr_mode', 'seed']);
+
 // Page-level options, not TrainConfig fields.
 const PAGE = [
   { name: 'train_limit', label: 'Training images (0 = all)', kind: 'count', min: 0, step: 1 },
@@ -62,11 +65,14 @@ export class ControlsView {
     // Parameters that have shown a value; the others show their usual one until first used.
     this.shown = new Set();
     this.locked = true;
-    this.addRows(generalRoot, FIELDS.general(), 'cfg', this.general);
-    this.addRows(generalRoot, PAGE, 'page', this.page);
+    const more = el('div', { class: 'grid' });
+    this.addRows(generalRoot, FIELDS.general().filter((f) => COMMON.has(f.name)), 'cfg', this.general);
+    this.addRows(more, FIELDS.general().filter((f) => !COMMON.has(f.name)), 'cfg', this.general);
+    this.addRows(more, PAGE, 'page', this.page);
+    generalRoot.after(el('details', { class: 'more' }, el('summary', {}, 'More settings: width, step decay, momentum, weight decay, augmentation, image limits'), more));
     for (const trick of TRICKS) tricksRoot.append(this.toggleRow(trick));
     for (const tweak of TWEAKS) tweaksRoot.append(this.toggleRow(tweak));
-    this.roots = [generalRoot, tricksRoot, tweaksRoot];
+    this.roots = [generalRoot, more, tricksRoot, tweaksRoot];
     this.setLocked(true);
   }
 
@@ -96,10 +102,15 @@ export class ControlsView {
       params.append(row);
       this.params.set(spec.name, { spec, control });
     }
-    const about = el('p', { class: 'trick-about', id: `${id}-about` }, trick.text, ' ', el('code', {}, trick.formula));
+    // The explanation and formula, one click away; open while the trick is on.
+    const about = el('details', { class: 'trick-about', id: `${id}-about` },
+      el('summary', {}, 'What it does, and its formula'), el('p', {}, trick.text), el('code', {}, trick.formula));
     const row = el('div', { class: 'trick', 'data-trick': trick.id }, head, params, about);
-    this.toggles.set(trick.id, { trick, toggle, row });
-    toggle.addEventListener('change', () => this.syncDisabled());
+    this.toggles.set(trick.id, { trick, toggle, row, about });
+    toggle.addEventListener('change', () => {
+      about.open = toggle.checked;
+      this.syncDisabled();
+    });
     return row;
   }
 
