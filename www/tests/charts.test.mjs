@@ -6,12 +6,23 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { shot, useBrowser, withPage } from './browser.mjs';
 
 useBrowser();
 
 const LESSON_TIMEOUT = 300_000;
 const percent = (v) => `${(100 * v).toFixed(1)}%`;
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+// axe-core's WCAG 2.1 A and AA violations inside `scope`, one line per rule.
+async function axeViolations(p, scope) {
+  if (!(await p.evaluate(() => Boolean(window.axe)))) await p.addScriptTag({ path: AXE });
+  return p.evaluate(async (sel) => {
+    const r = await window.axe.run(sel, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')})`);
+  }, scope);
+}
 
 // A LineChart made in the page, on a fresh 600 px wide element; `run` gets (LineChart, root).
 const inPage = (p, run) => p.evaluate(`(async () => {
@@ -148,6 +159,7 @@ test('after a one-epoch lesson: accuracy as bars with the records\' values, ever
   const [a, b] = await boxes();
   assert.ok(Math.abs(a.y - b.y) < 1 && b.x > a.x + a.width - 1, `side by side: ${JSON.stringify([a, b])}`);
   await p.locator('#lesson-panel .lesson-network').screenshot({ path: new URL('../../artifacts/screenshots/charts-networks.png', import.meta.url).pathname });
+  assert.deepEqual(await axeViolations(p, '#lesson-panel'), [], 'the lesson, its charts and their numbers pass axe (light)');
 
   // On a phone: one column, and nothing of the charts or views wider than the screen.
   for (const width of [360, 390, 430]) {
@@ -163,6 +175,7 @@ test('after a one-epoch lesson: accuracy as bars with the records\' values, ever
     console.log(`# ${width} px: the page is ${page[0]} px wide in a ${page[1]} px window`);
   }
   await p.emulateMedia({ colorScheme: 'dark' });
+  assert.deepEqual(await axeViolations(p, '#lesson-panel'), [], 'the lesson, its charts and their numbers pass axe (dark, 430 px)');
   await shot(p, 'charts-lesson-phone-dark');
   assert.deepEqual(p.problems, []);
 }));
