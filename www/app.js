@@ -117,6 +117,7 @@ page.lessons = new Lessons($('#lessons-list'), $('#lesson-panel'), {
 // worker's commands (its test hooks among them: loseDevice, gpuMemory).
 window.tricklab = {
   perf, preview: () => Array.from(state.curve), worker: (cmd, args) => page.client.send(cmd, args), lessons: page.lessons,
+  warming: () => page.warmer.queue,
 };
 
 // A worker event goes to the run or lesson whose id it carries; one without an id (the worker

@@ -163,20 +163,24 @@ for (const [index, id] of LESSONS.entries()) {
   }));
 }
 
-test('after a lesson, the network view shows predictions and a confusion matrix, and classifies a drawn digit', () => withPage('#lesson=label-smoothing&tiny=1', {}, async (p) => {
+test('after a lesson, the playground\'s network view shows predictions and a confusion matrix, and classifies a digit drawn by touch', () => withPage('#lesson=label-smoothing&tiny=1', {}, async (p) => {
   await p.locator('.run-lesson').click();
   await p.waitForSelector('.verdict p', { timeout: LESSON_TIMEOUT });
+  await p.locator('nav a[data-nav="playground"]').click();
+  await p.waitForFunction(() => document.body.dataset.view === 'playground');
   assert.ok(await p.locator('#network-grid .image-grid figure').count() >= 24);
   assert.equal(await p.locator('#network-confusion table.confusion td').count(), 100);
   assert.ok(await p.locator('#network-batch .image-grid figure').count() > 0, 'the batch the network trained on');
   const canvas = p.locator('#network-draw canvas');
-  await canvas.scrollIntoViewIfNeeded(); // the mouse moves in viewport coordinates
+  await canvas.scrollIntoViewIfNeeded(); // touches land in viewport coordinates
   const box = await canvas.boundingBox();
-  // A "1": one vertical stroke down the middle.
-  await p.mouse.move(box.x + box.width / 2, box.y + box.height * 0.2);
-  await p.mouse.down();
-  for (let i = 1; i <= 10; i += 1) await p.mouse.move(box.x + box.width / 2, box.y + box.height * (0.2 + 0.06 * i));
-  await p.mouse.up();
+  // A "1", drawn with a finger: one vertical stroke down the middle, as touch events.
+  const cdp = await p.context().newCDPSession(p);
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
+  const touch = (type, i) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x: box.x + box.width / 2, y: box.y + box.height * (0.2 + 0.06 * i) }] });
+  await touch('touchStart', 0);
+  for (let i = 1; i <= 10; i += 1) await touch('touchMove', i);
+  await touch('touchEnd', 10);
   await p.waitForFunction(() => document.querySelectorAll('#network-draw .probabilities .bar').length === 10, null, { timeout: 30_000 });
   const percents = await p.locator('#network-draw .probabilities .bar span:last-child').allTextContents();
   const total = percents.reduce((sum, t) => sum + Number(t.replace('%', '')), 0);
