@@ -124,6 +124,7 @@ test('a lesson runs on the CPU too, and its arms export from the history like an
   await p.waitForSelector('.verdict p', { timeout: 120_000 });
   // The verdict is drawn first; the arms are saved into the history after it.
   await p.locator('.lesson-status', { hasText: /Finished in/ }).waitFor({ timeout: 30_000 });
+  await p.locator('nav a[data-nav="playground"]').click(); // the run history is the playground's
   const rows = p.locator('#history tbody tr[data-run]');
   assert.equal(await rows.count(), 2, 'both arms are in the history');
   assert.match(await rows.first().textContent(), /Label smoothing: .*seed 1/);

@@ -29,11 +29,12 @@ async function pick(p, name, text) {
 }
 
 test('the site\'s lessons are listed, and a lesson-url link opens one with its seed, runs it, and two of its runs become a lesson that runs', () => withPage(`#lesson-url=${SITE_LESSON}&seed=3&tiny=1`, {}, async (p) => {
-  await p.locator(`#lessons-list a[data-lesson-url="${SITE_LESSON}"]`).waitFor({ timeout: 20_000 });
+  await p.locator(`#lessons-list a[data-lesson-url="${SITE_LESSON}"]`).waitFor({ state: 'attached', timeout: 20_000 });
   assert.equal(await p.locator('#lesson-panel .lesson-title').textContent(), 'Large batches and warmup');
   assert.match(await p.locator('#lesson-panel .run-lesson').textContent(), /seed 3/);
   const line = await runOpenLesson(p);
   assert.match(line, /^tricklab-result v1 lesson=batch-512-warmup def=[0-9a-f]{8} seed=3 backend=(gpu|cpu) a0=\S+ a1=\S+ a2=\S+$/);
+  await p.locator('nav a[data-nav="playground"]').click(); // the run history is the playground's
   assert.equal(await p.locator('#history tbody tr[data-run]').count(), 3, 'the three arms are in the history');
 
   // "Make a lesson of these": nothing picked yet says what to pick.

@@ -163,7 +163,7 @@ for (const [index, id] of LESSONS.entries()) {
   }));
 }
 
-test('after a lesson, the playground\'s network view shows predictions and a confusion matrix, and classifies a digit drawn by touch', () => withPage('#lesson=label-smoothing&tiny=1', {}, async (p) => {
+test('after a lesson, the playground\'s network view shows predictions and a confusion matrix, and classifies a digit drawn by touch', () => withPage('#lesson=label-smoothing&tiny=1', { device: { hasTouch: true } }, async (p) => {
   await p.locator('.run-lesson').click();
   await p.waitForSelector('.verdict p', { timeout: LESSON_TIMEOUT });
   await p.locator('nav a[data-nav="playground"]').click();
@@ -176,7 +176,6 @@ test('after a lesson, the playground\'s network view shows predictions and a con
   const box = await canvas.boundingBox();
   // A "1", drawn with a finger: one vertical stroke down the middle, as touch events.
   const cdp = await p.context().newCDPSession(p);
-  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
   const touch = (type, i) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x: box.x + box.width / 2, y: box.y + box.height * (0.2 + 0.06 * i) }] });
   await touch('touchStart', 0);
   for (let i = 1; i <= 10; i += 1) await touch('touchMove', i);

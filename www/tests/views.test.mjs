@@ -107,6 +107,21 @@ test('the views are reached with the keyboard alone, and each says what to do th
   assert.deepEqual(p.problems, []);
 }));
 
+test('on a phone (390 px, touch), every control of the playground and the lessons is large enough to tap', () => withPage('#playground', { device: { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true } }, async (p) => {
+  assert.ok(await p.evaluate(() => matchMedia('(pointer: coarse)').matches), 'the phone has a coarse pointer');
+  await p.locator('details.more > summary').click();
+  const small = await p.evaluate(() => [...document.querySelectorAll('button, select, input, summary, nav a')]
+    .filter((e) => e.offsetParent !== null)
+    .map((e) => ({ what: `${e.tagName} ${e.id || e.textContent.trim().slice(0, 30)}`, small: /checkbox|radio/.test(e.type), ...e.getBoundingClientRect().toJSON() }))
+    .filter((r) => r.height < (r.small ? 24 : 44)));
+  assert.deepEqual(small.map((r) => `${r.what}: ${Math.round(r.width)}×${Math.round(r.height)}`), []);
+  assert.equal(await overflow(p), 0);
+  await p.goto(`${await p.evaluate(() => location.href.split('#')[0])}#lessons`);
+  await p.waitForFunction(() => document.body.dataset.view === 'lessons');
+  assert.equal(await overflow(p), 0);
+  await shot(p, 'view-lessons-phone-touch');
+}));
+
 test('old links open the views they opened: settings the playground, a lesson its lesson, embed the lesson alone', async () => {
   await withPage('#seed=5&epochs=3', {}, async (p) => {
     assert.equal(await p.evaluate(() => document.body.dataset.view), 'playground');
