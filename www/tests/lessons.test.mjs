@@ -163,7 +163,7 @@ for (const [index, id] of LESSONS.entries()) {
   }));
 }
 
-test('after a lesson, the playground\'s network view shows predictions and a confusion matrix, and classifies a digit drawn by touch', () => withPage('#lesson=label-smoothing&tiny=1', { device: { hasTouch: true } }, async (p) => {
+test('after a lesson, the playground\'s network view shows predictions and a confusion matrix, and classifies a digit drawn by touch, and one drawn with the keyboard', () => withPage('#lesson=label-smoothing&tiny=1', { device: { hasTouch: true } }, async (p) => {
   await p.locator('.run-lesson').click();
   await p.waitForSelector('.verdict p', { timeout: LESSON_TIMEOUT });
   await p.locator('nav a[data-nav="playground"]').click();
@@ -184,6 +184,18 @@ test('after a lesson, the playground\'s network view shows predictions and a con
   const percents = await p.locator('#network-draw .probabilities .bar span:last-child').allTextContents();
   const total = percents.reduce((sum, t) => sum + Number(t.replace('%', '')), 0);
   assert.ok(Math.abs(total - 100) < 1, `the class probabilities add up to 100%: ${percents.join(' ')}`);
+  // The same with the keyboard: Delete clears, Space puts the pen down, arrows draw, Enter asks.
+  await canvas.focus();
+  await p.keyboard.press('Delete');
+  assert.equal(await p.locator('#network-draw .probabilities .bar').count(), 0, 'cleared');
+  await p.keyboard.press('Space');
+  for (let i = 0; i < 10; i += 1) await p.keyboard.press('ArrowDown');
+  await p.keyboard.press('Space');
+  assert.match(await p.locator('#network-draw .pen-where').textContent(), /pen up at 50% across, 75% down/);
+  await p.keyboard.press('Enter');
+  await p.waitForFunction(() => document.querySelectorAll('#network-draw .probabilities .bar').length === 10, null, { timeout: 30_000 });
+  const ink = await canvas.evaluate((c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data).filter((v, i) => i % 4 === 0 && v > 128).length);
+  assert.ok(ink > 2000, `the keyboard drew a stroke (${ink} bright pixels)`);
   await p.locator('#network').screenshot({ path: new URL('../../artifacts/screenshots/network-views.png', import.meta.url).pathname });
   assert.deepEqual(p.problems, []);
 }));

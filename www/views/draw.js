@@ -1,7 +1,9 @@
 // Draw a digit and see the network's class probabilities. The pen draws on a 280×280 canvas;
 // the drawing is reduced to 28×28 bytes (the MNIST size, white on black, centred by its mass as
 // MNIST's digits are) and handed to `classify`, which asks the core (CPU reference, in the worker).
-// The pad stays white on black in both colour schemes: it is what the network reads.
+// The pad stays white on black in both colour schemes: it is what the network reads. With the
+// keyboard: the arrow keys move the pen, Space puts it down or lifts it, Enter asks the network,
+// Delete clears; a line under the pad says where the pen is.
 
 const SIZE = 280;
 const CELLS = 28;
@@ -15,8 +17,14 @@ export class DrawDigitView {
     this.canvas.width = SIZE;
     this.canvas.height = SIZE;
     this.canvas.className = 'draw';
-    this.canvas.setAttribute('role', 'img');
-    this.canvas.setAttribute('aria-label', 'Draw a digit here with the mouse, a finger or a pen');
+    this.canvas.setAttribute('role', 'application');
+    this.canvas.tabIndex = 0;
+    this.canvas.setAttribute('aria-label', 'Draw a digit here with the mouse, a finger or a pen; or with the keyboard: '
+      + 'arrow keys move the pen, Space puts it down or lifts it, Enter asks the network, Delete clears');
+    this.pen = { x: SIZE / 2, y: SIZE / 4, down: false };
+    this.where = document.createElement('p');
+    this.where.className = 'pen-where';
+    this.where.setAttribute('aria-live', 'polite');
     this.bars = document.createElement('div');
     this.bars.className = 'probabilities';
     const clear = document.createElement('button');
@@ -25,7 +33,7 @@ export class DrawDigitView {
     clear.addEventListener('click', () => this.clear());
     const heading = document.createElement('h4');
     heading.textContent = 'Draw a digit';
-    root.replaceChildren(heading, this.canvas, clear, this.bars);
+    root.replaceChildren(heading, this.canvas, this.where, clear, this.bars);
     this.ctx = this.canvas.getContext('2d');
     this.clear();
     let drawing = false;
@@ -38,6 +46,45 @@ export class DrawDigitView {
     const end = () => { if (drawing) { drawing = false; this.update(); } };
     this.canvas.addEventListener('pointerup', end);
     this.canvas.addEventListener('pointerleave', end);
+    this.canvas.addEventListener('keydown', (e) => this.key(e));
+    this.canvas.addEventListener('focus', () => this.say());
+  }
+
+  // The keyboard's pen: 20 steps across the pad.
+  key(e) {
+    const step = SIZE / 20;
+    const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    const { pen, ctx } = this;
+    if (moves[e.key]) {
+      const [dx, dy] = moves[e.key];
+      pen.x = Math.min(SIZE - step / 2, Math.max(step / 2, pen.x + dx));
+      pen.y = Math.min(SIZE - step / 2, Math.max(step / 2, pen.y + dy));
+      if (pen.down) {
+        ctx.lineTo(pen.x, pen.y);
+        ctx.stroke();
+      }
+    } else if (e.key === ' ') {
+      pen.down = !pen.down;
+      ctx.beginPath();
+      ctx.moveTo(pen.x, pen.y);
+      if (pen.down) {
+        ctx.lineTo(pen.x, pen.y);
+        ctx.stroke();
+      }
+    } else if (e.key === 'Enter') {
+      this.update();
+    } else if (e.key === 'Delete' || e.key === 'Backspace') {
+      this.clear();
+    } else {
+      return;
+    }
+    e.preventDefault();
+    this.say();
+  }
+
+  say() {
+    const { x, y, down } = this.pen;
+    this.where.textContent = `Keyboard pen ${down ? 'down (drawing)' : 'up'} at ${Math.round((100 * x) / SIZE)}% across, ${Math.round((100 * y) / SIZE)}% down.`;
   }
 
   clear() {
