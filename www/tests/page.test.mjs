@@ -234,10 +234,10 @@ test('a short MNIST run shows a falling loss and an accuracy, with a responsive 
   // The tab never freezes: the page's own work (run events, chart redraws) stays short, measured
   // around each handler, strictly. A long task also counts work the page does not control (the
   // browser's layout and GC, and the scheduler when other jobs load both cores: one 126 ms task,
-  // and three of up to 74 ms in one run, were seen so), so they are bounded by what a user feels:
-  // none long enough to notice, and together a small share of the run.
+  // and three of up to 74 ms in one run, were seen so while other tests shared the machine); alone
+  // on it the run has none, and none may reach 100 ms (stalls.test.mjs holds a lesson to the same).
   assert.ok(perf.longestHandlerMs < 50, `every page handler under 50 ms (longest ${perf.longestHandlerMs.toFixed(1)} ms)`);
-  assert.ok(longest < 250, `no long task of 250 ms or more (longest ${longest} ms)`);
+  assert.ok(longest < 100, `no long task of 100 ms or more (longest ${longest} ms)`);
   assert.ok(blocked < 0.05 * runMs, `long tasks under 5% of the run (${blocked.toFixed(0)} ms of ${runMs.toFixed(0)} ms)`);
   assert.equal(await historyRows(p).count(), 1);
 
