@@ -142,6 +142,14 @@ fn every_variant_agrees_with_the_reference_in_the_shared_check() {
     let checks = block_on(tune::check_against_reference(&ctx)).unwrap();
     let variants: std::collections::BTreeSet<&str> = checks.iter().map(|c| c.variant.as_str()).collect();
     assert!(variants.contains("register-8x8") && variants.contains("tiled") && variants.contains("wide"), "{variants:?}");
+    // Depthwise shapes are checked in their own variants, and only in those.
+    for v in ["direct", "depthwise-4x4", "depthwise-2x8"] {
+        assert!(variants.contains(v), "{v} is checked: {variants:?}");
+        for c in checks.iter().filter(|c| c.variant == v) {
+            let s = tricklab::gpu::TuneShape::parse(&c.shape).unwrap();
+            assert!(matches!(s, tricklab::gpu::TuneShape::Conv(s) if tricklab::gpu::conv2d::uses_direct_kernels(&s)), "{c:?}");
+        }
+    }
     let bad: Vec<_> = checks.iter().filter(|c| c.mismatch.is_some()).collect();
     assert!(bad.is_empty(), "{bad:#?}");
     println!("{} checks, variants {variants:?}", checks.len());
@@ -192,4 +200,32 @@ fn a_variant_that_fails_its_check_is_never_used() {
     assert!(fresh.is_excluded(Pass::ConvForward, Variant::Register8x8));
     fresh.set_pick(Pass::ConvForward, &conv.key(), Variant::Register8x8);
     assert_eq!(fresh.pick(Pass::ConvForward, &conv.key()), Variant::Register);
+}
+
+/// A cache written before the depthwise variants (version 2) keeps its picks, but its record of
+/// checked variants is dropped: the new variants were never checked on that adapter, so the
+/// check runs again before the next timing. The current version's record is kept.
+#[test]
+fn a_check_record_from_before_the_depthwise_variants_is_checked_again() {
+    let ctx = new_ctx();
+    let adapter = ctx.adapter_key().replace('\\', "\\\\").replace('"', "\\\"");
+    let saved = |version: u32| {
+        format!(
+            r#"{{"version": {version}, "adapters": {{"{adapter}": {{"conv forward|n4 16x8x8 -> 16 k3x3 s1 p1 g1": "wide"}}}}, "excluded": {{"{adapter}": {{"conv forward|tiled": "mismatch"}}}}}}"#
+        )
+    };
+    let (old, problem) = PickCache::parse(&saved(2));
+    assert_eq!(problem, None);
+    let fresh = new_ctx();
+    old.load_into(&fresh);
+    assert_eq!(fresh.picks().len(), 1, "the picks load");
+    assert!(!fresh.variants_checked(), "a version 2 record did not check the depthwise variants");
+    assert!(!fresh.is_excluded(Pass::ConvForward, Variant::Tiled));
+
+    let current: serde_json::Value = serde_json::from_str(&PickCache::default().to_json()).unwrap();
+    let (now, problem) = PickCache::parse(&saved(current["version"].as_u64().unwrap() as u32));
+    assert_eq!(problem, None);
+    let fresh = new_ctx();
+    now.load_into(&fresh);
+    assert!(fresh.variants_checked() && fresh.is_excluded(Pass::ConvForward, Variant::Tiled));
 }

@@ -1,8 +1,10 @@
 //! Dispatches for the convolution's forward and its two backward passes, plus an NHWC forward kept
 //! for the layout measurement (see DESIGN.md "Tensor layout").
 //!
-//! Convolutions with one input channel per group and more than one group (depthwise) use direct
-//! kernels (conv2d.wgsl), whatever variant is asked for. All others use implicit-GEMM kernels of
+//! Convolutions with one input channel per group and more than one group (depthwise) have tables
+//! of their own (`DEPTHWISE_FORWARD`, ...): the direct kernels (conv2d.wgsl, `Variant::Direct`)
+//! and conv2d_depthwise.rs's register-blocked ones; asked for a dense variant (as before any pick),
+//! a depthwise shape takes the direct kernels. All others use implicit-GEMM kernels of
 //! the asked [`Variant`], looked up in the pass's table of candidates (`FORWARD`, `BACKWARD_INPUT`,
 //! `BACKWARD_WEIGHT`; `gpu::registry`): `Register` (conv2d.wgsl, a 4×4 block per thread in
 //! registers), `Register8x8` / `Register16x8` (conv2d_blocked.wgsl), `Tiled` (conv2d_tiled.wgsl,
@@ -16,7 +18,7 @@ use super::conv2d_common::{backward_input_params, backward_weight_params, chunk_
 use super::conv2d_common::{WEIGHT_GRAD_MIN_TERMS, WEIGHT_GRAD_THREADS};
 use super::registry::{available, everywhere, kernel, Candidate};
 use super::shaders::{CONV2D, CONV2D_BLOCKED, CONV2D_TILED};
-use super::{conv2d_subgroup, conv2d_wide, Dispatch, GpuContext, Pass, Tensor, TuneShape, Variant};
+use super::{conv2d_depthwise, conv2d_subgroup, conv2d_wide, Dispatch, GpuContext, Pass, Tensor, TuneShape, Variant};
 use crate::ops::conv2d::Conv2dShape;
 use crate::{Error, Result};
 
@@ -67,13 +69,48 @@ const BACKWARD_WEIGHT: [Candidate<WeightKernel>; 6] = [
     Candidate { variant: Variant::Subgroup, available: conv2d_subgroup::supported, kernel: conv2d_subgroup::backward_weight },
 ];
 
-/// The variants of `pass` (one of the convolution's) this adapter can run; which is fastest is
-/// measured (`gpu::tune`).
+/// The depthwise forward's candidates.
+const DEPTHWISE_FORWARD: [Candidate<Kernel>; 3] = [
+    Candidate { variant: Variant::Direct, available: everywhere, kernel: forward_direct },
+    Candidate { variant: Variant::Depthwise4x4, available: everywhere, kernel: |c, s, x, w, y| conv2d_depthwise::forward(c, s, x, w, y, Variant::Depthwise4x4) },
+    Candidate { variant: Variant::Depthwise2x8, available: everywhere, kernel: |c, s, x, w, y| conv2d_depthwise::forward(c, s, x, w, y, Variant::Depthwise2x8) },
+];
+
+/// The depthwise input gradient's candidates.
+const DEPTHWISE_BACKWARD_INPUT: [Candidate<Kernel>; 3] = [
+    Candidate { variant: Variant::Direct, available: everywhere, kernel: backward_input_direct },
+    Candidate { variant: Variant::Depthwise4x4, available: everywhere, kernel: |c, s, dy, w, dx| conv2d_depthwise::backward_input(c, s, dy, w, dx, Variant::Depthwise4x4) },
+    Candidate { variant: Variant::Depthwise2x8, available: everywhere, kernel: |c, s, dy, w, dx| conv2d_depthwise::backward_input(c, s, dy, w, dx, Variant::Depthwise2x8) },
+];
+
+/// The depthwise weight gradient's candidates.
+const DEPTHWISE_BACKWARD_WEIGHT: [Candidate<WeightKernel>; 3] = [
+    Candidate { variant: Variant::Direct, available: everywhere, kernel: backward_weight_direct },
+    Candidate { variant: Variant::Depthwise4x4, available: everywhere, kernel: |c, s, x, dy, dw| conv2d_depthwise::backward_weight(c, s, x, dy, dw, Variant::Depthwise4x4) },
+    Candidate { variant: Variant::Depthwise2x8, available: everywhere, kernel: |c, s, x, dy, dw| conv2d_depthwise::backward_weight(c, s, x, dy, dw, Variant::Depthwise2x8) },
+];
+
+/// The variants of `pass` (one of the convolution's) this adapter can run for shapes that are not
+/// depthwise; which is fastest is measured (`gpu::tune`).
 pub fn variants(ctx: &GpuContext, pass: Pass) -> Vec<Variant> {
     match pass {
         Pass::ConvForward => available(&FORWARD, ctx),
         Pass::ConvBackwardInput => available(&BACKWARD_INPUT, ctx),
         Pass::ConvBackwardWeight => available(&BACKWARD_WEIGHT, ctx),
+        _ => vec![],
+    }
+}
+
+/// The variants of `pass` this adapter can run for shape `s`: the depthwise tables' for a
+/// depthwise shape, else [`variants`].
+pub fn variants_for(ctx: &GpuContext, pass: Pass, s: &Conv2dShape) -> Vec<Variant> {
+    if !uses_direct_kernels(s) {
+        return variants(ctx, pass);
+    }
+    match pass {
+        Pass::ConvForward => available(&DEPTHWISE_FORWARD, ctx),
+        Pass::ConvBackwardInput => available(&DEPTHWISE_BACKWARD_INPUT, ctx),
+        Pass::ConvBackwardWeight => available(&DEPTHWISE_BACKWARD_WEIGHT, ctx),
         _ => vec![],
     }
 }
@@ -84,11 +121,11 @@ pub fn forward(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y: &Te
 }
 
 /// y = conv(x, w). x `[N, C_in, H, W]`, w `[C_out, C_in/groups, KH, KW]`, y `[N, C_out, OH, OW]`
-/// (overwritten), computed by `variant`'s kernel; depthwise shapes use the direct kernel for every
-/// variant.
+/// (overwritten), computed by `variant`'s kernel; depthwise shapes use their own variants (any
+/// other variant asked for takes the direct kernel).
 pub fn forward_with(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y: &Tensor, variant: Variant) -> Result<Dispatch> {
     s.check_forward(x, w, Some(y))?;
-    choose(FORWARD_OP, &FORWARD, s, variant, forward_direct)?(ctx, s, x, w, y)
+    choose(FORWARD_OP, &FORWARD, &DEPTHWISE_FORWARD, s, variant)?(ctx, s, x, w, y)
 }
 
 /// dx with the variant picked for this shape on this adapter; see [`backward_input_with`].
@@ -100,7 +137,7 @@ pub fn backward_input(ctx: &GpuContext, s: &Conv2dShape, dy: &Tensor, w: &Tensor
 /// `variant` as for [`forward_with`].
 pub fn backward_input_with(ctx: &GpuContext, s: &Conv2dShape, dy: &Tensor, w: &Tensor, dx: &Tensor, variant: Variant) -> Result<Dispatch> {
     s.check_backward_input(dy, w, Some(dx))?;
-    choose(BACKWARD_INPUT_OP, &BACKWARD_INPUT, s, variant, backward_input_direct)?(ctx, s, dy, w, dx)
+    choose(BACKWARD_INPUT_OP, &BACKWARD_INPUT, &DEPTHWISE_BACKWARD_INPUT, s, variant)?(ctx, s, dy, w, dx)
 }
 
 /// dw with the variant picked for this shape on this adapter; see [`backward_weight_with`].
@@ -114,13 +151,15 @@ pub fn backward_weight(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, dy: &Tenso
 /// conv2d.wgsl's `reduce_splits`.
 pub fn backward_weight_with(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, dy: &Tensor, dw: &Tensor, variant: Variant) -> Result<BackwardWeight> {
     s.check_backward_weight(x, dy, Some(dw))?;
-    choose(BACKWARD_WEIGHT_OP, &BACKWARD_WEIGHT, s, variant, backward_weight_direct)?(ctx, s, x, dy, dw)
+    choose(BACKWARD_WEIGHT_OP, &BACKWARD_WEIGHT, &DEPTHWISE_BACKWARD_WEIGHT, s, variant)?(ctx, s, x, dy, dw)
 }
 
-/// The kernel of `variant` in `table`, or `direct` for a depthwise shape, whatever is asked.
-fn choose<K: Copy>(op: &'static str, table: &[Candidate<K>], s: &Conv2dShape, variant: Variant, direct: K) -> Result<K> {
+/// The kernel of `variant` in `table`; for a depthwise shape, in `depthwise` (a variant that has no
+/// depthwise kernel, as the default `Register` before any pick, takes the direct one).
+fn choose<K: Copy>(op: &'static str, table: &[Candidate<K>], depthwise: &[Candidate<K>], s: &Conv2dShape, variant: Variant) -> Result<K> {
     if uses_direct_kernels(s) {
-        Ok(direct)
+        let v = if Variant::DEPTHWISE.contains(&variant) { variant } else { Variant::Direct };
+        kernel(op, depthwise, v)
     } else {
         kernel(op, table, variant)
     }

@@ -7,6 +7,7 @@ pub mod buffer;
 pub mod context;
 pub mod conv2d;
 pub mod conv2d_common;
+pub mod conv2d_depthwise;
 pub mod conv2d_subgroup;
 pub mod conv2d_wide;
 pub mod elementwise;

@@ -67,8 +67,7 @@ impl Work {
     }
 
     /// The variants worth timing here: every candidate of the pass this adapter can run.
-    /// Depthwise convolutions have one kernel of their own (`conv2d::uses_direct_kernels`),
-    /// nothing to pick.
+    /// Depthwise convolutions (`conv2d::uses_direct_kernels`) have candidates of their own.
     /// A variant that failed its check against the CPU reference on this adapter is left out.
     pub fn candidates(&self, ctx: &GpuContext) -> Vec<Variant> {
         self.runnable(ctx).into_iter().filter(|v| !ctx.is_excluded(self.pass(), *v)).collect()
@@ -77,8 +76,7 @@ impl Work {
     /// Every variant of the pass this adapter can run, checked or not.
     fn runnable(&self, ctx: &GpuContext) -> Vec<Variant> {
         match self {
-            Work::Conv(_, s) if conv2d::uses_direct_kernels(s) => vec![],
-            Work::Conv(pass, _) => conv2d::variants(ctx, *pass),
+            Work::Conv(pass, s) => conv2d::variants_for(ctx, *pass, s),
             Work::Linear(..) => linear::variants(ctx),
         }
     }
@@ -245,7 +243,8 @@ pub async fn tune_among(ctx: &GpuContext, work: &Work, variants: &[Variant]) -> 
 /// `TuneKey`'s text) → variant name.
 /// Beside them, for each adapter whose variants were checked against the CPU reference, the
 /// variants that failed (`"pass|variant"` → the mismatch; empty when all agreed). A cache of
-/// version 1 has no such record: its adapters are checked again.
+/// version 1 has no such record, and one of version 2 checked none of the depthwise variants: their
+/// adapters are checked again.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PickCache {
     pub version: u32,
@@ -254,16 +253,22 @@ pub struct PickCache {
     pub excluded: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-const CACHE_VERSION: u32 = 2;
+const CACHE_VERSION: u32 = 3;
 
 impl PickCache {
     /// Parses a saved cache; one from another version, or one that does not parse, is ignored
     /// (the picks are simply timed again), and the reason is returned beside the empty cache.
     pub fn parse(json: &str) -> (PickCache, Option<String>) {
         match serde_json::from_str::<PickCache>(json) {
-            // Version 1 predates the reference check: its picks load, and the check runs before
-            // the next timing (a pick that fails it is then not used).
-            Ok(c) if c.version == CACHE_VERSION || c.version == 1 => (c, None),
+            // Version 1 predates the reference check, version 2 the depthwise variants: their
+            // picks load, and the check runs (again) before the next timing (a pick that fails it
+            // is then not used).
+            Ok(mut c) if (1..=CACHE_VERSION).contains(&c.version) => {
+                if c.version < CACHE_VERSION {
+                    c.excluded.clear();
+                }
+                (c, None)
+            }
             Ok(c) => (PickCache::default(), Some(format!("it is version {}, this build writes {CACHE_VERSION}", c.version))),
             Err(e) => (PickCache::default(), Some(e.to_string())),
         }
@@ -317,13 +322,18 @@ pub struct VariantCheck {
 
 /// The passes and shapes `check_against_reference` runs: every conv and linear pass on a few small
 /// shapes that cover the kernels' edges (sizes off the blocks and tiles, stride 2, a 1×1 kernel,
-/// groups).
+/// groups, depthwise).
 fn check_work() -> Vec<Work> {
     let convs = [
         Conv2dShape::new(2, 16, 9, 24, 3, 1, 1),
         Conv2dShape::new(2, 12, 10, 20, 3, 2, 1),
         Conv2dShape::new(1, 8, 7, 9, 1, 1, 0),
         Conv2dShape::new(2, 8, 8, 8, 3, 1, 1).with_groups(2),
+        // Depthwise (their own variants): stride 1 and 2, sizes off the 4×4 and 2×8 blocks, a
+        // channel multiplier.
+        Conv2dShape::new(2, 6, 11, 6, 3, 1, 1).with_groups(6),
+        Conv2dShape::new(2, 5, 13, 5, 3, 2, 1).with_groups(5),
+        Conv2dShape::new(1, 3, 9, 6, 3, 2, 1).with_groups(3),
     ];
     let linear = LinearShape { batch: 5, in_features: 70, out_features: 67 };
     let conv_work = convs.into_iter().flat_map(|s| Pass::CONV.map(|p| Work::Conv(p, s)));

@@ -17,6 +17,13 @@
 //!   computes a block of a 64×64 output tile from there: the usual kernel for a real GPU.
 //! - `Subgroup`: the register kernel with the weights shared between neighbouring invocations by
 //!   subgroup operations instead of loaded by each (only where the adapter offers `subgroups`).
+//!
+//! Convolutions with one input channel per group (depthwise) have variants of their own, and only
+//! those (`conv2d::uses_direct_kernels`):
+//! - `Direct`: one output (or one weight element per chunk) per thread (conv2d.wgsl).
+//! - `Depthwise4x4`, `Depthwise2x8`: 4 rows × 4 columns or 2 rows × 8 columns of one channel per
+//!   thread, each row window loaded once for all taps; the weight gradient with all taps of one
+//!   channel per thread (conv2d_depthwise.wgsl).
 
 use std::fmt;
 
@@ -32,10 +39,25 @@ pub enum Variant {
     Wide,
     Tiled,
     Subgroup,
+    Direct,
+    Depthwise4x4,
+    Depthwise2x8,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 6] = [Variant::Register, Variant::Register8x8, Variant::Register16x8, Variant::Wide, Variant::Tiled, Variant::Subgroup];
+    pub const ALL: [Variant; 9] = [
+        Variant::Register,
+        Variant::Register8x8,
+        Variant::Register16x8,
+        Variant::Wide,
+        Variant::Tiled,
+        Variant::Subgroup,
+        Variant::Direct,
+        Variant::Depthwise4x4,
+        Variant::Depthwise2x8,
+    ];
+    /// The variants of depthwise convolutions.
+    pub const DEPTHWISE: [Variant; 3] = [Variant::Direct, Variant::Depthwise4x4, Variant::Depthwise2x8];
 
     /// The name used in the picks cache, the CLI's tables and the page.
     pub fn name(self) -> &'static str {
@@ -46,6 +68,9 @@ impl Variant {
             Variant::Wide => "wide",
             Variant::Tiled => "tiled",
             Variant::Subgroup => "subgroup",
+            Variant::Direct => "direct",
+            Variant::Depthwise4x4 => "depthwise-4x4",
+            Variant::Depthwise2x8 => "depthwise-2x8",
         }
     }
 

@@ -21,7 +21,7 @@ test('every kernel variant agrees with the CPU reference on this adapter', () =>
     return m.check_kernel_variants();
   });
   const variants = [...new Set(checks.map((c) => c.variant))].sort();
-  assert.deepEqual(variants.filter((v) => v !== 'subgroup'), ['register', 'register-16x8', 'register-8x8', 'tiled', 'wide']);
+  assert.deepEqual(variants.filter((v) => v !== 'subgroup'), ['depthwise-2x8', 'depthwise-4x4', 'direct', 'register', 'register-16x8', 'register-8x8', 'tiled', 'wide']);
   const bad = checks.filter((c) => c.mismatch !== null);
   assert.deepEqual(bad, []);
   console.log(`# ${checks.length} checks against the CPU reference, variants ${variants.join(', ')}: all agree`);
