@@ -2,7 +2,8 @@
 //! reference: forward, backward for the input and backward for the weight, on depthwise shapes
 //! that cover the blocks' edges (planes off the 4×4 and 2×8 blocks, strides 1 to 3, kernels 1×1
 //! to 7×7, padding 0 to 3, non-square inputs, a channel multiplier, one and many weight-gradient
-//! chunks), each output starting from garbage; through `conv2d::*_with`, as the picker runs them.
+//! chunks, a 38×38 plane), each output starting from garbage; through `conv2d::*_with`, as the
+//! picker runs them.
 
 mod common;
 use common::*;
@@ -29,6 +30,9 @@ fn shapes() -> Vec<(String, Conv2dShape)> {
         ("dw 3x3 s3", conv(2, 4, 11, 4, 3, 3, 1).with_groups(4)),
         ("dw multiplier 3 s2", conv(2, 3, 9, 9, 3, 2, 1).with_groups(3)),
         ("dw many chunks 32x32 batch 4", conv(4, 8, 32, 8, 3, 1, 1).with_groups(8)),
+        // Many blocks per plane, the last row and column blocks partial.
+        ("dw 3x3 s1 38x38", conv(1, 2, 38, 2, 3, 1, 1).with_groups(2)),
+        ("dw 3x3 s2 38x38", conv(1, 2, 38, 2, 3, 2, 1).with_groups(2)),
     ];
     out.extend(more.into_iter().map(|(n, s)| (n.to_string(), s)));
     assert!(out.iter().all(|(_, s)| uses_direct_kernels(s)));
