@@ -73,8 +73,9 @@ impl Params {
     }
 }
 
-/// True where the direct (one output per thread) kernels are used: several groups of one input
-/// channel each, where a block of 4 channels would mostly be padding.
+/// True for depthwise shapes (several groups of one input channel each, where a block of 4
+/// channels would mostly be padding): they use their own variants, the direct kernels (one output
+/// per thread) and conv2d_depthwise.rs's blocked ones, not the dense ones.
 pub fn uses_direct_kernels(s: &Conv2dShape) -> bool {
     s.groups > 1 && s.in_channels_per_group() == 1
 }

@@ -3,7 +3,8 @@
 //! load is a gather. The block shape, the kernel width and the stride are the shader's override
 //! constants, so each (pass, block, kernel width, stride) is its own pipeline, compiled once.
 //!
-//! Depthwise shapes (`conv2d::uses_direct_kernels`) are not handled here: they are an error.
+//! Depthwise shapes (`conv2d::uses_direct_kernels`) are not handled here (they have variants of
+//! their own): they are an error.
 
 use super::conv2d_common::{backward_input_params, backward_weight_params, forward_params, register_workgroups, uses_direct_kernels, BackwardWeight, Entry};
 use super::shaders::{Shader, CONV2D_WIDE};
@@ -31,7 +32,7 @@ pub const BACKWARD_WEIGHT_BLOCK: Block = Block { ch: 4, px: 8 };
 /// `window` values) fit the kernel.
 pub(crate) fn entry(op: &'static str, shader: &'static Shader, name: &str, s: &Conv2dShape, block: Block, window: u32) -> Result<Entry> {
     if uses_direct_kernels(s) {
-        return Err(Error::shape(op, "depthwise convolutions use conv2d's direct kernels, not the wide ones"));
+        return Err(Error::shape(op, "depthwise convolutions use conv2d's depthwise kernels, not the wide ones"));
     }
     if block.ch == 0 || block.ch > MAX_CH || block.px == 0 || block.px > MAX_PX {
         return Err(Error::shape(op, format!("block {block:?} is outside 1..={MAX_CH} channels × 1..={MAX_PX} pixels")));
