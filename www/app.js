@@ -108,7 +108,8 @@ page.lessons = new Lessons($('#lessons-list'), $('#lesson-panel'), {
   where: () => backendName(state.backend),
   // An opened lesson shows in its view, its arms' pipelines compiled while the visitor reads.
   shown: (lesson) => {
-    page.routes.setView('lesson', { focus: true });
+    // The heading takes the focus when the visitor opened it, not at load (nor inside a tutorial's iframe).
+    page.routes.setView('lesson', { focus: document.body.dataset.ready === 'true' && !document.body.classList.contains('embed') });
     if (state.ready && !state.running) page.warmer.lesson(lesson);
   },
 });

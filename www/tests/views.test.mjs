@@ -93,6 +93,7 @@ test('the views are reached with the keyboard alone, and each says what to do th
   await p.keyboard.press('Enter');
   await p.waitForFunction(() => document.body.dataset.view === 'lesson');
   assert.match(await leadOnFirstScreen(p, 'lesson'), /press “Run this lesson”/);
+  assert.ok(await p.evaluate(() => document.activeElement?.classList.contains('lesson-title')), 'the lesson\'s title takes the focus');
   // The lesson's run button is reached by Tab and starts it with Enter.
   for (let i = 0; i < 40 && !(await p.evaluate(() => document.activeElement?.classList.contains('run-lesson'))); i += 1) await p.keyboard.press('Tab');
   assert.ok(await p.evaluate(() => document.activeElement?.classList.contains('run-lesson')), 'Tab reaches "Run this lesson"');
@@ -134,6 +135,7 @@ test('old links open the views they opened: settings the playground, a lesson it
   await withPage('#lesson=cosine&embed=1', {}, async (p) => {
     for (const hidden of ['body > header', '#lessons', '#playground', '.back-line']) assert.ok(await p.locator(hidden).isHidden(), `${hidden} is hidden`);
     assert.ok(await p.locator('.run-lesson').isVisible());
+    assert.equal(await p.evaluate(() => document.activeElement?.tagName), 'BODY', 'an embedded lesson takes no focus from the tutorial around it');
   });
 });
 
