@@ -7,6 +7,14 @@ import { LineChart, percent, seriesVar } from './views/chart.js';
 // Loss smoothing: exponential moving average with this weight per step.
 const SMOOTHING = 0.9;
 
+// The curves to draw: the run in progress (unless it is already saved) and the selected runs.
+function shownRuns(state) {
+  const shown = state.runs.filter((r) => state.selected.has(r.id)).map((r) => ({ name: r.name, loss: r.loss, epochs: r.epochs }));
+  const { live } = state;
+  if (live && !live.savedAs) shown.push({ name: 'current run', loss: live.loss, epochs: live.epochs });
+  return shown;
+}
+
 export function chartsController(page) {
   const { state } = page;
   const lrChart = new LineChart($('#chart-lr'), { title: 'Learning rate per step', x: 'step', y: 'lr' });
@@ -14,14 +22,6 @@ export function chartsController(page) {
   const accChart = new LineChart($('#chart-acc'), {
     title: 'Accuracy per epoch (dashed: train)', x: 'epoch', y: 'accuracy', yRange: [0, 1], integerX: true, singleAsBars: true, format: percent,
   });
-
-  // The curves to draw: the run in progress (unless it is already saved) and the selected runs.
-  function shownRuns() {
-    const shown = state.runs.filter((r) => state.selected.has(r.id)).map((r) => ({ name: r.name, loss: r.loss, epochs: r.epochs }));
-    const { live } = state;
-    if (live && !live.savedAs) shown.push({ name: 'current run', loss: live.loss, epochs: live.epochs });
-    return shown;
-  }
 
   function drawRates() {
     const running = state.active?.kind === 'run';
@@ -35,7 +35,7 @@ export function chartsController(page) {
 
   function draw() {
     drawRates();
-    const shown = shownRuns();
+    const shown = shownRuns(state);
     const steps = [...new Set(shown.flatMap((r) => r.loss.map(([s]) => s)))].sort((a, b) => a - b);
     lossChart.set(steps, shown.map((r, i) => {
       const byStep = new Map(smooth(r.loss, SMOOTHING, { perStep: true }));
