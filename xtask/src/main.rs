@@ -91,6 +91,7 @@ pub fn cargo() -> String {
 
 fn test() -> Result<(), String> {
     setup::lavapipe()?;
+    setup::runtime_dir();
     setup::wasm_target()?;
     let cargo = cargo();
     run(&cargo, &["test", "--workspace", "--no-fail-fast"])?;

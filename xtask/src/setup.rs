@@ -25,6 +25,23 @@ pub fn lavapipe() -> Result<(), String> {
     run("apt-get", &["install", "-y", "-qq", "mesa-vulkan-drivers"])
 }
 
+/// Mesa's Vulkan driver warns on every device it opens when XDG_RUNTIME_DIR is unset (as on a
+/// fresh CI machine); a private directory under the system's temporary one quiets it for the tests.
+pub fn runtime_dir() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("tricklab-runtime-{}", std::process::id()));
+    if std::fs::create_dir_all(&dir).is_ok() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+        }
+        std::env::set_var("XDG_RUNTIME_DIR", &dir);
+    }
+}
+
 /// The wasm32-unknown-unknown standard library, through rustup.
 pub fn wasm_target() -> Result<(), String> {
     let out = Command::new("rustup").args(["target", "list", "--installed"]).output();
