@@ -4,6 +4,7 @@
 use super::graph::{ActId, Graph, Layer};
 use crate::ops::batchnorm::BatchNormShape;
 use crate::reference::batchnorm::BnTensors;
+use crate::reference::sync::{Alone, Reduce};
 use crate::reference::{batchnorm, conv2d, elementwise, linear, pool};
 use crate::Result;
 
@@ -16,6 +17,9 @@ pub struct CpuNet {
     /// Per BN layer, from the last training forward: batch mean and 1/std.
     pub saved: Vec<(Vec<f32>, Vec<f32>)>,
     pub acts: Vec<Vec<f32>>,
+    /// Sums across the workers that share each batch (`reference::sync`): each BN's statistics
+    /// are the whole batch's. `Alone` by default.
+    pub reduce: Box<dyn Reduce>,
 }
 
 impl CpuNet {
@@ -29,7 +33,7 @@ impl CpuNet {
         let grads = params.iter().map(|p| vec![0.0; p.len()]).collect();
         let acts = vec![vec![]; graph.acts.len()];
         let saved = vec![(vec![], vec![]); graph.batchnorms];
-        CpuNet { graph, params, grads, running, saved, acts }
+        CpuNet { graph, params, grads, running, saved, acts, reduce: Box::new(Alone) }
     }
 
     /// Runs the network on `input` (NCHW) and returns the logits. `train` uses batch statistics
@@ -56,7 +60,7 @@ impl CpuNet {
                     let (running_mean, running_var) = &mut self.running[*bn];
                     let mut t = BnTensors { gamma: &self.params[*gamma], beta: &self.params[*beta], running_mean, running_var };
                     if train {
-                        let (y, mean, inv_std) = batchnorm::forward_train(s, x, &mut t)?;
+                        let (y, mean, inv_std) = batchnorm::forward_train_synced(s, x, &mut t, &mut *self.reduce)?;
                         self.saved[*bn] = (mean, inv_std);
                         y
                     } else {
@@ -115,7 +119,7 @@ impl CpuNet {
             }
             Layer::BatchNorm { s, gamma, beta, bn } => {
                 let (mean, inv_std) = &self.saved[*bn];
-                let (dx, dg, db) = batchnorm::backward(s, x, dy, &self.params[*gamma], mean, inv_std)?;
+                let (dx, dg, db) = batchnorm::backward_synced(s, x, dy, &self.params[*gamma], (mean, inv_std), &mut *self.reduce)?;
                 self.grads[*gamma] = dg;
                 self.grads[*beta] = db;
                 Some(dx)

@@ -5,6 +5,7 @@
 
 use crate::ops::batchnorm::BatchNormShape;
 use crate::ops::Operand;
+use super::sync::{Alone, Reduce};
 use crate::Result;
 
 /// Calls `f(index)` for every element of channel `c`, in NCHW order.
@@ -52,17 +53,30 @@ fn normalize(s: &BatchNormShape, x: &[f32], gamma: &[f32], beta: &[f32], mean: &
 /// Training forward. Returns `(y, mean, inv_std)` (the batch mean and 1/sqrt(biased var + eps),
 /// saved for the backward) and updates the running statistics in place.
 pub fn forward_train(s: &BatchNormShape, x: &[f32], t: &mut BnTensors) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    forward_train_synced(s, x, t, &mut Alone)
+}
+
+/// `forward_train` on one worker's rows of a batch shared by `reduce`'s team (synchronized batch
+/// norm): the per-channel sums and the count are summed over the workers before the mean, then the
+/// squared deviations before the variance, so the statistics are the whole batch's.
+pub fn forward_train_synced(s: &BatchNormShape, x: &[f32], t: &mut BnTensors, reduce: &mut dyn Reduce) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
     t.check(s, true, x)?;
-    let n = s.count() as f64;
+    let channels = s.channels;
+    let mut sums: Vec<f64> = (0..channels).map(|c| channel_sum(s, c, |i| x[i] as f64)).collect();
+    sums.push(s.count() as f64);
+    reduce.sum_f64(&mut sums)?;
+    let n = sums[channels];
+    let mu: Vec<f64> = sums[..channels].iter().map(|&v| v / n).collect();
+    let mut squares: Vec<f64> = (0..channels).map(|c| channel_sum(s, c, |i| (x[i] as f64 - mu[c]).powi(2))).collect();
+    reduce.sum_f64(&mut squares)?;
     let m = s.momentum;
-    let mut mean = vec![0.0; s.channels];
-    let mut inv_std = vec![0.0; s.channels];
-    for c in 0..s.channels {
-        let mu = channel_sum(s, c, |i| x[i] as f64) / n;
-        let var = channel_sum(s, c, |i| (x[i] as f64 - mu).powi(2)) / n;
-        mean[c] = mu as f32;
+    let mut mean = vec![0.0; channels];
+    let mut inv_std = vec![0.0; channels];
+    for c in 0..channels {
+        let var = squares[c] / n;
+        mean[c] = mu[c] as f32;
         inv_std[c] = (1.0 / (var + s.eps as f64).sqrt()) as f32;
-        t.running_mean[c] = (1.0 - m) * t.running_mean[c] + m * mu as f32;
+        t.running_mean[c] = (1.0 - m) * t.running_mean[c] + m * mu[c] as f32;
         t.running_var[c] = (1.0 - m) * t.running_var[c] + m * (var * n / (n - 1.0)) as f32;
     }
     Ok((normalize(s, x, t.gamma, t.beta, &mean, &inv_std), mean, inv_std))
@@ -86,20 +100,41 @@ pub fn backward(
     mean: &[f32],
     inv_std: &[f32],
 ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+    backward_synced(s, x, dy, gamma, (mean, inv_std), &mut Alone)
+}
+
+/// `backward` on one worker's rows of a batch shared by `reduce`'s team: dx needs the whole batch's
+/// Σ dy and Σ dy·x̂, which are summed over the workers first. The returned dgamma and dbeta are this
+/// worker's own sums (its rows' share), to be summed with the other gradients.
+pub fn backward_synced(
+    s: &BatchNormShape,
+    x: &[f32],
+    dy: &[f32],
+    gamma: &[f32],
+    (mean, inv_std): (&[f32], &[f32]),
+    reduce: &mut dyn Reduce,
+) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
     s.check(true, &[("x", &x), ("dy", &dy)], &[("gamma", &gamma), ("mean", &mean), ("inv_std", &inv_std)])?;
-    let n = s.count() as f64;
-    let mut dx = vec![0.0; x.len()];
-    let mut dgamma = vec![0.0; s.channels];
-    let mut dbeta = vec![0.0; s.channels];
-    for c in 0..s.channels {
-        let xhat = |i: usize| ((x[i] - mean[c]) * inv_std[c]) as f64;
-        let db = channel_sum(s, c, |i| dy[i] as f64);
-        let dg = channel_sum(s, c, |i| dy[i] as f64 * xhat(i));
-        let k = gamma[c] as f64 * inv_std[c] as f64 / n;
-        for_channel(s, c, |i| dx[i] = (k * (n * dy[i] as f64 - db - xhat(i) * dg)) as f32);
-        dgamma[c] = dg as f32;
-        dbeta[c] = db as f32;
+    let channels = s.channels;
+    let xhat = |c: usize, i: usize| ((x[i] - mean[c]) * inv_std[c]) as f64;
+    // [Σ dy per channel, Σ dy·x̂ per channel, count]
+    let mut sums = vec![0.0; 2 * channels + 1];
+    for c in 0..channels {
+        sums[c] = channel_sum(s, c, |i| dy[i] as f64);
+        sums[channels + c] = channel_sum(s, c, |i| dy[i] as f64 * xhat(c, i));
     }
+    sums[2 * channels] = s.count() as f64;
+    let own: Vec<f64> = sums.clone();
+    reduce.sum_f64(&mut sums)?;
+    let n = sums[2 * channels];
+    let mut dx = vec![0.0; x.len()];
+    for c in 0..channels {
+        let (db, dg) = (sums[c], sums[channels + c]);
+        let k = gamma[c] as f64 * inv_std[c] as f64 / n;
+        for_channel(s, c, |i| dx[i] = (k * (n * dy[i] as f64 - db - xhat(c, i) * dg)) as f32);
+    }
+    let dgamma = own[channels..2 * channels].iter().map(|&v| v as f32).collect();
+    let dbeta = own[..channels].iter().map(|&v| v as f32).collect();
     Ok((dx, dgamma, dbeta))
 }
 

@@ -11,3 +11,4 @@ pub mod linear;
 pub mod loss;
 pub mod pool;
 pub mod sgd;
+pub mod sync;

@@ -14,3 +14,5 @@ pub mod checkpoint;
 pub mod split;
 pub mod trainer;
 pub mod tuning;
+pub mod team;
+pub mod threads;

@@ -202,7 +202,7 @@ impl CpuStep {
     pub fn finish(&mut self, x: &[f32], targets: &[f32], labels: &[f32], lr: f32) -> Result<(f32, usize)> {
         let (batch, classes) = (self.net.graph.batch, self.net.graph.classes);
         let logits = self.net.acts[self.net.graph.output()].clone();
-        let (loss, correct, dlogits) = match &mut self.teacher {
+        let (loss, correct, mut dlogits) = match &mut self.teacher {
             None => reference::loss::softmax_cross_entropy(&LossShape { batch, classes }, &logits, targets, labels)?,
             Some(t) => {
                 let teacher_logits = t.forward(x, false)?.to_vec();
@@ -210,11 +210,43 @@ impl CpuStep {
                 reference::loss::distillation(&s, &logits, &teacher_logits, targets, labels)?
             }
         };
+        let (loss, correct) = self.whole_batch(batch, loss, correct, &mut dlogits)?;
         self.net.backward(&dlogits)?;
+        self.sum_gradients()?;
         for (i, spec) in self.net.graph.params.iter().enumerate() {
             let p = self.options.sgd_for(spec);
             reference::sgd::step(&p, lr, &mut self.net.params[i], &self.net.grads[i], &mut self.velocity[i])?;
         }
         Ok((loss, correct))
+    }
+
+    /// With the batch shared by several workers (`reference::sync`): the whole batch's mean loss
+    /// and correct count from this worker's `rows`, and its logit gradients rescaled from its rows'
+    /// mean to the whole batch's. Alone, everything is already the batch's.
+    fn whole_batch(&mut self, rows: usize, loss: f32, correct: usize, dlogits: &mut [f32]) -> Result<(f32, usize)> {
+        if self.net.reduce.workers() == 1 {
+            return Ok((loss, correct));
+        }
+        let mut sums = [rows as f64, loss as f64 * rows as f64, correct as f64];
+        self.net.reduce.sum_f64(&mut sums)?;
+        let scale = (rows as f64 / sums[0]) as f32;
+        dlogits.iter_mut().for_each(|g| *g *= scale);
+        Ok(((sums[1] / sums[0]) as f32, sums[2].round() as usize))
+    }
+
+    /// Sums every parameter gradient over the workers sharing the batch, in one exchange.
+    fn sum_gradients(&mut self) -> Result<()> {
+        if self.net.reduce.workers() == 1 {
+            return Ok(());
+        }
+        let mut flat = self.net.grads.concat();
+        self.net.reduce.sum_f32(&mut flat)?;
+        let mut at = 0;
+        for g in &mut self.net.grads {
+            let len = g.len();
+            g.copy_from_slice(&flat[at..at + len]);
+            at += len;
+        }
+        Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! The CPU backend: the same run on tricklab's reference ops (`reference::batch::assemble` for the
 //! batch, `CpuStep` for forward, loss, backward and SGD), for a browser without WebGPU. It computes
-//! each step when asked (there is no queue to wait for), so its sums are always current.
+//! each step when asked (there is no queue to wait for), so its sums are always current. On a
+//! team of CPU workers (`train::team`) it is the leader: it assembles each batch, sends it to the
+//! team and computes its own rows, the others theirs.
 
 use super::{batch_shapes, Evaluation};
 use crate::data::Dataset;
@@ -9,12 +11,17 @@ use crate::ops::loss::LossShape;
 use crate::reference::{self, batch::Batch};
 use crate::train::checkpoint::Checkpoint;
 use crate::train::config::TrainConfig;
-use crate::train::step::{CpuStep, StepOptions, Sums};
+use crate::reference::sync::Alone;
+use crate::train::step::{CpuStep, Sums};
+use crate::train::team::{Done, Shard, Team, Work};
+use std::rc::Rc;
 use crate::train::split::{LastBatch, Split};
 use crate::Result;
 
 pub struct CpuBackend {
-    pub step: CpuStep,
+    shard: Shard,
+    /// The team and this run's id on it, when the batch is shared.
+    team: Option<(Rc<Team>, u32)>,
     train: Dataset,
     test: Dataset,
     train_shape: BatchShape,
@@ -24,17 +31,34 @@ pub struct CpuBackend {
 }
 
 impl CpuBackend {
-    pub fn new(config: &TrainConfig, train: &Dataset, test: &Dataset, teacher: Option<Checkpoint>) -> Result<Self> {
-        let batch = config.batch_size as usize;
-        let graph = config.graph(batch)?;
-        let params = graph.init_params(config.seed);
-        let teacher = match &teacher {
+    pub fn new(config: &TrainConfig, train: &Dataset, test: &Dataset, teacher: Option<Checkpoint>, team: Option<&Rc<Team>>) -> Result<Self> {
+        let opened = match team {
+            Some(t) => t.open(config, teacher.as_ref())?.map(|(net, shard)| (shard, Some((t.clone(), net)))),
             None => None,
-            Some(t) => Some((t.config.graph(batch)?, t)),
         };
-        let step = CpuStep::with_teacher(graph, params, teacher, StepOptions::from_config(config))?;
+        let (shard, team) = match opened {
+            Some(o) => o,
+            None => (Shard::new(config, teacher.as_ref(), 0, 1, Box::new(Alone))?, None),
+        };
         let (train_shape, eval_shape) = batch_shapes(config);
-        Ok(CpuBackend { step, train: train.clone(), test: test.clone(), train_shape, eval_shape, sums: Sums::default(), last: None })
+        Ok(CpuBackend { shard, team, train: train.clone(), test: test.clone(), train_shape, eval_shape, sums: Sums::default(), last: None })
+    }
+
+    pub fn step(&self) -> &CpuStep {
+        &self.shard.step
+    }
+
+    /// The CPU, with the team when this run shares its batches.
+    pub fn device(&self) -> super::Device {
+        match &self.team {
+            Some((team, _)) => super::Device::Team(team.clone()),
+            None => super::Device::Cpu,
+        }
+    }
+
+    /// How many CPU workers share each batch.
+    pub fn workers(&self) -> usize {
+        self.team.as_ref().map_or(1, |(t, _)| t.workers())
     }
 
     pub fn reset_sums(&mut self) -> Result<()> {
@@ -45,7 +69,8 @@ impl CpuBackend {
     pub fn train_step(&mut self, ids: &[u32], aug: &[AugParams], lambda: f32, lr: f32) -> Result<()> {
         let d = &self.train;
         let b = reference::batch::assemble(&self.train_shape, &d.images, &d.labels, ids, aug, lambda)?;
-        let (loss, correct) = self.step.step(&b.x, &b.targets, &b.labels, lr)?;
+        let work = Work::Train { x: &b.x, targets: &b.targets, labels: &b.labels, lr };
+        let Done::Trained { loss, correct } = share(&mut self.shard, &self.team, &work)? else { unreachable!("a training step reports its loss") };
         let n = self.train_shape.batch as f64;
         self.sums.loss += loss as f64 * n;
         self.sums.correct += correct as f64;
@@ -59,7 +84,7 @@ impl CpuBackend {
             let d = &self.train;
             let aug = vec![AugParams::identity(0); ids.len()];
             let b = reference::batch::assemble(&self.eval_shape, &d.images, &d.labels, ids, &aug, 1.0)?;
-            self.step.net.forward_recalibrate(&b.x, 1.0 / (k + 1) as f32)?;
+            share(&mut self.shard, &self.team, &Work::Recalibrate { x: &b.x, momentum: 1.0 / (k + 1) as f32 })?;
         }
         Ok(())
     }
@@ -76,7 +101,7 @@ impl CpuBackend {
         for ids in super::batches(0, count, s.batch) {
             let aug = vec![AugParams::identity(0); ids.len()];
             let b = reference::batch::assemble(s, &d.images, &d.labels, &ids, &aug, 1.0)?;
-            let z = self.step.net.forward(&b.x, false)?;
+            let Done::Logits(z) = share(&mut self.shard, &self.team, &Work::Evaluate { x: &b.x })? else { unreachable!("an evaluation gives logits") };
             // The loss of the batch's images, not of the padding rows that fill a short last batch.
             let n = ids.len();
             let shape = LossShape { batch: n, classes };
@@ -92,11 +117,32 @@ impl CpuBackend {
     }
 
     pub fn checkpoint(&self, config: &TrainConfig) -> Checkpoint {
-        Checkpoint { config: config.clone(), params: self.step.net.params.clone(), running: self.step.net.running.clone() }
+        let net = &self.shard.step.net;
+        Checkpoint { config: config.clone(), params: net.params.clone(), running: net.running.clone() }
     }
 
     pub fn last_batch(&self, lambda: f32) -> Result<LastBatch> {
         let b = self.last.as_ref().ok_or_else(|| crate::Error::config("epochs", "no training step has run yet"))?;
         Ok(LastBatch { x: b.x.clone(), targets: b.targets.clone(), labels: b.labels.clone(), lambda })
     }
+}
+
+impl Drop for CpuBackend {
+    fn drop(&mut self) {
+        if let Some((team, net)) = &self.team {
+            team.close(*net);
+        }
+    }
+}
+
+/// The team's shares of `work`, then the leader's own; a failure stops the team's wait.
+fn share(shard: &mut Shard, team: &Option<(Rc<Team>, u32)>, work: &Work) -> Result<Done> {
+    if let Some((team, net)) = team {
+        team.send(*net, work)?;
+    }
+    let done = shard.work(work);
+    if let (Err(e), Some((team, _))) = (&done, team) {
+        team.fail(&e.to_string());
+    }
+    done
 }

@@ -18,14 +18,17 @@ use super::split::{LastBatch, Split, CROP_PAD};
 use crate::data::Dataset;
 use crate::gpu::GpuContext;
 use crate::nn::graph::Graph;
+use super::team::Team;
 use crate::ops::batch::{AugParams, BatchShape};
 use crate::{Error, Result};
 
-/// What a run computes on: a GPU context (which several runs may share) or the CPU reference.
+/// What a run computes on: a GPU context (which several runs may share), the CPU reference, or
+/// the CPU reference over a team of workers that share each batch (`train::team`).
 #[derive(Clone)]
 pub enum Device {
     Gpu(Rc<GpuContext>),
     Cpu,
+    Team(Rc<Team>),
 }
 
 /// How the page and the CLI name the CPU reference backend.
@@ -37,11 +40,12 @@ impl Device {
         match self {
             Device::Gpu(ctx) => ctx.describe(),
             Device::Cpu => CPU_DESCRIPTION.into(),
+            Device::Team(team) => team.describe(),
         }
     }
 
     pub fn is_cpu(&self) -> bool {
-        matches!(self, Device::Cpu)
+        matches!(self, Device::Cpu | Device::Team(_))
     }
 }
 
@@ -93,21 +97,22 @@ impl Backend {
         }
         Ok(match device {
             Device::Gpu(ctx) => Backend::Gpu(Box::new(gpu::GpuBackend::new(ctx.clone(), config, train, test, teacher)?)),
-            Device::Cpu => Backend::Cpu(Box::new(cpu::CpuBackend::new(config, train, test, teacher)?)),
+            Device::Cpu => Backend::Cpu(Box::new(cpu::CpuBackend::new(config, train, test, teacher, None)?)),
+            Device::Team(team) => Backend::Cpu(Box::new(cpu::CpuBackend::new(config, train, test, teacher, Some(team))?)),
         })
     }
 
     pub fn device(&self) -> Device {
         match self {
             Backend::Gpu(g) => Device::Gpu(g.ctx.clone()),
-            Backend::Cpu(_) => Device::Cpu,
+            Backend::Cpu(c) => c.device(),
         }
     }
 
     pub fn graph(&self) -> &Graph {
         match self {
             Backend::Gpu(g) => &g.step.net.graph,
-            Backend::Cpu(c) => &c.step.net.graph,
+            Backend::Cpu(c) => &c.step().net.graph,
         }
     }
 
