@@ -10,7 +10,7 @@ import TABLE from './fields-table.js';
 import { $ } from './dom.js';
 import { TrainerClient } from './trainer-client.js';
 import { RunStore } from './store.js';
-import { PageState } from './state.js';
+import { PageState, workersAsked } from './state.js';
 import { Lessons } from './lessons.js';
 import { NetworkView } from './views/network.js';
 import { ControlsView } from './views/controls.js';
@@ -22,7 +22,7 @@ import { RunController } from './run.js';
 import { chartsController } from './charts.js';
 import { RunsController } from './runs.js';
 import { FilesController } from './files.js';
-import { keepOffline } from './offline.js';
+import { isolation, keepOffline } from './offline.js';
 import { Routes } from './routes.js';
 import { LessonFiles } from './lesson-files.js';
 import { ClassResults } from './class.js';
@@ -33,8 +33,9 @@ const NO_WEBGPU = 'Without WebGPU, this page trains on your computer\'s CPU inst
   + 'but much more slowly. To train on your GPU, use Chrome or Edge 113 or newer (Windows, macOS, ChromeOS, Android), '
   + 'Chrome on Linux with chrome://flags/#enable-unsafe-webgpu turned on, Safari 26 or newer, or Firefox 141 or newer on Windows.';
 
-// Where runs train, in the words of the status line.
-const backendName = (backend) => (backend.kind === 'cpu' ? 'the CPU (WebAssembly, no WebGPU)' : `the GPU: ${adapterName(backend.adapter.description)}`);
+// Where runs train, in the words of the status line (on the CPU: how many workers share a batch).
+const backendName = (backend) => (backend.kind === 'cpu' ? `the CPU (WebAssembly, no WebGPU; ${backend.cpu.note})`
+  : `the GPU: ${adapterName(backend.adapter.description)}`);
 
 // Measurements the browser tests read: main-thread long tasks and the time to the first step.
 const perf = { longTasks: [], longestTaskMs: 0, longestHandlerMs: 0, firstStepMs: null, trainClickedAt: null, warm: null, warmed: false, warmups: [], slowHandlers: [] };
@@ -135,14 +136,21 @@ function onRunEvent(ev) {
 // What the core says at start: its menus, defaults and lessons, and where runs will train.
 async function startCore() {
   page.say('Loading the training core…');
-  const info = await page.client.send('init');
+  let workers = null;
+  try {
+    workers = workersAsked(decodeURIComponent(location.hash));
+  } catch (e) {
+    page.messages.show(`This link's number of CPU workers is ignored: ${e.message}.`);
+  }
+  const info = await page.client.send('init', { workers, isolation: isolation() });
   state.defaults = info.defaults;
   state.catalog = info.catalog;
   state.lessons = info.lessons;
   page.lessons.setCatalog(info.lessons);
   // Where runs train: the GPU, or the CPU where WebGPU offers no adapter; either is slow when it
   // is the CPU (a software adapter such as SwiftShader or llvmpipe included).
-  state.backend = { kind: info.backend, adapter: info.adapter, error: info.error, slow: info.backend === 'cpu' || Boolean(info.adapter?.software) };
+  state.backend = { kind: info.backend, adapter: info.adapter, error: info.error, cpu: info.cpu, slow: info.backend === 'cpu' || Boolean(info.adapter?.software) };
+  document.body.dataset.cpuWorkers = info.cpu?.workers ?? '';
   state.ready = true;
   // The form was built from the page's copy of the field table: it must be this core's.
   if (JSON.stringify(info.fields) !== JSON.stringify(TABLE)) {

@@ -92,6 +92,13 @@ export class RunController extends Controller {
     this.page.say(`Training on ${this.page.where()}: ${ev.stepsPerEpoch} steps per epoch, ${ev.trainCount} training and ${ev.testCount} test images.`);
   }
 
+  // 'GPU', 'CPU', or 'CPU ×N' where N workers share each batch.
+  backendLabel(backend) {
+    if (backend !== 'cpu') return 'GPU';
+    const n = this.state.backend.cpu?.workers ?? 1;
+    return n > 1 ? `CPU ×${n}` : 'CPU';
+  }
+
   progress(ev) {
     const { live } = this.state;
     if (this.perf.firstStepMs === null) this.perf.firstStepMs = performance.now() - this.perf.trainClickedAt;
@@ -103,7 +110,7 @@ export class RunController extends Controller {
     const elapsed = (performance.now() - live.startedAt - live.pausedMs) / 1000;
     const stepsPerSec = ev.global_step / Math.max(live.trainMs / 1000, 1e-6);
     this.page.say(progressLine({
-      backend: live.backend === 'cpu' ? 'CPU' : 'GPU',
+      backend: this.backendLabel(live.backend),
       epoch: ev.epoch + 1, epochs: live.config.epochs,
       step: ev.step, stepsPerEpoch: live.stepsPerEpoch, loss: ev.loss, acc: ev.acc,
       imagesPerSec: live.images / Math.max(live.trainMs / 1000, 1e-6), elapsed,
@@ -118,7 +125,7 @@ export class RunController extends Controller {
     const handlers = {
       started: () => this.started(ev),
       progress: () => this.progress(ev),
-      evaluating: () => this.page.say(`${ev.backend === 'cpu' ? 'CPU' : 'GPU'} · evaluating the trained network on the test set…`),
+      evaluating: () => this.page.say(`${this.backendLabel(ev.backend)} · evaluating the trained network on the test set…`),
       epoch: () => {
         live.epochs.push({ epoch: ev.epoch, train_loss: ev.train_loss, train_acc: ev.train_acc, test_loss: ev.test_loss, test_acc: ev.test_acc });
         this.page.charts.schedule();

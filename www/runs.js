@@ -30,7 +30,9 @@ export class RunsController extends Controller {
 
   // A lesson's finished arm, kept in the history like any run; true when it was saved for good.
   async saveLessonRun(fields) {
-    const adapter = this.state.backend.kind === 'cpu' ? 'CPU' : this.state.backend.adapter.description;
+    const workers = this.state.backend.cpu?.workers ?? 1;
+    const cpu = workers > 1 ? `CPU, ${workers} workers` : 'CPU';
+    const adapter = this.state.backend.kind === 'cpu' ? cpu : this.state.backend.adapter.description;
     const run = { id: `run-${Date.now()}-${fields.lesson.arm}`, created: Date.now(), adapter, steps: fields.loss.length, divergedAt: null, ...fields };
     const { saved } = await this.store.put(run);
     await this.reload();

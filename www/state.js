@@ -61,6 +61,9 @@ export function toHash(config, page) {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(config)) params.set(k, writeValue(v));
   for (const [k, v] of Object.entries(page)) params.set(k, writeValue(v));
+  // The link's number of CPU workers is this computer's choice, kept as the settings change.
+  const workers = new URLSearchParams((globalThis.location?.hash ?? '').replace(/^#/, '')).get('workers');
+  if (workers !== null) params.set('workers', workers);
   return `#${params}`;
 }
 
@@ -82,11 +85,22 @@ export function fromHash(hash, defaultsByDataset) {
     // A second `dataset` would change the dataset after its defaults were chosen.
     if (seen.has(key)) throw new BadLink(`setting "${key}" is given twice`);
     seen.add(key);
+    if (key === 'workers') continue; // this computer's, not the run's: workersAsked
     if (Object.hasOwn(page, key)) page[key] = parseCount(key, text, pageMax[key]);
     else if (Object.hasOwn(config, key)) config[key] = parseValue(key, FIELDS.field(key), text);
     else throw new BadLink(`unknown setting "${key}"`);
   }
   return { config, page };
+}
+
+// `&workers=N` in any link: how many CPU workers share each batch where runs train on the CPU
+// (1 to 8), or null where the link does not say. Throws BadLink for another value.
+export function workersAsked(hash) {
+  const text = new URLSearchParams(hash.replace(/^#/, '')).get('workers');
+  if (text === null) return null;
+  const n = parseCount('workers', text, 8);
+  if (n < 1) throw new BadLink('workers must be at least 1');
+  return n;
 }
 
 // A lesson link, `#lesson=ID[&seed=N][&embed=1][&tiny=1]`, as {id, seed, embed, tiny}; null for
@@ -100,7 +114,7 @@ export function lessonLink(hash, lessonIds) {
     siteLessonUrl(link.url, 'https://example.org/site/');
   } else if (!lessonIds.includes(link.id)) throw new BadLink(`there is no lesson "${link.id}"; the lessons are ${lessonIds.join(', ')}`);
   for (const [key, text] of params) {
-    if (key === 'lesson' || key === 'lesson-url') continue;
+    if (key === 'lesson' || key === 'lesson-url' || key === 'workers') continue;
     if (key === 'seed') link.seed = parseCount('seed', text, FIELDS.field('seed').max);
     else if (key === 'embed' || key === 'tiny') {
       if (text !== '1' && text !== '0') throw new BadLink(`${key} must be 1 or 0, got "${text}"`);

@@ -10,13 +10,14 @@
 
 import init, {
   adapter_info, break_kernel_variant, catalog, check_kernel_variants, check_summary, checkpoint_info, classify, estimate_lesson, config_fields, default_config, gpu_kernels, gpu_memory, kernel_picks, lesson_from_runs, lessons, measure_speed, parse_lesson, pool_class,
-  set_kernel_picks, stop_warm_up, validate_config, schedule_curve, warm_up, WebDataset, WebLesson, WebTrainer,
+  set_cpu_team, set_kernel_picks, stop_warm_up, validate_config, schedule_curve, warm_up, WebDataset, WebLesson, WebTrainer,
 } from './pkg/tricklab.js';
 import { loadPicks, savePicks } from './kernel-picks.js';
 import { runLesson } from './lesson-runner.js';
 import { runTraining } from './run-runner.js';
 import { runEvent } from './protocol.js';
 import { DataFiles } from './data.js';
+import { setUpTeam, teamFailed } from './cpu-team.js';
 
 const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
 
@@ -30,6 +31,9 @@ let run = null;
 let warming = Promise.resolve();
 // Where runs train: 'gpu' (WebGPU) or 'cpu' (the reference ops), decided once by `init`.
 let backend = 'gpu';
+// How CPU runs share their batches: {workers, note}, and what the page asked for ({workers, isolation}).
+let cpu = null;
+let cpuAsked = {};
 
 // MNIST's four gzipped IDX files (the core inflates them), from the cache after the first visit.
 function loadMnist() {
@@ -77,7 +81,7 @@ async function findAdapter() {
 const commands = {
   // The core's menus, field table and defaults, the backend runs will use, the GPU adapter (or why there is
   // none), and whether a dropped CIFAR-10 archive is kept.
-  async init() {
+  async init(asked = {}) {
     await ready;
     const menus = JSON.parse(catalog());
     const defaults = Object.fromEntries(menus.datasets.map(({ name }) => [name, JSON.parse(default_config(name))]));
@@ -85,8 +89,10 @@ const commands = {
     const picksProblem = set_kernel_picks(await loadPicks());
     const { adapter, error } = await findAdapter();
     backend = adapter ? 'gpu' : 'cpu';
+    cpuAsked = asked;
+    cpu = backend === 'cpu' ? await setUpTeam(asked, set_cpu_team) : null;
     return {
-      catalog: menus, fields: JSON.parse(config_fields()), defaults, lessons: JSON.parse(lessons()), backend, adapter, error, cifarKept: await files.hasDroppedCifar(),
+      catalog: menus, fields: JSON.parse(config_fields()), defaults, lessons: JSON.parse(lessons()), backend, adapter, error, cpu, cifarKept: await files.hasDroppedCifar(),
       picksProblem: picksProblem || null,
     };
   },
@@ -274,6 +280,7 @@ function begin(id, work, datasetKind) {
       post(runEvent(id, 'failed', { message: e?.message ?? String(e) }));
     } finally {
       if (backend === 'gpu') savePicks(kernel_picks());
+      if (teamFailed()) cpu = await setUpTeam(cpuAsked, set_cpu_team);
       run = null;
     }
   })();

@@ -81,8 +81,12 @@ pub(super) async fn shared_gpu() -> crate::Result<Rc<GpuContext>> {
 /// Opens the device of `backend` ("gpu": the shared context; "cpu": the reference ops, where
 /// WebGPU offers no adapter), times the kernel variants for whatever `nets` prepare that has no pick
 /// yet (only the first time an adapter meets a shape), and builds the run with `build`.
+/// CPU runs share their batches with the worker's team of CPU workers when it has one.
 pub(super) async fn open_run<T>(backend: &str, nets: &Nets<'_>, build: impl FnOnce(Device) -> crate::Result<T>) -> crate::Result<T> {
     let kind = DeviceKind::parse(backend)?;
+    if let (DeviceKind::Cpu, Some(team)) = (kind, super::team::cpu_team()) {
+        return build(Device::Team(team));
+    }
     Ok(open_tuned(kind, &mut WorkerPicks::default(), nets, build).await?.0)
 }
 

@@ -14,6 +14,7 @@ mod class;
 mod device;
 mod inspect;
 mod lesson;
+mod team;
 mod trainer;
 
 use std::cell::RefCell;

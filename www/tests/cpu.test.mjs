@@ -7,39 +7,10 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { launchWithoutWebGpu, shot, useBrowser, withPage } from './browser.mjs';
 import { readSafetensors } from './safetensors.mjs';
+import { SAME_RUN, close, recordStatus, trainedRun, waitStatus, weightsDiff } from './cpu-runs.mjs';
 
-// Eight steps of a quarter-width model with smoothed, mixed targets, evaluated on 50 images (three
-// batches and a short one). Natively, tests/trainer.rs compares the two backends the same way.
-const SAME_RUN = 'epochs=1&batch_size=16&base_lr=0.4&width_mult=0.25&lr_decay_epochs=&train_limit=128&test_limit=50'
-  + '&label_smoothing=0.1&mixup_alpha=0.4';
 // The speed comparison: the default model (full width) for 10 steps of 32 images.
 const SPEED_RUN = 'epochs=1&batch_size=32&base_lr=0.4&lr_decay_epochs=&train_limit=320&test_limit=32';
-// The whole-step tolerance of the Rust tests (Tolerance::permissive: 1e-3 + 1e-2 · |value|).
-const close = (got, want) => Math.abs(got - want) <= 1e-3 + 1e-2 * Math.abs(want);
-// Every status line the page shows, in order (recorded from the start, before the page's scripts).
-const recordStatus = () => {
-  window.statusLog = [];
-  new MutationObserver(() => {
-    const t = document.querySelector('#status')?.textContent;
-    if (t && t !== window.statusLog.at(-1)) window.statusLog.push(t);
-  }).observe(document, { subtree: true, childList: true, characterData: true });
-};
-
-const waitStatus = (p, pattern, timeout = 120_000) => p.waitForFunction(
-  (source) => new RegExp(source).test(document.querySelector('#status').textContent), pattern.source, { timeout },
-);
-
-// Trains the page's settings to the end; returns the stored run, its weights and the status lines.
-async function trainedRun(p) {
-  await p.locator('#train').click();
-  await waitStatus(p, /Run 1 finished/, 240_000);
-  return p.evaluate(async () => {
-    const { RunStore } = await import('./store.js');
-    const store = await new RunStore().open();
-    const [run] = await store.list();
-    return { run, weights: Array.from(new Uint8Array(await store.checkpoint(run.id))), statusLog: window.statusLog };
-  });
-}
 
 let noGpu;
 useBrowser();
@@ -53,7 +24,7 @@ test('without WebGPU the page trains on the CPU, says so, and matches the GPU ru
     gpu = await trainedRun(p);
   });
   await withPage(`#${SAME_RUN}`, { on: noGpu, init: recordStatus }, async (p) => {
-    assert.match(await p.locator('#status').textContent(), /Ready\. Training runs on the CPU \(WebAssembly, no WebGPU\)/);
+    assert.match(await p.locator('#status').textContent(), /Ready\. Training runs on the CPU \(WebAssembly, no WebGPU; one worker/);
     assert.match(await p.locator('#messages').textContent(), /No GPU here \(WebGPU offers no adapter.*trains on your computer's CPU instead.*Chrome or Edge 113/);
     assert.ok(await p.locator('#train').isEnabled(), 'Train works without WebGPU');
     const cpu = await trainedRun(p);
@@ -69,17 +40,8 @@ test('without WebGPU the page trains on the CPU, says so, and matches the GPU ru
     console.log(`# GPU (SwiftShader) epoch: ${JSON.stringify(g)}`);
     console.log(`# CPU (wasm)        epoch: ${JSON.stringify(c)}`);
     for (const k of ['train_loss', 'train_acc', 'test_loss', 'test_acc']) assert.ok(close(c[k], g[k]), `${k}: CPU ${c[k]}, GPU ${g[k]}`);
-    const [gw, cw] = [readSafetensors(gpu.weights), readSafetensors(cpu.weights)];
-    assert.deepEqual(Object.keys(cw.tensors), Object.keys(gw.tensors));
-    let worst = { diff: 0 };
-    for (const [name, { values }] of Object.entries(cw.tensors)) {
-      const want = gw.tensors[name].values;
-      values.forEach((v, i) => {
-        const diff = Math.abs(v - want[i]);
-        if (diff > worst.diff) worst = { name, i, diff, cpu: v, gpu: want[i] };
-        assert.ok(close(v, want[i]), `${name}[${i}]: CPU ${v}, GPU ${want[i]}`);
-      });
-    }
+    const worst = weightsDiff(cpu.weights, gpu.weights, (c, g, at) => assert.ok(close(c, g), `${at}: CPU ${c}, GPU ${g}`));
+    assert.deepEqual(worst.names[0], worst.names[1]);
     console.log(`# weights after 8 steps: largest |CPU - GPU| ${worst.diff.toExponential(2)} (${worst.name}[${worst.i}])`);
     assert.deepEqual(p.problems, []);
   });
