@@ -197,3 +197,51 @@ impl WebBench {
         future_to_promise(async move { step_loss(&ctx, &bench).await.map(JsValue::from_f64).map_err(js_error) })
     }
 }
+
+/// `count` random images and labels of `kind`'s shape, for a benchmark that times steps only.
+fn random_images(kind: crate::data::DatasetKind, count: usize, seed: u64) -> crate::data::Dataset {
+    let (channels, height, width) = kind.image_shape();
+    let classes = kind.classes();
+    let mut rng = crate::rng::Rng::new(seed);
+    let images = (0..count * channels * height * width).map(|_| rng.below(256) as u8).collect();
+    let labels = (0..count).map(|_| rng.below(classes) as u8).collect();
+    crate::data::Dataset { images, labels, count, channels, height, width, classes }
+}
+
+/// The CPU benchmark (`cargo xtask bench-cpu`, www/bench/cpu-worker.js): `model` (its dataset's
+/// default recipe, seed 1) trains on random images at `batch` on the CPU path (the team, where the
+/// worker has one): one untimed step, then `steps` timed ones. Resolves to `{model, batch, workers,
+/// steps, ms_per_step, images_per_s, gflop_per_step, weights}` (`weights`: every parameter after
+/// the timed steps, in order, as one Float32Array, to compare worker counts).
+#[wasm_bindgen]
+pub fn cpu_bench(model: String, batch: u32, steps: u32) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let kind = <crate::nn::models::ModelKind as crate::names::Named>::parse(&model).map_err(js_error)?;
+        let config = TrainConfig { batch_size: batch, epochs: 1, lr_decay_epochs: vec![], seed: 1, ..crate::bench::bench_config(kind) };
+        let images = batch as usize * (steps as usize + 1);
+        let (train, test) = (random_images(config.dataset, images, 3), random_images(config.dataset, batch as usize, 4));
+        let mut t = open_run("cpu", &[], |device| crate::train::trainer::Trainer::new(device, config.clone(), &train, &test, None))
+            .await
+            .map_err(js_error)?;
+        let workers = match t.device() {
+            crate::train::backend::Device::Team(team) => team.workers(),
+            _ => 1,
+        };
+        t.step().map_err(js_error)?;
+        let started = crate::clock::now_s();
+        for _ in 0..steps {
+            t.step().map_err(js_error)?;
+        }
+        t.progress().await.map_err(js_error)?;
+        let ms = (crate::clock::now_s() - started) * 1e3 / steps.max(1) as f64;
+        let gflop = 3.0 * t.graph().forward_flops() / 1e9;
+        let weights: Vec<f32> = t.checkpoint().await.map_err(js_error)?.params.concat();
+        let out = serde_json::json!({
+            "model": model, "batch": batch, "workers": workers, "steps": steps, "ms_per_step": ms,
+            "images_per_s": batch as f64 * 1e3 / ms, "gflop_per_step": gflop,
+        });
+        let out = super::to_js(&out)?;
+        js_sys::Reflect::set(&out, &"weights".into(), &js_sys::Float32Array::from(&weights[..]))?;
+        Ok(out)
+    })
+}
