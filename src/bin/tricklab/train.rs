@@ -11,6 +11,8 @@ use tricklab::gpu::block_on;
 use tricklab::train::checkpoint::{self, Checkpoint, MAX_CHECKPOINT_BYTES};
 use tricklab::train::config::MAX_JSON_BYTES;
 use tricklab::train::backend::Device;
+use tricklab::train::team::Team;
+use tricklab::train::threads::ThreadCrew;
 use tricklab::train::trainer::Trainer;
 use tricklab::train::tuning::{open_tuned, DeviceKind};
 use tricklab::train::TrainConfig;
@@ -20,7 +22,7 @@ use crate::overrides::{config_with, parse_set};
 
 const HELP: &str = "usage: tricklab train [--config cfg.json] [--dataset mnist|cifar10] [--model NAME] [--epochs N]
                       [--batch-size B] [--set FIELD=VALUE]... --data PATH [--save model.safetensors]
-                      [--train-limit N] [--test-limit N] [--report-every STEPS] [--no-recalibration] [--cpu]
+                      [--train-limit N] [--test-limit N] [--report-every STEPS] [--no-recalibration] [--cpu [--workers N]]
 
 Flags override the config file; without one, the dataset's default recipe is used. Any config field
 can be set with --set (e.g. --set label_smoothing=0.1 --set lr_mode=cosine).
@@ -32,7 +34,9 @@ mixed target weighs most), test_loss, test_acc, images_per_sec, elapsed_s. Befor
 evaluation the batch norms' running statistics are re-estimated from 256 clean training images with
 the current weights; --no-recalibration evaluates with the running averages instead.
 --cpu trains on tricklab's CPU reference ops instead of the GPU (the page's fallback without
-WebGPU): the same batches and the same numbers within the reference tolerance, slowly.";
+WebGPU): the same batches and the same numbers within the reference tolerance, slowly.
+--workers N (with --cpu) shares each batch over N threads, as the page shares it over Web Workers:
+synchronized batch norm and summed gradients, the numbers of one worker within float rounding.";
 
 struct Args {
     config: Map<String, Value>,
@@ -44,10 +48,11 @@ struct Args {
     report_every: u64,
     recalibrate: bool,
     cpu: bool,
+    workers: usize,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
-    let mut a = Args { config: Map::new(), overrides: Map::new(), data: None, save: None, train_limit: None, test_limit: None, report_every: 20, recalibrate: true, cpu: false };
+    let mut a = Args { config: Map::new(), overrides: Map::new(), data: None, save: None, train_limit: None, test_limit: None, report_every: 20, recalibrate: true, cpu: false, workers: 1 };
     let mut overrides = Map::new();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -73,6 +78,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
                     _ => return Err(format!("{value} is not a JSON object")),
                 }
             }
+            "--workers" => a.workers = (number("--workers")? as usize).clamp(1, 64),
             "--dataset" => drop(overrides.insert("dataset".into(), Value::String(value.clone()))),
             "--model" => drop(overrides.insert("model".into(), Value::String(value.clone()))),
             "--epochs" => drop(overrides.insert("epochs".into(), number("--epochs")?.into())),
@@ -157,7 +163,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let kind = if a.cpu { DeviceKind::Cpu } else { DeviceKind::Gpu };
     let teacher_config = teacher.as_ref().map(|t| t.config.clone());
     let nets = [(&config.clone(), teacher_config.as_ref())];
+    let workers = a.workers;
     let build = |device: Device| {
+        let device = match device {
+            Device::Cpu if workers > 1 => Device::Team(std::rc::Rc::new(Team::new(Box::new(ThreadCrew::new(workers)?)))),
+            other => other,
+        };
         eprintln!("adapter: {}", device.describe());
         let started = now_s();
         Ok((Trainer::new(device, config, &train, &test, teacher)?, started))
