@@ -52,10 +52,15 @@ export const ready = (p) => p.waitForSelector('body[data-ready]', { timeout: 60_
 // A page in a fresh browser context at `hash`, ready unless `wait` is false. `init` runs before the
 // page's own scripts; `route` is [url glob, handler] (with the service worker blocked, as requests
 // it answers would pass the route by); `on` is another browser (one without WebGPU), `base` another
-// address of the site, `device` more options of the browser context (a phone's viewport and touch).
-// `p.problems` collects page and console errors.
-export async function open(hash = '', { init, route, wait = true, on = browser, base = SITE, device = {} } = {}) {
-  const context = await on.newContext({ viewport: { width: 1280, height: 1000 }, serviceWorkers: route ? 'block' : 'allow', ...device });
+// address of the site, `device` more options of the browser context (a phone's viewport and touch),
+// `serviceWorkers` 'block' to block them without a route, `backend` the backend the browser keeps
+// on a software GPU ('gpu' by default, so the tests train on SwiftShader's WebGPU as they ask; null:
+// the page times it against the CPU path). `p.problems` collects page and console errors.
+export async function open(hash = '', {
+  init, route, wait = true, on = browser, base = SITE, device = {}, serviceWorkers = route ? 'block' : 'allow', backend = 'gpu',
+} = {}) {
+  const context = await on.newContext({ viewport: { width: 1280, height: 1000 }, serviceWorkers, ...device });
+  if (backend) await context.addInitScript((b) => localStorage.setItem('tricklab.backend', b), backend);
   if (init) await context.addInitScript(init);
   if (route) await context.route(...route);
   const p = await context.newPage();
