@@ -10,7 +10,7 @@ import TABLE from './fields-table.js';
 import { $ } from './dom.js';
 import { TrainerClient } from './trainer-client.js';
 import { RunStore } from './store.js';
-import { PageState, workersAsked } from './state.js';
+import { PageState, machineAsked } from './state.js';
 import { Lessons } from './lessons.js';
 import { NetworkView } from './views/network.js';
 import { ControlsView } from './views/controls.js';
@@ -34,7 +34,7 @@ const NO_WEBGPU = 'Without WebGPU, this page trains on your computer\'s CPU inst
   + 'Chrome on Linux with chrome://flags/#enable-unsafe-webgpu turned on, Safari 26 or newer, or Firefox 141 or newer on Windows.';
 
 // Where runs train, in the words of the status line (on the CPU: how many workers share a batch).
-const backendName = (backend) => (backend.kind === 'cpu' ? `the CPU (WebAssembly, no WebGPU; ${backend.cpu.note})`
+const backendName = (backend) => (backend.kind === 'cpu' ? `the CPU (WebAssembly${backend.adapter ? '' : ', no WebGPU'}; ${backend.cpu.note})`
   : `the GPU: ${adapterName(backend.adapter.description)}`);
 
 // Measurements the browser tests read: main-thread long tasks and the time to the first step.
@@ -119,7 +119,7 @@ page.lessons = new Lessons($('#lessons-list'), $('#lesson-panel'), {
 // worker's commands (its test hooks among them: loseDevice, gpuMemory).
 window.tricklab = {
   perf, preview: () => Array.from(state.curve), worker: (cmd, args) => page.client.send(cmd, args), lessons: page.lessons,
-  warming: () => page.warmer.queue,
+  warming: () => page.warmer.queue, backendPick: null,
 };
 
 // A worker event goes to the run or lesson whose id it carries; one without an id (the worker
@@ -136,19 +136,22 @@ function onRunEvent(ev) {
 // What the core says at start: its menus, defaults and lessons, and where runs will train.
 async function startCore() {
   page.say('Loading the training core…');
-  let workers = null;
+  let asked = { workers: null, backend: null };
   try {
-    workers = workersAsked(decodeURIComponent(location.hash));
+    asked = machineAsked(decodeURIComponent(location.hash));
   } catch (e) {
-    page.messages.show(`This link's number of CPU workers is ignored: ${e.message}.`);
+    page.messages.show(`This link's choice for this computer is ignored: ${e.message}.`);
   }
-  const info = await page.client.send('init', { workers, isolation: isolation() });
+  // A browser may keep its backend (the page's tests keep WebGPU on SwiftShader so).
+  asked.backend ??= localStorage.getItem('tricklab.backend');
+  const info = await page.client.send('init', { ...asked, isolation: isolation() });
   state.defaults = info.defaults;
   state.catalog = info.catalog;
   state.lessons = info.lessons;
   page.lessons.setCatalog(info.lessons);
   // Where runs train: the GPU, or the CPU where WebGPU offers no adapter; either is slow when it
   // is the CPU (a software adapter such as SwiftShader or llvmpipe included).
+  window.tricklab.backendPick = info.pick;
   state.backend = { kind: info.backend, adapter: info.adapter, error: info.error, cpu: info.cpu, slow: info.backend === 'cpu' || Boolean(info.adapter?.software) };
   document.body.dataset.cpuWorkers = info.cpu?.workers ?? '';
   state.ready = true;
@@ -208,12 +211,11 @@ function wireButtons() {
 
 // Where runs train, said once at start.
 function announceBackend(info) {
-  if (state.backend.kind === 'cpu') {
-    page.messages.show(`${info.error ? `No GPU here (${info.error}). ` : ''}${NO_WEBGPU}`, 'notice');
-  }
+  if (!info.adapter) page.messages.show(`${info.error ? `No GPU here (${info.error}). ` : ''}${NO_WEBGPU}`, 'notice');
   const slow = state.backend.slow ? ' Training will be slow here: small runs and the lessons take minutes; a larger run is timed first.' : '';
-  page.say(state.backend.kind === 'cpu' ? `Ready. Training runs on ${backendName(state.backend)}.${slow}`
-    : `Ready. GPU: ${adapterName(info.adapter.description)}.${slow}`);
+  const picked = info.pick?.why ? ` Picked: ${info.pick.why}.` : '';
+  page.say(state.backend.kind === 'cpu' ? `Ready. Training runs on ${backendName(state.backend)}.${picked}${slow}`
+    : `Ready. GPU: ${adapterName(info.adapter.description)}.${picked}${slow}`);
 }
 
 async function main() {

@@ -16,11 +16,12 @@ async function open() {
   return request(o);
 }
 
-// The saved JSON, or '' when there is none (or no IndexedDB).
-export async function loadPicks() {
+// The saved JSON, or '' when there is none (or no IndexedDB). `key`: 'picks', or 'backend' for the
+// backend chosen on a software adapter (backend-pick.js).
+export async function loadPicks(key = KEY) {
   try {
     const db = await open();
-    const json = await request(db.transaction(STORE, 'readonly').objectStore(STORE).get(KEY));
+    const json = await request(db.transaction(STORE, 'readonly').objectStore(STORE).get(key));
     db.close();
     return typeof json === 'string' ? json : '';
   } catch {
@@ -29,10 +30,10 @@ export async function loadPicks() {
 }
 
 // Saves `json`; false when it could not be saved (the picks are then timed again next visit).
-export async function savePicks(json) {
+export async function savePicks(json, key = KEY) {
   try {
     const db = await open();
-    await request(db.transaction(STORE, 'readwrite').objectStore(STORE).put(json, KEY));
+    await request(db.transaction(STORE, 'readwrite').objectStore(STORE).put(json, key));
     db.close();
     return true;
   } catch {

@@ -61,9 +61,9 @@ export function toHash(config, page) {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(config)) params.set(k, writeValue(v));
   for (const [k, v] of Object.entries(page)) params.set(k, writeValue(v));
-  // The link's number of CPU workers is this computer's choice, kept as the settings change.
-  const workers = new URLSearchParams((globalThis.location?.hash ?? '').replace(/^#/, '')).get('workers');
-  if (workers !== null) params.set('workers', workers);
+  // The link's choices for this computer (CPU workers, backend) are kept as the settings change.
+  const current = new URLSearchParams((globalThis.location?.hash ?? '').replace(/^#/, ''));
+  for (const key of MACHINE_KEYS) if (current.has(key)) params.set(key, current.get(key));
   return `#${params}`;
 }
 
@@ -85,7 +85,7 @@ export function fromHash(hash, defaultsByDataset) {
     // A second `dataset` would change the dataset after its defaults were chosen.
     if (seen.has(key)) throw new BadLink(`setting "${key}" is given twice`);
     seen.add(key);
-    if (key === 'workers') continue; // this computer's, not the run's: workersAsked
+    if (MACHINE_KEYS.includes(key)) continue; // this computer's, not the run's: machineAsked
     if (Object.hasOwn(page, key)) page[key] = parseCount(key, text, pageMax[key]);
     else if (Object.hasOwn(config, key)) config[key] = parseValue(key, FIELDS.field(key), text);
     else throw new BadLink(`unknown setting "${key}"`);
@@ -93,14 +93,21 @@ export function fromHash(hash, defaultsByDataset) {
   return { config, page };
 }
 
-// `&workers=N` in any link: how many CPU workers share each batch where runs train on the CPU
-// (1 to 8), or null where the link does not say. Throws BadLink for another value.
-export function workersAsked(hash) {
-  const text = new URLSearchParams(hash.replace(/^#/, '')).get('workers');
-  if (text === null) return null;
-  const n = parseCount('workers', text, 8);
-  if (n < 1) throw new BadLink('workers must be at least 1');
-  return n;
+// What a link may say about this computer rather than the run, in any view.
+const MACHINE_KEYS = ['workers', 'backend'];
+
+// `&workers=N` (how many CPU workers share each batch where runs train on the CPU, 1 to 8) and
+// `&backend=gpu|cpu` (where to train on a software GPU, instead of timing both) in any link, as
+// {workers, backend}, null where the link does not say. Throws BadLink for another value.
+export function machineAsked(hash) {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const asked = { workers: null, backend: params.get('backend') };
+  if (asked.backend !== null && asked.backend !== 'gpu' && asked.backend !== 'cpu') throw new BadLink(`backend must be gpu or cpu, got "${asked.backend}"`);
+  const text = params.get('workers');
+  if (text === null) return asked;
+  asked.workers = parseCount('workers', text, 8);
+  if (asked.workers < 1) throw new BadLink('workers must be at least 1');
+  return asked;
 }
 
 // A lesson link, `#lesson=ID[&seed=N][&embed=1][&tiny=1]`, as {id, seed, embed, tiny}; null for
@@ -114,7 +121,7 @@ export function lessonLink(hash, lessonIds) {
     siteLessonUrl(link.url, 'https://example.org/site/');
   } else if (!lessonIds.includes(link.id)) throw new BadLink(`there is no lesson "${link.id}"; the lessons are ${lessonIds.join(', ')}`);
   for (const [key, text] of params) {
-    if (key === 'lesson' || key === 'lesson-url' || key === 'workers') continue;
+    if (key === 'lesson' || key === 'lesson-url' || MACHINE_KEYS.includes(key)) continue;
     if (key === 'seed') link.seed = parseCount('seed', text, FIELDS.field('seed').max);
     else if (key === 'embed' || key === 'tiny') {
       if (text !== '1' && text !== '0') throw new BadLink(`${key} must be 1 or 0, got "${text}"`);

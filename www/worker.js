@@ -18,6 +18,7 @@ import { runTraining } from './run-runner.js';
 import { runEvent } from './protocol.js';
 import { DataFiles } from './data.js';
 import { setUpTeam, teamFailed } from './cpu-team.js';
+import { pickBackend } from './backend-pick.js';
 
 const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
 
@@ -78,6 +79,17 @@ async function findAdapter() {
   }
 }
 
+// Where runs train (backend-pick.js): a hardware GPU; on a software one, the faster of it and the
+// CPU path, timed on a few steps of the default run; the CPU where there is no adapter.
+async function choose(adapter, asked, config) {
+  const speed = async (b) => measure_speed(await loadMnist(), JSON.stringify(config), b);
+  try {
+    return await pickBackend({ adapter, workers: cpu?.workers ?? 1, asked: asked.backend ?? null, speed });
+  } catch (e) {
+    return { backend: adapter ? 'gpu' : 'cpu', why: `timing the two backends failed (${e.message}), so the GPU is used`, measured: false };
+  }
+}
+
 const commands = {
   // The core's menus, field table and defaults, the backend runs will use, the GPU adapter (or why there is
   // none), and whether a dropped CIFAR-10 archive is kept.
@@ -88,11 +100,12 @@ const commands = {
     loadMnist().catch(() => {}); // in the background, so the first run starts at once
     const picksProblem = set_kernel_picks(await loadPicks());
     const { adapter, error } = await findAdapter();
-    backend = adapter ? 'gpu' : 'cpu';
     cpuAsked = asked;
-    cpu = backend === 'cpu' ? await setUpTeam(asked, set_cpu_team) : null;
+    cpu = !adapter || adapter.software ? await setUpTeam(asked, set_cpu_team) : null;
+    const pick = await choose(adapter, asked, defaults.mnist);
+    backend = pick.backend;
     return {
-      catalog: menus, fields: JSON.parse(config_fields()), defaults, lessons: JSON.parse(lessons()), backend, adapter, error, cpu, cifarKept: await files.hasDroppedCifar(),
+      catalog: menus, fields: JSON.parse(config_fields()), defaults, lessons: JSON.parse(lessons()), backend, adapter, error, cpu, pick, cifarKept: await files.hasDroppedCifar(),
       picksProblem: picksProblem || null,
     };
   },

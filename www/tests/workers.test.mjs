@@ -97,7 +97,30 @@ test('without cross-origin isolation the page trains on one worker and says why'
 
 test('a bad number of workers in a link is named and ignored', async () => {
   const p = await open(`#${SAME_RUN}&workers=0`, { on: noGpu });
-  assert.match(await p.locator('#messages').textContent(), /number of CPU workers is ignored: workers must be at least 1/);
+  assert.match(await p.locator('#messages').textContent(), /choice for this computer is ignored: workers must be at least 1/);
   assert.equal(await p.getAttribute('body', 'data-cpu-workers'), '1');
+  await p.context().close();
+});
+
+test('on a software GPU the page times it against the CPU path, trains on the faster and says why', async () => {
+  // No kept backend: this browser times both (the other tests keep SwiftShader's WebGPU).
+  const p = await open('#epochs=1&batch_size=16&width_mult=0.25&lr_decay_epochs=&train_limit=64&test_limit=16', { init: recordStatus, backend: null });
+  const pick = await p.evaluate(() => window.tricklab.backendPick);
+  console.log(`# SwiftShader ${pick.gpu.toFixed(1)} images/s, CPU path (${pick.workers} worker) ${pick.cpu.toFixed(1)} images/s: ${pick.backend}`);
+  assert.equal(pick.measured, true);
+  assert.equal(pick.backend, pick.cpu > pick.gpu ? 'cpu' : 'gpu');
+  const status = await p.locator('#status').textContent();
+  assert.match(status, pick.backend === 'cpu' ? /Ready\. Training runs on the CPU \(WebAssembly; .*Picked: CPU, 1 worker: [\d.]+× this software GPU/
+    : /Ready\. GPU: .*Picked: the software GPU: [\d.]+× the CPU, 1 worker/);
+  const { statusLog } = await trainedRun(p);
+  assert.ok(statusLog.some((t) => t.startsWith(pick.backend === 'cpu' ? 'CPU · epoch 1/1' : 'GPU · epoch 1/1')), statusLog.join('\n'));
+  // The choice is kept with the kernel picks: the next visit does not time again.
+  await p.reload();
+  await ready(p);
+  const again = await p.evaluate(() => window.tricklab.backendPick);
+  assert.equal(again.measured, false);
+  assert.equal(again.backend, pick.backend);
+  assert.match(await p.locator('#status').textContent(), /timed on an earlier visit/);
+  assert.deepEqual(p.problems, []);
   await p.context().close();
 });
