@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench_cpu;
 mod bench_gpu;
 mod bench_web;
 mod server;
@@ -29,6 +30,8 @@ tasks:
   bench-web [--no-build] [--resnet-batch N] [--mnist-batch N] [--steps N] [--models a,b] [--profile]
                   ms per training step of tricklab and TensorFlow.js (WebGPU) in headless chromium
                   (installs TensorFlow.js into www/bench/node_modules; nothing else does)
+  bench-cpu [--no-build] [--steps N] [--tfjs-steps N] [--workers 1,2] [--models a,b] [--mnist-batch N] [--resnet-batch N] [--no-tfjs]
+                  the CPU path in headless chromium on 1, 2, ... workers and TensorFlow.js's cpu backend
   bench-gpu [--quick] [--allow-software] [--no-browser] [--bin PATH]
                   on a machine with a real GPU: the adapter, every kernel variant with the picks,
                   native steps (ResNet-20 batch 128, MNIST model batch 256) and the browser
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench-kernels") => bench_kernels(&args[1..]),
         Some("bench-web") => bench_web::bench_web(&args[1..]),
+        Some("bench-cpu") => bench_cpu::bench_cpu(&args[1..]),
         Some("bench-gpu") => bench_gpu::bench_gpu(&args[1..]),
         Some("serve") => web::serve(&args[1..]),
         Some("build-web") => web::build_web(),

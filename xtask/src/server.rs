@@ -1,5 +1,8 @@
 //! A small std-only static HTTP server: `serve` and the browser tests serve dist/ at the root;
-//! `bench-web` adds www/bench/ (the benchmark page and its own TensorFlow.js packages) at /bench/.
+//! `bench-web` adds www/bench/ (the benchmark page and its own TensorFlow.js packages) at /bench/;
+//! `bench-cpu` serves the same, cross-origin isolated (COOP/COEP headers on every response, so the
+//! page's workers may share a SharedArrayBuffer). The plain site sends no such headers: the site's
+//! own tests check that its service worker alone isolates it.
 //! GET and HEAD only, one thread per connection, nothing outside the mounted folders.
 
 use std::io::{BufRead, BufReader, Write};
@@ -8,19 +11,39 @@ use std::path::{Path, PathBuf};
 
 use crate::site::{dist, www};
 
-/// URL prefixes (each ending in `/`) and the folders they serve, the longest prefix first.
+/// URL prefixes (each ending in `/`) and the folders they serve, the longest prefix first, and
+/// whether every response carries the cross-origin isolation headers.
 #[derive(Clone)]
-pub struct Mounts(Vec<(String, PathBuf)>);
+pub struct Mounts(Vec<(String, PathBuf)>, bool);
+
+/// The headers that make a page cross-origin isolated (`self.crossOriginIsolated`).
+const ISOLATION_HEADERS: &str = "Cross-Origin-Opener-Policy: same-origin\r\nCross-Origin-Embedder-Policy: require-corp\r\n";
 
 impl Mounts {
     /// The built site at the root.
     pub fn site() -> Self {
-        Mounts(vec![("/".into(), dist())])
+        Mounts(vec![("/".into(), dist())], false)
     }
 
     /// The built site, with the benchmark page at /bench/.
     pub fn site_and_bench() -> Self {
-        Mounts(vec![("/bench/".into(), www().join("bench")), ("/".into(), dist())])
+        Mounts(vec![("/bench/".into(), www().join("bench")), ("/".into(), dist())], false)
+    }
+
+    /// As `site_and_bench`, cross-origin isolated: the CPU benchmark's workers share memory.
+    pub fn site_and_bench_isolated() -> Self {
+        Mounts(Self::site_and_bench().0, true)
+    }
+
+    /// The extra headers of every response: the isolation headers only where a benchmark page
+    /// is mounted and isolation was asked for.
+    fn extra_headers(&self) -> &'static str {
+        let bench = self.0.iter().any(|(prefix, _)| prefix == "/bench/");
+        if self.1 && bench {
+            ISOLATION_HEADERS
+        } else {
+            ""
+        }
     }
 
     /// Maps a URL path to a file, refusing anything that climbs out of its folder.
@@ -112,9 +135,10 @@ fn respond(mut stream: &TcpStream, mounts: &Mounts, method: &str, url: &str) -> 
         return write_status(stream, "404 Not Found", &format!("{url} not found\n"));
     };
     let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\n{}\r\n",
         mime(&path),
-        body.len()
+        body.len(),
+        mounts.extra_headers()
     );
     stream.write_all(head.as_bytes())?;
     if method == "GET" {
@@ -144,12 +168,22 @@ mod tests {
 
     #[test]
     fn paths_cannot_climb_out_of_the_site() {
-        let m = Mounts(vec![("/bench/".into(), PathBuf::from("/srv/bench")), ("/".into(), PathBuf::from("/srv/site"))]);
+        let m = Mounts(vec![("/bench/".into(), PathBuf::from("/srv/bench")), ("/".into(), PathBuf::from("/srv/site"))], false);
         assert_eq!(m.resolve("/../etc/passwd"), None);
         assert_eq!(m.resolve("/.git/config"), None);
         assert_eq!(m.resolve("/bench/../../etc/passwd"), None);
         assert_eq!(m.resolve("/app.js?v=1"), Some(PathBuf::from("/srv/site/app.js")));
         assert_eq!(m.resolve("/bench/bench.js"), Some(PathBuf::from("/srv/bench/bench.js")));
         assert_eq!(m.resolve("/pkg/tricklab.js"), Some(PathBuf::from("/srv/site/pkg/tricklab.js")));
+    }
+
+    #[test]
+    fn only_the_cpu_benchmark_is_isolated() {
+        assert_eq!(Mounts::site().extra_headers(), "");
+        assert_eq!(Mounts::site_and_bench().extra_headers(), "");
+        let isolated = Mounts::site_and_bench_isolated().extra_headers();
+        assert!(isolated.contains("Cross-Origin-Opener-Policy: same-origin\r\n"));
+        assert!(isolated.contains("Cross-Origin-Embedder-Policy: require-corp\r\n"));
+        assert_eq!(Mounts(vec![("/".into(), PathBuf::from("/srv/site"))], true).extra_headers(), "");
     }
 }
