@@ -198,18 +198,32 @@ impl WebBench {
     }
 }
 
-/// `count` random images and labels of `kind`'s shape, for a benchmark that times steps only.
-fn random_images(kind: crate::data::DatasetKind, count: usize, seed: u64) -> crate::data::Dataset {
+/// `count` images of `kind`'s shape that a network can learn, as real ones: class c is a bright
+/// square at a class-dependent place in every channel, over noise. (Random labels on random pixels
+/// at the recipe's full rate would make training chaotic, and two summation orders drift apart by
+/// 1e-2 within a few steps: the benchmark compares worker counts on a learnable task.)
+fn digit_images(kind: crate::data::DatasetKind, count: usize, seed: u64) -> crate::data::Dataset {
     let (channels, height, width) = kind.image_shape();
     let classes = kind.classes();
     let mut rng = crate::rng::Rng::new(seed);
-    let images = (0..count * channels * height * width).map(|_| rng.below(256) as u8).collect();
-    let labels = (0..count).map(|_| rng.below(classes) as u8).collect();
+    let (plane, side) = (height * width, height / 5);
+    let mut images = vec![0u8; count * channels * plane];
+    let mut labels = Vec::with_capacity(count);
+    for i in 0..count {
+        let c = rng.below(classes);
+        labels.push(c as u8);
+        let (top, left) = (1 + (c / 5) * (height / 2), 1 + (c % 5) * (width / 5));
+        for (p, px) in images[i * channels * plane..(i + 1) * channels * plane].iter_mut().enumerate() {
+            let (y, x) = ((p % plane) / width, p % width);
+            let inside = (top..top + side).contains(&y) && (left..left + side).contains(&x);
+            *px = if inside { 200 } else { 0 } + rng.below(40) as u8;
+        }
+    }
     crate::data::Dataset { images, labels, count, channels, height, width, classes }
 }
 
 /// The CPU benchmark (`cargo xtask bench-cpu`, www/bench/cpu-worker.js): `model` (its dataset's
-/// default recipe, seed 1) trains on random images at `batch` on the CPU path (the team, where the
+/// default recipe, seed 1) trains on learnable synthetic images (`digit_images`) at `batch` on the CPU path (the team, where the
 /// worker has one): one untimed step, then `steps` timed ones. Resolves to `{model, batch, workers,
 /// steps, ms_per_step, images_per_s, gflop_per_step, weights}` (`weights`: every parameter after
 /// the timed steps, in order, as one Float32Array, to compare worker counts).
@@ -219,7 +233,7 @@ pub fn cpu_bench(model: String, batch: u32, steps: u32) -> js_sys::Promise {
         let kind = <crate::nn::models::ModelKind as crate::names::Named>::parse(&model).map_err(js_error)?;
         let config = TrainConfig { batch_size: batch, epochs: 1, lr_decay_epochs: vec![], seed: 1, ..crate::bench::bench_config(kind) };
         let images = batch as usize * (steps as usize + 1);
-        let (train, test) = (random_images(config.dataset, images, 3), random_images(config.dataset, batch as usize, 4));
+        let (train, test) = (digit_images(config.dataset, images, 3), digit_images(config.dataset, batch as usize, 4));
         let mut t = open_run("cpu", &[], |device| crate::train::trainer::Trainer::new(device, config.clone(), &train, &test, None))
             .await
             .map_err(js_error)?;
@@ -234,7 +248,8 @@ pub fn cpu_bench(model: String, batch: u32, steps: u32) -> js_sys::Promise {
         }
         t.progress().await.map_err(js_error)?;
         let ms = (crate::clock::now_s() - started) * 1e3 / steps.max(1) as f64;
-        let gflop = 3.0 * t.graph().forward_flops() / 1e9;
+        // The whole batch's FLOPs (on a team the leader's graph is its own rows').
+        let gflop = 3.0 * config.graph(batch as usize).map_err(js_error)?.forward_flops() / 1e9;
         let weights: Vec<f32> = t.checkpoint().await.map_err(js_error)?.params.concat();
         let out = serde_json::json!({
             "model": model, "batch": batch, "workers": workers, "steps": steps, "ms_per_step": ms,
