@@ -3,7 +3,7 @@
 //! distillation teacher, and the `tricklab train` command line.
 
 mod common;
-use tricklab::rng::Rng;
+use common::digits;
 use tricklab::data::{Dataset, DatasetKind};
 use tricklab::gpu::{block_on, GpuContext};
 use tricklab::train::checkpoint::{self, Checkpoint};
@@ -14,23 +14,6 @@ use tricklab::train::trainer::Trainer;
 use tricklab::train::TrainConfig;
 use tricklab::Error;
 
-/// `count` 28×28 "digits": class c is a bright 6×6 square at a class-dependent place, plus noise.
-fn digits(count: usize, seed: u64) -> Dataset {
-    let mut rng = Rng::new(seed);
-    let mut images = vec![0u8; count * 784];
-    let mut labels = Vec::with_capacity(count);
-    for i in 0..count {
-        let c = rng.below(10);
-        labels.push(c as u8);
-        let (top, left) = (2 + (c / 5) * 12, 2 + (c % 5) * 5);
-        for (p, px) in images[i * 784..(i + 1) * 784].iter_mut().enumerate() {
-            let (y, x) = (p / 28, p % 28);
-            let inside = (top..top + 6).contains(&y) && (left..left + 6).contains(&x);
-            *px = if inside { 200 } else { 0 } + rng.below(40) as u8;
-        }
-    }
-    Dataset { images, labels, count, channels: 1, height: 28, width: 28, classes: 10 }
-}
 
 /// PyTorch's per-step losses for `golden_losses_match_pytorch` (see there for the commands).
 const PYTORCH_LOSSES: [f32; 5] = [2.409_823, 2.103_493, 1.307_273_5, 1.307_058_3, 0.963_858_6];

@@ -4,12 +4,13 @@
 //! touch the loss (mixup, label smoothing, distillation) on; a batch smaller than the team trains
 //! alone; a worker's failure ends the run with its reason instead of a wait that never ends.
 
+mod common;
+use common::digits;
 use std::rc::Rc;
 
-use tricklab::data::{Dataset, DatasetKind};
+use tricklab::data::DatasetKind;
 use tricklab::gpu::block_on;
 use tricklab::reference::sync::{rows, Alone};
-use tricklab::rng::Rng;
 use tricklab::train::backend::Device;
 use tricklab::train::checkpoint::Checkpoint;
 use tricklab::train::team::{Crew, Shard, Team, Work};
@@ -17,22 +18,6 @@ use tricklab::train::threads::ThreadCrew;
 use tricklab::train::trainer::Trainer;
 use tricklab::train::TrainConfig;
 
-/// `count` 28×28 images: class c is a bright square at a class-dependent place, plus noise.
-fn digits(count: usize, seed: u64) -> Dataset {
-    let mut rng = Rng::new(seed);
-    let mut images = vec![0u8; count * 784];
-    let mut labels = Vec::with_capacity(count);
-    for i in 0..count {
-        let c = rng.below(10);
-        labels.push(c as u8);
-        let (top, left) = (2 + (c / 5) * 12, 2 + (c % 5) * 5);
-        for (p, px) in images[i * 784..(i + 1) * 784].iter_mut().enumerate() {
-            let inside = (top..top + 6).contains(&(p / 28)) && (left..left + 6).contains(&(p % 28));
-            *px = if inside { 200 } else { 0 } + rng.below(40) as u8;
-        }
-    }
-    Dataset { images, labels, count, channels: 1, height: 28, width: 28, classes: 10 }
-}
 
 fn config() -> TrainConfig {
     TrainConfig {

@@ -81,3 +81,21 @@ pub fn conv_shapes() -> Vec<(&'static str, Conv2dShape)> {
         ("larger 64->64 16x16 batch 4", conv(4, 64, 16, 64, 3, 1, 1)),
     ]
 }
+
+/// `count` 28×28 "digits": class c is a bright 6×6 square at a class-dependent place, plus noise.
+pub fn digits(count: usize, seed: u64) -> tricklab::data::Dataset {
+    let mut rng = Rng::new(seed);
+    let mut images = vec![0u8; count * 784];
+    let mut labels = Vec::with_capacity(count);
+    for i in 0..count {
+        let c = rng.below(10);
+        labels.push(c as u8);
+        let (top, left) = (2 + (c / 5) * 12, 2 + (c % 5) * 5);
+        for (p, px) in images[i * 784..(i + 1) * 784].iter_mut().enumerate() {
+            let (y, x) = (p / 28, p % 28);
+            let inside = (top..top + 6).contains(&y) && (left..left + 6).contains(&x);
+            *px = if inside { 200 } else { 0 } + rng.below(40) as u8;
+        }
+    }
+    tricklab::data::Dataset { images, labels, count, channels: 1, height: 28, width: 28, classes: 10 }
+}

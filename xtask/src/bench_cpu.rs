@@ -6,30 +6,17 @@
 //! tricklab run and per TF.js model; other flags (--steps N, --tfjs-steps N, --workers 1,2,
 //! --models a,b, --mnist-batch N, --resnet-batch N, --no-tfjs) are passed to it.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use super::server::{self, Mounts};
-use super::{root, web};
+use super::bench_web::serve_for;
+use super::root;
+use super::server::Mounts;
 
 pub fn bench_cpu(args: &[String]) -> Result<(), String> {
-    let build = !args.iter().any(|a| a == "--no-build");
-    let passed: Vec<&String> = args.iter().filter(|a| *a != "--no-build").collect();
-    if !Path::new("/usr/bin/chromium").exists() {
-        return Err("bench-cpu needs chromium: `apt-get install chromium` (or `cargo xtask test` once)".into());
-    }
-    if build {
-        web::build_web()?;
-    }
+    let (passed, url) = serve_for("bench-cpu", args, Mounts::site_and_bench_isolated())?;
     let www = root().join("www");
-    web::npm_packages(&www)?;
-    web::npm_packages(&www.join("bench"))?;
-    let listener = server::bind(0)?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    std::thread::spawn(move || server::serve_forever(listener, Mounts::site_and_bench_isolated()));
-    let url = format!("http://127.0.0.1:{port}/");
-    eprintln!("+ (cd www) TRICKLAB_URL={url} node bench/cpu-run.mjs {}", passed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "));
+    eprintln!("+ (cd www) TRICKLAB_URL={url} node bench/cpu-run.mjs {}", passed.join(" "));
     let started = Instant::now();
     // stdout is inherited: each JSON line shows when its run is done.
     let status = Command::new("node")

@@ -24,11 +24,14 @@ pub fn bench_web_output(args: &[String]) -> Result<String, String> {
     run_bench(args, false)
 }
 
-fn run_bench(args: &[String], echo: bool) -> Result<String, String> {
+/// What the browser benchmarks (`task`: bench-web, bench-cpu) do before their script: build the
+/// site unless --no-build, install the page's and the benchmark's packages, and serve `mounts` from
+/// this process on a free port. Returns the flags to pass on and the site's address.
+pub fn serve_for(task: &str, args: &[String], mounts: Mounts) -> Result<(Vec<String>, String), String> {
     let build = !args.iter().any(|a| a == "--no-build");
-    let passed: Vec<&String> = args.iter().filter(|a| *a != "--no-build").collect();
+    let passed: Vec<String> = args.iter().filter(|a| *a != "--no-build").cloned().collect();
     if !Path::new("/usr/bin/chromium").exists() {
-        return Err("bench-web needs chromium: `apt-get install chromium` (or `cargo xtask test` once)".into());
+        return Err(format!("{task} needs chromium: `apt-get install chromium` (or `cargo xtask test` once)"));
     }
     if build {
         web::build_web()?;
@@ -38,9 +41,14 @@ fn run_bench(args: &[String], echo: bool) -> Result<String, String> {
     web::npm_packages(&www.join("bench"))?;
     let listener = server::bind(0)?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    std::thread::spawn(move || server::serve_forever(listener, Mounts::site_and_bench()));
-    let url = format!("http://127.0.0.1:{port}/");
-    eprintln!("+ (cd www) TRICKLAB_URL={url} node bench/run.mjs {}", passed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "));
+    std::thread::spawn(move || server::serve_forever(listener, mounts));
+    Ok((passed, format!("http://127.0.0.1:{port}/")))
+}
+
+fn run_bench(args: &[String], echo: bool) -> Result<String, String> {
+    let (passed, url) = serve_for("bench-web", args, Mounts::site_and_bench())?;
+    let www = root().join("www");
+    eprintln!("+ (cd www) TRICKLAB_URL={url} node bench/run.mjs {}", passed.join(" "));
     let started = Instant::now();
     let mut child = Command::new("node")
         .arg("bench/run.mjs")
