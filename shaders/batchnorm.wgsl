@@ -1,5 +1,5 @@
 // Batch normalization (BatchNorm2d, NCHW) kernels: training forward (per-channel statistics, then a
-// normalize pass, optionally fused with ReLU), evaluation forward, and the training backward
+// normalize pass, optionally fused with ReLU or ReLU6), evaluation forward, and the training backward
 // (per-channel gradient sums, then a dx pass). Conventions are PyTorch's (see src/ops/batchnorm.rs).
 //
 // Per-channel passes (train_stats, backward_reduce) run one workgroup of REDUCE_WG threads per
@@ -7,15 +7,16 @@
 // (consecutive threads read consecutive addresses inside a plane), sums in f32 (at most 1024 terms
 // per thread at batch 64, 32×32), and a tree reduction in workgroup memory combines the partial
 // sums. Statistics take two passes over the data (the mean, then the squared deviations from it),
-// never E[x²] − E[x]². The host picks REDUCE_WG: 64 on CPU adapters such as llvmpipe, where fewer
-// threads and barriers measured 1.5-5× faster, 256 on GPUs.
+// never E[x²] − E[x]². The host picks REDUCE_WG: 256 on GPUs; on CPU adapters such as llvmpipe,
+// where fewer threads and barriers measured 1.5-5× faster, 8 to 64, the fewest that keep a thread's
+// sum within 1024 terms.
 //
 // Elementwise passes (train_normalize, eval_normalize, backward_dx) run 64-thread workgroups over
 // whole (image, channel) planes, `planes_per_group` planes each (about 1024 values per workgroup),
 // so a thread loads its channel's parameters once per plane instead of once per element.
 //
-// The backward's reduction pass also stages the upstream gradient (masked by the BN+ReLU output when
-// RELU is set) in `out` (dx), and the dx pass then rewrites `out` in place. That keeps every entry
+// The backward's reduction pass also stages the upstream gradient (masked by the fused activation's
+// output when ACT is set) in `out` (dx), and the dx pass then rewrites `out` in place. That keeps every entry
 // point at 8 storage buffers or fewer (WebGPU's default per-stage limit).
 
 struct Params {
@@ -31,8 +32,8 @@ struct Params {
     momentum: f32,
 }
 
-// Set on the fused BN+ReLU pipelines.
-override RELU: bool = false;
+// The activation fused after the batch norm: 0 none, 1 ReLU, 2 ReLU6 (min(max(v, 0), 6)).
+override ACT: u32 = 0u;
 // Threads per workgroup of the per-channel passes: a power of two, at most 256.
 override REDUCE_WG: u32 = 256u;
 const PLANE_WG: u32 = 64u;
@@ -47,7 +48,7 @@ const PLANE_WG: u32 = 64u;
 @group(0) @binding(7) var<storage, read_write> running_var: array<f32>;
 @group(0) @binding(8) var<storage, read_write> out: array<f32>;      // y (forward) or dx (backward)
 @group(0) @binding(9) var<storage, read> dy: array<f32>;
-@group(0) @binding(10) var<storage, read> y: array<f32>;             // BN+ReLU output (backward mask)
+@group(0) @binding(10) var<storage, read> y: array<f32>;             // BN+activation output (backward mask)
 @group(0) @binding(11) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(12) var<storage, read_write> dbeta: array<f32>;
 
@@ -133,21 +134,27 @@ fn train_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     }
 }
 
-// This thread's share of plane q: out = (x − mu)·k + b, then ReLU when `relu`.
-fn normalize_plane(q: u32, lid: u32, mu: f32, k: f32, b: f32, relu: bool) {
+// The activation `act` (as ACT) of v.
+fn activate(v: f32, act: u32) -> f32 {
+    if act == 1u { return max(v, 0.0); }
+    if act == 2u { return min(max(v, 0.0), 6.0); }
+    return v;
+}
+
+// This thread's share of plane q: out = (x − mu)·k + b, then the activation `act`.
+fn normalize_plane(q: u32, lid: u32, mu: f32, k: f32, b: f32, act: u32) {
     for (var i = q * p.plane + lid; i < (q + 1u) * p.plane; i += PLANE_WG) {
-        let v = (x[i] - mu) * k + b;
-        out[i] = select(v, max(v, 0.0), relu);
+        out[i] = activate((x[i] - mu) * k + b, act);
     }
 }
 
-// Per plane: out = (x − mean)·(gamma·inv_std) + beta (then ReLU when RELU).
+// Per plane: out = (x − mean)·(gamma·inv_std) + beta, then the ACT activation.
 @compute @workgroup_size(64)
 fn train_normalize(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let range = plane_range(wid, nwg);
     for (var q = range.x; q < range.y; q++) {
         let c = q % p.channels;
-        normalize_plane(q, lid, mean[c], gamma[c] * inv_std[c], beta[c], RELU);
+        normalize_plane(q, lid, mean[c], gamma[c] * inv_std[c], beta[c], ACT);
     }
 }
 
@@ -159,16 +166,18 @@ fn eval_normalize(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
     let range = plane_range(wid, nwg);
     for (var q = range.x; q < range.y; q++) {
         let c = q % p.channels;
-        normalize_plane(q, lid, running_mean[c], gamma[c] / sqrt(running_var[c] + p.eps), beta[c], false);
+        normalize_plane(q, lid, running_mean[c], gamma[c] / sqrt(running_var[c] + p.eps), beta[c], 0u);
     }
 }
 
 // ---- training backward ----
 
-// The gradient arriving at the BN output: dy, masked where the BN+ReLU output is not positive.
-// (Without RELU the `y` binding is never read; the host binds dy there.)
+// The gradient arriving at the BN output: dy, masked where the activation's output is flat: ReLU's
+// not positive, ReLU6's not strictly between 0 and 6 (the CPU reference's rules). (Without ACT the
+// `y` binding is never read; the host binds dy there.)
 fn upstream(i: u32) -> f32 {
-    if RELU && y[i] <= 0.0 { return 0.0; }
+    if ACT == 1u && y[i] <= 0.0 { return 0.0; }
+    if ACT == 2u && !(y[i] > 0.0 && y[i] < 6.0) { return 0.0; }
     return dy[i];
 }
 

@@ -1,5 +1,5 @@
 //! BatchNorm2d kernels against the reference (training forward with running statistics over two
-//! steps, evaluation, backward, and the fused BN+ReLU pair), the reference's backward against finite
+//! steps, evaluation, backward, and the fused BN+ReLU and BN+ReLU6 pairs), the reference's backward against finite
 //! differences, hand-checked running statistics, and shape errors.
 
 mod common;
@@ -8,7 +8,7 @@ use tricklab::check::Tolerance;
 use tricklab::rng::Rng;
 use tricklab::gpu::batchnorm as gpu;
 use tricklab::gpu::{Dispatch, Tensor};
-use tricklab::ops::batchnorm::BatchNormShape;
+use tricklab::ops::batchnorm::{Activation, BatchNormShape};
 use tricklab::reference::batchnorm as cpu;
 use tricklab::reference::gradcheck::{dot, numerical_grad};
 
@@ -25,11 +25,12 @@ fn shapes() -> Vec<BatchNormShape> {
     ]
 }
 
-/// Runs `check` on each of `shapes`, with or without the fused ReLU, drawing from one seeded generator.
-fn over(seed: u64, shapes: impl IntoIterator<Item = BatchNormShape>, relu: bool, check: fn(&BatchNormShape, bool, &mut Rng)) {
+/// Runs `check` on each of `shapes`, with or without a fused activation, drawing from one seeded
+/// generator.
+fn over(seed: u64, shapes: impl IntoIterator<Item = BatchNormShape>, act: Option<Activation>, check: fn(&BatchNormShape, Option<Activation>, &mut Rng)) {
     let mut rng = Rng::new(seed);
     for s in shapes {
-        check(&s, relu, &mut rng);
+        check(&s, act, &mut rng);
     }
 }
 
@@ -75,9 +76,26 @@ impl Host {
 }
 
 fn layer(rng: &mut Rng, s: &BatchNormShape) -> (Layer, Host) {
+    layer_with_gamma(rng, s, (0.5, 1.5))
+}
+
+/// A layer for a fused activation: with ReLU6, γ between 2 and 4, so that some outputs pass 6 and
+/// the clamp at 6 is tested, not only the one at 0.
+fn layer_for(rng: &mut Rng, s: &BatchNormShape, act: Option<Activation>) -> (Layer, Host) {
+    layer_with_gamma(rng, s, if act == Some(Activation::Relu6) { (2.0, 4.0) } else { (0.5, 1.5) })
+}
+
+/// With ReLU6, asserts that the expected output holds values clamped at 0 and at 6 both.
+fn assert_both_clamps(act: Option<Activation>, want_y: &[f32], what: &str) {
+    if act == Some(Activation::Relu6) {
+        assert!(want_y.contains(&0.0) && want_y.contains(&6.0), "{what}: the test data reaches both of ReLU6's clamps");
+    }
+}
+
+fn layer_with_gamma(rng: &mut Rng, s: &BatchNormShape, gamma: (f32, f32)) -> (Layer, Host) {
     let c = s.channels;
     let host = Host {
-        gamma: rng.vec(c, 0.5, 1.5),
+        gamma: rng.vec(c, gamma.0, gamma.1),
         beta: random(rng, c),
         running_mean: random(rng, c),
         running_var: rng.vec(c, 0.5, 2.0),
@@ -102,34 +120,46 @@ fn activations(rng: &mut Rng, s: &BatchNormShape) -> Vec<f32> {
 
 /// Two training steps (GPU and reference), checking y, the saved statistics and the running
 /// statistics after both steps.
-fn check_two_training_steps(s: &BatchNormShape, relu: bool, rng: &mut Rng) {
-    let (l, mut h) = layer(rng, s);
+fn check_two_training_steps(s: &BatchNormShape, act: Option<Activation>, rng: &mut Rng) {
+    let (l, mut h) = layer_for(rng, s, act);
     let y = zeros("bn y", &[s.len()]);
     for step in 0..2 {
         let x = activations(rng, s);
         let xt = upload("bn x", &[s.len()], &x);
-        let f = if relu { gpu::forward_train_relu } else { gpu::forward_train };
-        submit(&f(ctx(), s, &l.t(), &xt, &y).unwrap());
-        let r = if relu { cpu::forward_train_relu } else { cpu::forward_train };
-        let (want_y, want_mean, want_inv_std) = r(s, &x, &mut h.t()).unwrap();
-        let what = format!("{s:?} relu={relu} step {step}");
+        let f = match act {
+            Some(a) => gpu::forward_train_act(ctx(), s, &l.t(), &xt, &y, a),
+            None => gpu::forward_train(ctx(), s, &l.t(), &xt, &y),
+        };
+        submit(&f.unwrap());
+        let r = match act {
+            Some(a) => cpu::forward_train_act(s, &x, &mut h.t(), a),
+            None => cpu::forward_train(s, &x, &mut h.t()),
+        };
+        let (want_y, want_mean, want_inv_std) = r.unwrap();
+        let what = format!("{s:?} act={act:?} step {step}");
+        assert_both_clamps(act, &want_y, &what);
         Tolerance::balanced().assert(&format!("y {what}"), &read(&y), &want_y);
         Tolerance::balanced().assert(&format!("mean {what}"), &read(&l.mean), &want_mean);
         Tolerance::balanced().assert(&format!("inv_std {what}"), &read(&l.inv_std), &want_inv_std);
     }
-    let what = format!("{s:?} relu={relu} after 2 steps");
+    let what = format!("{s:?} act={act:?} after 2 steps");
     Tolerance::balanced().assert(&format!("running_mean {what}"), &read(&l.running_mean), &h.running_mean);
     Tolerance::balanced().assert(&format!("running_var {what}"), &read(&l.running_var), &h.running_var);
 }
 
 #[test]
 fn forward_train_matches_reference_over_two_steps() {
-    over(20, shapes(), false, check_two_training_steps);
+    over(20, shapes(), None, check_two_training_steps);
 }
 
 #[test]
 fn fused_relu_forward_matches_reference() {
-    over(21, [BatchNormShape::new(2, 16, 5, 3), BatchNormShape::new(1, 3, 7, 7)], true, check_two_training_steps);
+    over(21, [BatchNormShape::new(2, 16, 5, 3), BatchNormShape::new(1, 3, 7, 7)], Some(Activation::Relu), check_two_training_steps);
+}
+
+#[test]
+fn fused_relu6_forward_matches_reference() {
+    over(27, [BatchNormShape::new(2, 16, 5, 3), BatchNormShape::new(4, 96, 8, 8)], Some(Activation::Relu6), check_two_training_steps);
 }
 
 #[test]
@@ -166,31 +196,29 @@ fn forward_eval_matches_reference() {
 }
 
 /// Forward (to get the saved statistics), then backward on GPU and reference.
-fn check_backward(s: &BatchNormShape, relu: bool, rng: &mut Rng) {
-    let (l, mut h) = layer(rng, s);
+fn check_backward(s: &BatchNormShape, act: Option<Activation>, rng: &mut Rng) {
+    let (l, mut h) = layer_for(rng, s, act);
     let x = activations(rng, s);
     let dy = random(rng, s.len());
     let (xt, dyt, y) = (upload("bn x", &[s.len()], &x), upload("bn dy", &[s.len()], &dy), zeros("bn y", &[s.len()]));
     let (dx, dgamma, dbeta) = (zeros("bn dx", &[s.len()]), zeros("bn dgamma", &[s.channels]), zeros("bn dbeta", &[s.channels]));
     let g = gpu::BnGrads { dx: &dx, dgamma: &dgamma, dbeta: &dbeta };
-    let (fwd, bwd) = if relu {
-        (gpu::forward_train_relu(ctx(), s, &l.t(), &xt, &y).unwrap(), gpu::backward_relu(ctx(), s, &l.t(), &xt, &y, &dyt, &g).unwrap())
-    } else {
-        (gpu::forward_train(ctx(), s, &l.t(), &xt, &y).unwrap(), gpu::backward(ctx(), s, &l.t(), &xt, &dyt, &g).unwrap())
+    let (fwd, bwd) = match act {
+        Some(a) => (gpu::forward_train_act(ctx(), s, &l.t(), &xt, &y, a).unwrap(), gpu::backward_act(ctx(), s, &l.t(), &xt, &y, &dyt, &g, a).unwrap()),
+        None => (gpu::forward_train(ctx(), s, &l.t(), &xt, &y).unwrap(), gpu::backward(ctx(), s, &l.t(), &xt, &dyt, &g).unwrap()),
     };
     submit(&fwd);
     submit(&bwd);
-    let (want_y, mean, inv_std) = if relu {
-        cpu::forward_train_relu(s, &x, &mut h.t()).unwrap()
-    } else {
-        cpu::forward_train(s, &x, &mut h.t()).unwrap()
+    let (want_y, mean, inv_std) = match act {
+        Some(a) => cpu::forward_train_act(s, &x, &mut h.t(), a).unwrap(),
+        None => cpu::forward_train(s, &x, &mut h.t()).unwrap(),
     };
-    let (want_dx, want_dgamma, want_dbeta) = if relu {
-        cpu::backward_relu(s, &x, &want_y, &dy, &h.gamma, &mean, &inv_std).unwrap()
-    } else {
-        cpu::backward(s, &x, &dy, &h.gamma, &mean, &inv_std).unwrap()
+    let (want_dx, want_dgamma, want_dbeta) = match act {
+        Some(a) => cpu::backward_act(s, &x, &want_y, &dy, &h.gamma, &mean, &inv_std, a).unwrap(),
+        None => cpu::backward(s, &x, &dy, &h.gamma, &mean, &inv_std).unwrap(),
     };
-    let what = format!("{s:?} relu={relu}");
+    let what = format!("{s:?} act={act:?}");
+    assert_both_clamps(act, &want_y, &what);
     // dgamma and dbeta sum up to 65536 terms in f32 (balanced's "batch statistics" case); dx
     // subtracts those sums from n·dy, so it inherits their absolute error scaled by gamma·inv_std/n.
     Tolerance::balanced().assert(&format!("dbeta {what}"), &read(&dbeta), &want_dbeta);
@@ -200,12 +228,17 @@ fn check_backward(s: &BatchNormShape, relu: bool, rng: &mut Rng) {
 
 #[test]
 fn backward_matches_reference() {
-    over(24, shapes(), false, check_backward);
+    over(24, shapes(), None, check_backward);
 }
 
 #[test]
 fn fused_relu_backward_matches_reference() {
-    over(25, [BatchNormShape::new(2, 16, 5, 3), BatchNormShape::new(1, 64, 7, 7), BatchNormShape::new(64, 16, 32, 32)], true, check_backward);
+    over(25, [BatchNormShape::new(2, 16, 5, 3), BatchNormShape::new(1, 64, 7, 7), BatchNormShape::new(64, 16, 32, 32)], Some(Activation::Relu), check_backward);
+}
+
+#[test]
+fn fused_relu6_backward_matches_reference() {
+    over(28, [BatchNormShape::new(2, 16, 5, 3), BatchNormShape::new(4, 96, 8, 8)], Some(Activation::Relu6), check_backward);
 }
 
 #[test]
@@ -296,7 +329,7 @@ fn bad_shapes_are_errors() {
     assert!(gpu::forward_eval(ctx(), &s, &gpu::BnTensors { running_var: &short, ..t }, &x, &y).is_err(), "short running_var");
     let grads = gpu::BnGrads { dx: &y, dgamma: &g, dbeta: &b };
     assert!(gpu::backward(ctx(), &s, &t, &x, &g, &grads).is_err(), "dy of the wrong size");
-    assert!(gpu::backward_relu(ctx(), &s, &t, &x, &short, &y, &grads).is_err(), "y of the wrong size");
+    assert!(gpu::backward_act(ctx(), &s, &t, &x, &short, &y, &grads, Activation::Relu).is_err(), "y of the wrong size");
     assert!(gpu::backward(ctx(), &s, &t, &x, &y, &gpu::BnGrads { dgamma: &short, ..grads }).is_err(), "short dgamma");
     let xs = [0.0; 24];
     let (mut rmh, mut rvh) = (vec![0.0; 3], vec![1.0; 3]);

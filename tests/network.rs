@@ -78,3 +78,21 @@ fn mobilenetv2_matches_reference() {
     o.width_mult = 0.5;
     compare_model("mobilenetv2", &o, 13);
 }
+
+#[test]
+fn mobilenetv2_trains_its_relu6s_inside_the_batch_norms() {
+    // Every ReLU6 of MobileNetV2 reads a batch norm alone, so training runs none of them as a pass
+    // of its own (their values are checked against the reference in `mobilenetv2_matches_reference`).
+    let mut o = ModelOptions::new(2, 3, 32, 10);
+    o.width_mult = 0.5;
+    let graph = build(ModelKind::parse("mobilenetv2").unwrap(), &o).unwrap();
+    let relu6s = graph.nodes.iter().filter(|n| matches!(n.layer, tricklab::nn::graph::Layer::Relu6)).count();
+    let gpu = GpuNet::new(ctx(), graph.clone(), &graph.init_params(14)).unwrap();
+    let count = |passes: &[tricklab::gpu::Dispatch], part: &str| passes.iter().filter(|d| d.label.contains(part)).count();
+    assert!(relu6s > 20, "MobileNetV2 has {relu6s} ReLU6s");
+    assert_eq!(count(&gpu.forward_train, "relu6_forward"), 0, "no ReLU6 pass of its own in the training forward");
+    assert_eq!(count(&gpu.backward, "relu6_backward"), 0, "nor in the backward");
+    assert_eq!(count(&gpu.forward_train, "train_normalize+relu6"), relu6s);
+    assert_eq!(count(&gpu.backward, "backward_reduce+relu6"), relu6s);
+    assert_eq!(count(&gpu.forward_eval, "relu6_forward"), relu6s, "evaluation keeps them as passes (not fused there)");
+}

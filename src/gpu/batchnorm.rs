@@ -1,14 +1,17 @@
 //! Dispatches for shaders/batchnorm.wgsl: BatchNorm2d training forward (statistics pass, then a
 //! normalize pass), evaluation forward, and training backward (gradient-sum pass, then a dx pass),
-//! plus the fused BN+ReLU pair. Conventions are in `ops::batchnorm`.
+//! plus the fused BN+activation pair (ReLU or ReLU6). Conventions are in `ops::batchnorm`.
 //!
 //! Choice of reduction: one workgroup per channel with a tree reduction, two passes over the data
 //! for the variance. Measured on llvmpipe (2 shared cores, so ±30% noise) at ResNet-20's batch-64
 //! shapes 16×32×32 / 32×16×16 / 64×8×8, the statistics pass took 6.0 / 4.5 / 2.9 ms against
 //! 8.4 / 6.0 / 8.0 ms for partial sums over 4 chunks per channel plus a combine pass (16 chunks:
 //! 17 / 8.9 / 16 ms), and 64-thread workgroups beat 256-thread ones by 1.5-5× (fewer barriers for
-//! the CPU to emulate). So CPU adapters get 64 threads per channel, GPUs 256 (more threads in
-//! flight; not measured, no GPU here). Whole passes
+//! the CPU to emulate). So CPU adapters get at most 64 threads per channel, GPUs 256 (more threads
+//! in flight; not measured, no GPU here). Fewer still where a channel holds few values: at
+//! MobileNetV2's batch-16 shapes (256 to 4,096 values per channel at 4×4 to 16×16), 8 threads made
+//! the statistics pass 1.6× faster than 64 and the backward's reduction 1.2× (`bench-step --profile`
+//! on lavapipe), and ResNet-20 at batch 64 no slower. Whole passes
 //! (forward train / backward): 7.8 / 8.2 / 8.1 ms and 8.3 / 16 / 11 ms; a 1M-element ReLU took
 //! 7.3 ms in the same run. (A throwaway timing test, `submit` of 20 copies × 5, then `wait`.)
 //! The elementwise passes run over whole planes, about 1024 values per workgroup: about 3× faster
@@ -18,18 +21,23 @@
 use super::context::grid;
 use super::shaders::BATCHNORM;
 use super::{Dispatch, GpuBuffer, GpuContext, Tensor};
-use crate::ops::batchnorm::BatchNormShape;
+use crate::ops::batchnorm::{Activation, BatchNormShape};
 use crate::ops::Operand;
 use crate::Result;
 
 /// Values an elementwise workgroup covers (whole planes, at least one).
 const VALUES_PER_GROUP: usize = 1024;
 
-/// Threads per workgroup of the per-channel reductions: 64 on CPU adapters (llvmpipe), where
-/// fewer threads and barriers measured faster, 256 on GPUs.
-fn reduce_workgroup(ctx: &GpuContext) -> usize {
+/// Most values one thread of a per-channel reduction sums in f32 on a CPU adapter.
+const TERMS_PER_THREAD: usize = 1024;
+
+/// Threads per workgroup of the per-channel reductions. GPUs: 256. CPU adapters (llvmpipe): the
+/// fewest of 8, 16, 32 and 64 that keep each thread's f32 sum within `TERMS_PER_THREAD` values
+/// (so 64 at batch 64, 32×32, and the test at mean 100 keeps its accuracy): fewer threads mean
+/// fewer barriers for the CPU to emulate, and 8 threads are one 256-bit vector there.
+fn reduce_workgroup(ctx: &GpuContext, s: &BatchNormShape) -> usize {
     if ctx.info.device_type == wgpu::DeviceType::Cpu {
-        64
+        s.count().div_ceil(TERMS_PER_THREAD).next_power_of_two().clamp(8, 64)
     } else {
         256
     }
@@ -77,20 +85,20 @@ enum Grid {
 
 /// Prepares `entry` with `buffers` bound at their bindings (see the shader's binding table); the
 /// last buffer names the dispatch.
-fn prepare(ctx: &GpuContext, s: &BatchNormShape, entry: &str, relu: bool, buffers: &[(u32, &Tensor)], g: Grid) -> Result<Dispatch> {
-    let reduce_wg = reduce_workgroup(ctx);
+fn prepare(ctx: &GpuContext, s: &BatchNormShape, entry: &str, act: Option<Activation>, buffers: &[(u32, &Tensor)], g: Grid) -> Result<Dispatch> {
+    let reduce_wg = reduce_workgroup(ctx, s);
     let (constants, groups) = match g {
         Grid::PerChannel => (vec![("REDUCE_WG", reduce_wg as f64)], s.channels),
         Grid::PerPlanes => (vec![], (s.batch * s.channels).div_ceil(planes_per_group(s))),
     };
     let mut constants = constants;
-    if relu {
-        constants.push(("RELU", 1.0));
+    if let Some(a) = act {
+        constants.push(("ACT", a.code() as f64));
     }
     let pipeline = ctx.pipeline(&BATCHNORM, entry, &constants)?;
     let bound: Vec<(u32, &GpuBuffer)> = buffers.iter().map(|(b, t)| (*b, &t.buffer)).collect();
     let out = buffers.last().map(|(_, t)| t.label.as_str()).unwrap_or("");
-    let label = format!("batchnorm {entry}{} -> {out}", if relu { "+relu" } else { "" });
+    let label = format!("batchnorm {entry}{} -> {out}", act.map(|a| format!("+{}", a.name())).unwrap_or_default());
     ctx.dispatch(label, pipeline, bytemuck::bytes_of(&params(s, reduce_wg)), &bound, grid(groups as u32))
 }
 
@@ -115,26 +123,26 @@ pub struct BnGrads<'a> {
     pub dbeta: &'a Tensor,
 }
 
-fn train(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: &Tensor, relu: bool) -> Result<Vec<Dispatch>> {
+fn train(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: &Tensor, act: Option<Activation>) -> Result<Vec<Dispatch>> {
     let per_channel: [(&str, &dyn Operand); 6] =
         [("gamma", t.gamma), ("beta", t.beta), ("running_mean", t.running_mean), ("running_var", t.running_var), ("mean", t.mean), ("inv_std", t.inv_std)];
     s.check(true, &[("x", x), ("y", y)], &per_channel)?;
     let stats_buffers = [(1, x), (6, t.running_mean), (7, t.running_var), (4, t.mean), (5, t.inv_std)];
-    let stats = prepare(ctx, s, "train_stats", false, &stats_buffers, Grid::PerChannel)?;
+    let stats = prepare(ctx, s, "train_stats", None, &stats_buffers, Grid::PerChannel)?;
     let normalize_buffers = [(1, x), (2, t.gamma), (3, t.beta), (4, t.mean), (5, t.inv_std), (8, y)];
-    let normalize = prepare(ctx, s, "train_normalize", relu, &normalize_buffers, Grid::PerPlanes)?;
+    let normalize = prepare(ctx, s, "train_normalize", act, &normalize_buffers, Grid::PerPlanes)?;
     Ok(vec![stats, normalize])
 }
 
 /// Training forward: writes the batch `mean` and `inv_std` (saved for the backward), updates the
 /// running statistics in place, and writes `y`.
 pub fn forward_train(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: &Tensor) -> Result<Vec<Dispatch>> {
-    train(ctx, s, t, x, y, false)
+    train(ctx, s, t, x, y, None)
 }
 
-/// `forward_train` followed by ReLU, fused: `y` = max(BN(x), 0).
-pub fn forward_train_relu(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: &Tensor) -> Result<Vec<Dispatch>> {
-    train(ctx, s, t, x, y, true)
+/// `forward_train` followed by the activation `act`, fused: `y` = act(BN(x)).
+pub fn forward_train_act(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: &Tensor, act: Activation) -> Result<Vec<Dispatch>> {
+    train(ctx, s, t, x, y, Some(act))
 }
 
 /// Evaluation forward: normalizes with the running statistics (one pass; a `Vec` like the others).
@@ -143,11 +151,12 @@ pub fn forward_eval(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Ten
         [("gamma", t.gamma), ("beta", t.beta), ("running_mean", t.running_mean), ("running_var", t.running_var)];
     s.check(false, &[("x", x), ("y", y)], &per_channel)?;
     let buffers = [(1, x), (2, t.gamma), (3, t.beta), (6, t.running_mean), (7, t.running_var), (8, y)];
-    Ok(vec![prepare(ctx, s, "eval_normalize", false, &buffers, Grid::PerPlanes)?])
+    Ok(vec![prepare(ctx, s, "eval_normalize", None, &buffers, Grid::PerPlanes)?])
 }
 
-/// `y` is the BN+ReLU output for the fused backward, `None` for plain BN.
-fn backward_passes(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: Option<&Tensor>, dy: &Tensor, g: &BnGrads) -> Result<Vec<Dispatch>> {
+/// `fused` is the BN+activation output and the activation for the fused backward, `None` for plain BN.
+fn backward_passes(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, fused: Option<(&Tensor, Activation)>, dy: &Tensor, g: &BnGrads) -> Result<Vec<Dispatch>> {
+    let (y, act) = (fused.map(|f| f.0), fused.map(|f| f.1));
     let mut activations: Vec<(&str, &dyn Operand)> = vec![("x", x), ("dy", dy), ("dx", g.dx)];
     if let Some(y) = y {
         activations.push(("y", y));
@@ -155,13 +164,12 @@ fn backward_passes(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tens
     let per_channel: [(&str, &dyn Operand); 5] =
         [("gamma", t.gamma), ("mean", t.mean), ("inv_std", t.inv_std), ("dgamma", g.dgamma), ("dbeta", g.dbeta)];
     s.check(true, &activations, &per_channel)?;
-    let relu = y.is_some();
-    // Without ReLU the shader never reads binding 10, but the pipeline layout includes it: bind dy.
+    // Without an activation the shader never reads binding 10, but the pipeline layout includes it: bind dy.
     let mask = y.unwrap_or(dy);
     let reduce_buffers = [(1, x), (9, dy), (10, mask), (4, t.mean), (5, t.inv_std), (11, g.dgamma), (12, g.dbeta), (8, g.dx)];
-    let reduce = prepare(ctx, s, "backward_reduce", relu, &reduce_buffers, Grid::PerChannel)?;
+    let reduce = prepare(ctx, s, "backward_reduce", act, &reduce_buffers, Grid::PerChannel)?;
     let dx_buffers = [(1, x), (2, t.gamma), (4, t.mean), (5, t.inv_std), (11, g.dgamma), (12, g.dbeta), (8, g.dx)];
-    let dx_pass = prepare(ctx, s, "backward_dx", false, &dx_buffers, Grid::PerPlanes)?;
+    let dx_pass = prepare(ctx, s, "backward_dx", None, &dx_buffers, Grid::PerPlanes)?;
     Ok(vec![reduce, dx_pass])
 }
 
@@ -171,7 +179,9 @@ pub fn backward(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor,
     backward_passes(ctx, s, t, x, None, dy, g)
 }
 
-/// The backward of `forward_train_relu`: `y` is its output, which masks `dy` (ReLU's gradient).
-pub fn backward_relu(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: &Tensor, dy: &Tensor, g: &BnGrads) -> Result<Vec<Dispatch>> {
-    backward_passes(ctx, s, t, x, Some(y), dy, g)
+/// The backward of `forward_train_act`: `y` is its output, which masks `dy` (the activation's
+/// gradient).
+#[allow(clippy::too_many_arguments)]
+pub fn backward_act(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: &Tensor, dy: &Tensor, g: &BnGrads, act: Activation) -> Result<Vec<Dispatch>> {
+    backward_passes(ctx, s, t, x, Some((y, act)), dy, g)
 }

@@ -2,14 +2,15 @@
 //! built: `forward_train` (batch statistics, running-stat update), `forward_eval` (running
 //! statistics) and `backward` (every parameter gradient). A training step only records them.
 //!
-//! A batch norm whose only reader is a ReLU runs fused with it in training (one normalize+ReLU
-//! pass forward, one BN backward that applies the ReLU mask): the BN's own output and its gradient
-//! are then never written. That removes 20 of ResNet-20's 314 dispatches per step (10 ReLUs,
-//! forward and backward); natively on lavapipe the step time did not change measurably (the ReLU
-//! passes were about 2% of it).
+//! A batch norm whose only reader is a ReLU or a ReLU6 runs fused with it in training (one
+//! normalize+activation pass forward, one BN backward that applies the activation's mask): the
+//! BN's own output and its gradient are then never written. That removes 20 of ResNet-20's 314
+//! dispatches per step (10 ReLUs, forward and backward; natively on lavapipe the step time did not
+//! change measurably, the ReLU passes were about 2% of it) and 54 of MobileNetV2's 525 (27 ReLU6s,
+//! 7% of its step on lavapipe; see bench/README.md).
 
 use super::graph::{ActId, Graph, Layer, ParamId};
-use crate::ops::batchnorm::BatchNormShape;
+use crate::ops::batchnorm::{Activation, BatchNormShape};
 use crate::gpu::batchnorm::{BnGrads, BnTensors};
 use crate::gpu::{batchnorm, conv2d, elementwise, linear, pool, Dispatch, GpuContext, Tensor};
 use crate::{Error, Result};
@@ -28,8 +29,9 @@ pub struct GpuNet {
     pub forward_train: Vec<Dispatch>,
     pub forward_eval: Vec<Dispatch>,
     pub backward: Vec<Dispatch>,
-    /// Per node: the index of the ReLU node fused into this batch norm in training, if any.
-    fused_relu: Vec<Option<usize>>,
+    /// Per node: the activation node (ReLU or ReLU6) fused into this batch norm in training, if
+    /// any, and its kind.
+    fused_act: Vec<Option<(usize, Activation)>>,
     /// Scratch tensors the dispatches write into; kept alive with them.
     _scratch: Vec<Tensor>,
 }
@@ -71,10 +73,10 @@ impl GpuNet {
             forward_train: vec![],
             forward_eval: vec![],
             backward: vec![],
-            fused_relu: vec![],
+            fused_act: vec![],
             _scratch: vec![],
         };
-        net.fused_relu = fused_relus(&net.graph);
+        net.fused_act = fused_activations(&net.graph);
         net.forward_train = net.build_forward(ctx, Forward::Train)?;
         net.forward_eval = net.build_forward(ctx, Forward::Eval)?;
         net.backward = net.build_backward(ctx)?;
@@ -106,9 +108,9 @@ impl GpuNet {
                         _ => *s,
                     };
                     let t = self.bn_tensors(*gamma, *beta, *bn);
-                    if let (true, Some(r)) = (train, self.fused_relu[i]) {
+                    if let (true, Some((r, act))) = (train, self.fused_act[i]) {
                         let y = &self.acts[self.graph.nodes[r].output];
-                        out.extend(batchnorm::forward_train_relu(ctx, s, &t, x, y)?);
+                        out.extend(batchnorm::forward_train_act(ctx, s, &t, x, y, act)?);
                     } else if train {
                         out.extend(batchnorm::forward_train(ctx, s, &t, x, y)?);
                     } else {
@@ -138,7 +140,7 @@ impl GpuNet {
         let fused_into = self.fused_into();
         for (i, node) in self.graph.nodes.iter().enumerate().rev() {
             if fused_into[i] {
-                // The fused BN below takes this ReLU's output gradient directly.
+                // The fused BN below takes this activation's output gradient directly.
                 routes.first_write(node.inputs[0]);
                 continue;
             }
@@ -202,11 +204,11 @@ impl GpuNet {
             Layer::BatchNorm { s, gamma, beta, bn } => {
                 let t = self.bn_tensors(*gamma, *beta, *bn);
                 let g = BnGrads { dx: need_dx()?, dgamma: &self.grads[*gamma], dbeta: &self.grads[*beta] };
-                match self.fused_relu[i] {
-                    Some(r) => {
-                        let relu = &self.graph.nodes[r];
-                        let (ry, rdy) = (&self.acts[relu.output], self.dact(relu.output));
-                        out.extend(batchnorm::backward_relu(ctx, s, &t, x, ry, rdy, &g)?);
+                match self.fused_act[i] {
+                    Some((r, act)) => {
+                        let a = &self.graph.nodes[r];
+                        let (ay, ady) = (&self.acts[a.output], self.dact(a.output));
+                        out.extend(batchnorm::backward_act(ctx, s, &t, x, ay, ady, &g, act)?);
                     }
                     None => out.extend(batchnorm::backward(ctx, s, &t, x, dy, &g)?),
                 }
@@ -225,10 +227,10 @@ impl GpuNet {
         Ok(out)
     }
 
-    /// Per node: true for a ReLU that runs inside the batch norm before it (training only).
+    /// Per node: true for an activation that runs inside the batch norm before it (training only).
     fn fused_into(&self) -> Vec<bool> {
         let mut v = vec![false; self.graph.nodes.len()];
-        for r in self.fused_relu.iter().flatten() {
+        for (r, _) in self.fused_act.iter().flatten() {
             v[*r] = true;
         }
         v
@@ -289,10 +291,15 @@ impl GradRoutes {
     }
 }
 
-/// For each node: the ReLU node to fuse into it, when the node is a batch norm whose output is
-/// read by that ReLU alone.
-fn fused_relus(graph: &Graph) -> Vec<Option<usize>> {
+/// For each node: the activation node (ReLU or ReLU6) to fuse into it, with its kind, when the
+/// node is a batch norm whose output is read by that activation alone.
+fn fused_activations(graph: &Graph) -> Vec<Option<(usize, Activation)>> {
     let consumers = graph.consumers();
+    let activation = |layer: &Layer| match layer {
+        Layer::Relu => Some(Activation::Relu),
+        Layer::Relu6 => Some(Activation::Relu6),
+        _ => None,
+    };
     graph
         .nodes
         .iter()
@@ -300,7 +307,7 @@ fn fused_relus(graph: &Graph) -> Vec<Option<usize>> {
             if !matches!(node.layer, Layer::BatchNorm { .. }) || consumers[node.output] != 1 {
                 return None;
             }
-            graph.nodes.iter().position(|n| matches!(n.layer, Layer::Relu) && n.inputs[0] == node.output)
+            graph.nodes.iter().enumerate().find_map(|(r, n)| activation(&n.layer).filter(|_| n.inputs[0] == node.output).map(|a| (r, a)))
         })
         .collect()
 }

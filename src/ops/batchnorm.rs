@@ -12,6 +12,33 @@
 use super::{expect_all, expect_nonzero, Operand};
 use crate::{Error, Result};
 
+/// The activation a training batch norm can run fused with, when the activation is the batch
+/// norm's only reader: its output masks the gradient in the backward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// max(v, 0); the gradient passes where the output is positive.
+    Relu,
+    /// min(max(v, 0), 6); the gradient passes where the output is strictly between 0 and 6.
+    Relu6,
+}
+
+impl Activation {
+    /// The shader's `ACT` constant.
+    pub fn code(self) -> u32 {
+        match self {
+            Activation::Relu => 1,
+            Activation::Relu6 => 2,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Relu6 => "relu6",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchNormShape {
     pub batch: usize,

@@ -3,7 +3,7 @@
 //! the batch statistics; plus the fused BN+ReLU pair the GPU offers. Conventions (PyTorch's) are in
 //! `ops::batchnorm`. Per-channel sums are taken in f64, two passes (mean, then squared deviations).
 
-use crate::ops::batchnorm::BatchNormShape;
+use crate::ops::batchnorm::{Activation, BatchNormShape};
 use crate::ops::Operand;
 use super::sync::{Alone, Reduce};
 use crate::Result;
@@ -138,16 +138,20 @@ pub fn backward_synced(
     Ok((dx, dgamma, dbeta))
 }
 
-/// BN (training) followed by ReLU: `forward_train` with y replaced by max(y, 0).
-pub fn forward_train_relu(s: &BatchNormShape, x: &[f32], t: &mut BnTensors) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+/// BN (training) followed by the activation `act`: `forward_train` with y replaced by act(y).
+pub fn forward_train_act(s: &BatchNormShape, x: &[f32], t: &mut BnTensors, act: Activation) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
     let (y, mean, inv_std) = forward_train(s, x, t)?;
-    Ok((super::elementwise::relu_forward(&y), mean, inv_std))
+    let y = match act {
+        Activation::Relu => super::elementwise::relu_forward(&y),
+        Activation::Relu6 => super::elementwise::relu6_forward(&y),
+    };
+    Ok((y, mean, inv_std))
 }
 
-/// The backward of `forward_train_relu`: dy is masked where the BN+ReLU output `y` is not
-/// positive, then goes through `backward`.
+/// The backward of `forward_train_act`: dy is masked by the activation's gradient at its output
+/// `y`, then goes through `backward`.
 #[allow(clippy::too_many_arguments)]
-pub fn backward_relu(
+pub fn backward_act(
     s: &BatchNormShape,
     x: &[f32],
     y: &[f32],
@@ -155,7 +159,12 @@ pub fn backward_relu(
     gamma: &[f32],
     mean: &[f32],
     inv_std: &[f32],
+    act: Activation,
 ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
     s.check(true, &[("y", &y), ("dy", &dy)], &[])?;
-    backward(s, x, &super::elementwise::relu_backward(y, dy), gamma, mean, inv_std)
+    let g = match act {
+        Activation::Relu => super::elementwise::relu_backward(y, dy),
+        Activation::Relu6 => super::elementwise::relu6_backward(y, dy),
+    };
+    backward(s, x, &g, gamma, mean, inv_std)
 }
