@@ -111,7 +111,7 @@ button.disabled = false;
 button.addEventListener('click', async () => {
   button.disabled = true;
   try {
-    for (const [model, batch] of [['resnet20', 8], ['mnist_resnet', 32]]) {
+    for (const [model, batch] of [['resnet20', 8], ['mnist_resnet', 32], ['mobilenetv2', 8]]) {
       log(JSON.stringify(await compare(model, batch, 10, log)));
     }
   } catch (e) {

@@ -2,8 +2,8 @@
 // playwright-core: for each model it builds both sides (timing each one's first step), runs one
 // untimed warm-up step of each, then --steps timed steps, tricklab and TensorFlow.js in turn.
 // Prints one JSON line per model and a table. `cargo xtask bench-web` serves the site and runs
-// this with TRICKLAB_URL set; flags: --resnet-batch N (8), --mnist-batch N (32), --steps N (10),
-// --models resnet20,mnist_resnet, --profile (then where tricklab's step time goes, per kernel
+// this with TRICKLAB_URL set; flags: --resnet-batch N (8), --mnist-batch N (32),
+// --mobilenet-batch N (8), --steps N (10), --models resnet20,mnist_resnet,mobilenetv2, --profile (then where tricklab's step time goes, per kernel
 // family), --require-hardware (print why and stop when chromium offers only
 // a software adapter; `cargo xtask bench-gpu` uses it), --allow-software (lifts that).
 
@@ -16,7 +16,7 @@ const FLAGS = ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disabl
 const STEP_TIMEOUT_MS = 15 * 60 * 1000;
 
 function options(argv) {
-  const o = { resnetBatch: 8, mnistBatch: 32, steps: 10, models: ['resnet20', 'mnist_resnet'], requireHardware: false, allowSoftware: false, profile: false };
+  const o = { resnetBatch: 8, mnistBatch: 32, mobilenetBatch: 8, steps: 10, models: ['resnet20', 'mnist_resnet', 'mobilenetv2'], requireHardware: false, allowSoftware: false, profile: false };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--require-hardware' || flag === '--allow-software' || flag === '--profile') {
@@ -27,6 +27,7 @@ function options(argv) {
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === '--resnet-batch') o.resnetBatch = Number(value);
     else if (flag === '--mnist-batch') o.mnistBatch = Number(value);
+    else if (flag === '--mobilenet-batch') o.mobilenetBatch = Number(value);
     else if (flag === '--steps') o.steps = Number(value);
     else if (flag === '--models') o.models = value.split(',');
     else throw new Error(`unknown flag ${flag}`);
@@ -147,7 +148,7 @@ async function main() {
   const rows = [];
   try {
     for (const model of o.models) {
-      const batch = model === 'resnet20' ? o.resnetBatch : o.mnistBatch;
+      const batch = { resnet20: o.resnetBatch, mobilenetv2: o.mobilenetBatch }[model] ?? o.mnistBatch;
       const row = await compare(page, model, batch, o.steps, o.profile);
       console.log(JSON.stringify(row));
       rows.push(row);

@@ -3,9 +3,10 @@
 //! www/bench/package.json, so building or serving the site never installs them), serves dist/
 //! with www/bench/ at /bench/ from this process on a free port, and runs www/bench/run.mjs
 //! (playwright-core driving Debian's chromium, headless) against it: tricklab and TensorFlow.js
-//! with its WebGPU backend train ResNet-20 and the MNIST model in one session, one step each in
-//! turn. The script prints one JSON line per model and a table; other flags
-//! (--resnet-batch N, --mnist-batch N, --steps N, --models a,b) are passed to it.
+//! with its WebGPU backend train ResNet-20, the MNIST model and MobileNetV2 in one session, one
+//! step each in turn. The script prints one JSON line per model and a table; other flags
+//! (--resnet-batch N, --mnist-batch N, --mobilenet-batch N, --steps N, --models a,b) are passed
+//! to it.
 
 use std::path::Path;
 use std::process::Command;

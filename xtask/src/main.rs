@@ -27,7 +27,7 @@ tasks:
   test            install what is missing (Mesa lavapipe, wasm32 target, chromium), run every test,
                   build the site and run the browser tests
   bench-kernels   GFLOP/s of every conv and linear kernel variant at ResNet-20 shapes, and the picks (flags go to the CLI)
-  bench-web [--no-build] [--resnet-batch N] [--mnist-batch N] [--steps N] [--models a,b] [--profile]
+  bench-web [--no-build] [--resnet-batch N] [--mnist-batch N] [--mobilenet-batch N] [--steps N] [--models a,b] [--profile]
                   ms per training step of tricklab and TensorFlow.js (WebGPU) in headless chromium
                   (installs TensorFlow.js into www/bench/node_modules; nothing else does)
   bench-cpu [--no-build] [--steps N] [--tfjs-steps N] [--workers 1,2] [--models a,b] [--mnist-batch N] [--resnet-batch N] [--no-tfjs]
