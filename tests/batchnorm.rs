@@ -76,23 +76,13 @@ impl Host {
 }
 
 fn layer(rng: &mut Rng, s: &BatchNormShape) -> (Layer, Host) {
-    layer_with_gamma(rng, s, (0.5, 1.5))
+    layer_for(rng, s, None)
 }
 
-/// A layer for a fused activation: with ReLU6, γ between 2 and 4, so that some outputs pass 6 and
-/// the clamp at 6 is tested, not only the one at 0.
+/// A layer for the activation fused after it, if any: γ between 0.5 and 1.5, or with ReLU6
+/// between 2 and 4, so that some outputs pass 6 and the clamp at 6 is tested, not only the one at 0.
 fn layer_for(rng: &mut Rng, s: &BatchNormShape, act: Option<Activation>) -> (Layer, Host) {
-    layer_with_gamma(rng, s, if act == Some(Activation::Relu6) { (2.0, 4.0) } else { (0.5, 1.5) })
-}
-
-/// With ReLU6, asserts that the expected output holds values clamped at 0 and at 6 both.
-fn assert_both_clamps(act: Option<Activation>, want_y: &[f32], what: &str) {
-    if act == Some(Activation::Relu6) {
-        assert!(want_y.contains(&0.0) && want_y.contains(&6.0), "{what}: the test data reaches both of ReLU6's clamps");
-    }
-}
-
-fn layer_with_gamma(rng: &mut Rng, s: &BatchNormShape, gamma: (f32, f32)) -> (Layer, Host) {
+    let gamma = if act == Some(Activation::Relu6) { (2.0, 4.0) } else { (0.5, 1.5) };
     let c = s.channels;
     let host = Host {
         gamma: rng.vec(c, gamma.0, gamma.1),
@@ -109,6 +99,13 @@ fn layer_with_gamma(rng: &mut Rng, s: &BatchNormShape, gamma: (f32, f32)) -> (La
         inv_std: zeros("bn inv_std", &[c]),
     };
     (gpu, host)
+}
+
+/// With ReLU6, asserts that the expected output holds values clamped at 0 and at 6 both.
+fn assert_both_clamps(act: Option<Activation>, want_y: &[f32], what: &str) {
+    if act == Some(Activation::Relu6) {
+        assert!(want_y.contains(&0.0) && want_y.contains(&6.0), "{what}: the test data reaches both of ReLU6's clamps");
+    }
 }
 
 /// Activations with a per-channel offset and scale, so the statistics are not all near (0, 1).

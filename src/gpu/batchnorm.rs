@@ -156,7 +156,7 @@ pub fn forward_eval(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Ten
 
 /// `fused` is the BN+activation output and the activation for the fused backward, `None` for plain BN.
 fn backward_passes(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, fused: Option<(&Tensor, Activation)>, dy: &Tensor, g: &BnGrads) -> Result<Vec<Dispatch>> {
-    let (y, act) = (fused.map(|f| f.0), fused.map(|f| f.1));
+    let (y, act) = fused.unzip();
     let mut activations: Vec<(&str, &dyn Operand)> = vec![("x", x), ("dy", dy), ("dx", g.dx)];
     if let Some(y) = y {
         activations.push(("y", y));
