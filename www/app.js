@@ -72,7 +72,7 @@ const page = {
     state.statusLine = text;
     status.text(text);
   },
-  where: () => backendName(state.backend),
+  where: (kind) => backendName(kind ? { ...state.backend, kind } : state.backend),
   routes: new Routes(),
 };
 page.client = new TrainerClient(timed(onRunEvent));
@@ -106,7 +106,7 @@ page.lessons = new Lessons($('#lessons-list'), $('#lesson-panel'), {
   },
   saveRun: (run) => page.runs.saveLessonRun(run),
   showMessage: (text) => page.messages.show(text),
-  where: () => backendName(state.backend),
+  where: (kind) => backendName(kind ? { ...state.backend, kind } : state.backend),
   // An opened lesson shows in its view, its arms' pipelines compiled while the visitor reads.
   shown: (lesson) => {
     // The heading takes the focus when the visitor opened it, not at load (nor inside a tutorial's iframe).

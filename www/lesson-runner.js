@@ -11,12 +11,13 @@ import { stepLoop } from './step-loop.js';
 const MAX_CHUNK = 32;
 
 // `post(event, transfer)`; `control`: the worker's run {id, paused, stopped, wake}.
-// `file`: a lesson file's text, else `id` names a built-in lesson.
-export async function runLesson({ post, control, WebLesson, data, id, file, seed, tiny, backend }) {
+// `file`: a lesson file's text, else `id` names a built-in lesson. `pick`: why it trains on
+// `backend`, where that was timed (else null).
+export async function runLesson({ post, control, WebLesson, data, id, file, seed, tiny, backend, pick = null }) {
   const lesson = await (file ? WebLesson.start_file(data, file, seed, tiny, backend) : WebLesson.start(data, id, seed, tiny, backend));
   const send = (event, fields, transfer) => post(runEvent(control.id, event, fields), transfer);
   try {
-    send('lesson-started', { lesson: JSON.parse(lesson.lesson_json) });
+    send('lesson-started', { lesson: JSON.parse(lesson.lesson_json), backend, pick });
     const done = lesson.done || await stepLoop(control, {
       maxChunk: MAX_CHUNK,
       run: (n) => lesson.run_steps(n),

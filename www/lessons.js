@@ -30,8 +30,8 @@ export const minutes = (s) => (s < 60 ? `${Math.round(s)} s` : `${(s / 60).toFix
 export class Lessons {
   // listRoot: where the list goes; panelRoot: where an open lesson goes. hooks: {start({id, seed,
   // tiny}) (starts the lesson in the worker, whose events then come to onEvent), ended() (it no
-  // longer trains), saveRun(run) -> Promise<boolean>, showMessage(text), where() (the GPU or the
-  // CPU, in words), shown(lesson) (a lesson opened)}
+  // longer trains), saveRun(run) -> Promise<boolean>, showMessage(text), where(kind) (the GPU or the
+  // CPU, in words; kind: the backend a lesson picked, else where runs train), shown(lesson) (a lesson opened)}
   constructor(listRoot, panelRoot, hooks) {
     this.listRoot = listRoot;
     this.panelRoot = panelRoot;
@@ -152,7 +152,9 @@ export class Lessons {
     if (ev.event === 'lesson-started') {
       // The lesson as it runs (the tests' tiny version differs from the catalog's).
       this.showLesson({ ...this.open.lesson, ...ev.lesson });
-      this.view.setStatus(`Running ${ev.lesson.arms.length} arms in turn…`);
+      this.view.setStatus(`Running ${ev.lesson.arms.length} arms in turn on ${this.hooks.where(ev.backend)}…${ev.pick ? ` Picked: ${ev.pick}.` : ''}`);
+    } else if (ev.event === 'picking') {
+      this.view.setStatus('Timing a few steps of this lesson on the software GPU and on the CPU, to train on the faster…');
     } else if (ev.event === 'lesson-progress') {
       this.view.addEvents(ev.events);
       const last = ev.events[ev.events.length - 1];

@@ -30,7 +30,8 @@
 
 /**
  * Events of a run (`train`); each has `run`, the id the command gave:
- * @typedef {{event: 'started', run: number, backend: string, adapter: string, kernels: object | null,
+ * @typedef {{event: 'picking', run: number}} PickingEvent   (a run or a lesson: its two backends are being timed)
+ * @typedef {{event: 'started', run: number, backend: string, pick: string | null, adapter: string, kernels: object | null,
  *   stepsPerEpoch: number, trainCount: number, testCount: number}} StartedEvent
  * @typedef {{event: 'progress', run: number, epoch: number, step: number, global_step: number, total_steps: number,
  *   steps: number, loss: number, acc: number, chunk_loss: number, lrs: number[], epoch_done: boolean, done: boolean,
@@ -43,7 +44,7 @@
  * @typedef {{event: 'stopped', run: number}} StoppedEvent
  *
  * Events of a lesson (`lesson`):
- * @typedef {{event: 'lesson-started', run: number, lesson: object}} LessonStartedEvent
+ * @typedef {{event: 'lesson-started', run: number, lesson: object, backend: string, pick: string | null}} LessonStartedEvent
  * @typedef {{event: 'lesson-progress', run: number, events: object[], ms: number}} LessonProgressEvent
  * @typedef {{event: 'lesson-done', run: number, records: object[], verdict: object, checkpoints: (ArrayBuffer | null)[]}} LessonDoneEvent
  * @typedef {{event: 'lesson-stopped', run: number, records: object[]}} LessonStoppedEvent
@@ -51,7 +52,7 @@
  * Either may fail; `run` is null when the worker itself failed to start:
  * @typedef {{event: 'failed', run: number | null, message: string}} FailedEvent
  *
- * @typedef {StartedEvent | ProgressEvent | BatchEvent | EvaluatingEvent | EpochEvent | DoneEvent | StoppedEvent
+ * @typedef {PickingEvent | StartedEvent | ProgressEvent | BatchEvent | EvaluatingEvent | EpochEvent | DoneEvent | StoppedEvent
  *   | LessonStartedEvent | LessonProgressEvent | LessonDoneEvent | LessonStoppedEvent | FailedEvent} RunEvent
  */
 

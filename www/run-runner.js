@@ -53,13 +53,14 @@ async function finish(trainer, last, { backend, send }) {
 
 // Trains `config` on `data`; `start(data, ...)` resolves to the WebTrainer, `onStarted(trainer)`
 // runs once it is built. `post(event, transfer)`; `control`: the worker's run.
-export async function runTraining({ post, control, start, onStarted, data, config, trainLimit, testLimit, teacher, backend }) {
+// `pick`: why this run trains on `backend`, where that was timed (else null).
+export async function runTraining({ post, control, start, onStarted, data, config, trainLimit, testLimit, teacher, backend, pick = null }) {
   const send = (event, fields, transfer) => post(runEvent(control.id, event, fields), transfer);
   let trainer = null;
   try {
     trainer = await start(data, JSON.stringify(config), trainLimit, testLimit, teacher ? new Uint8Array(teacher) : undefined, backend);
     send('started', {
-      backend, adapter: trainer.adapter, kernels: onStarted(), stepsPerEpoch: trainer.steps_per_epoch,
+      backend, pick, adapter: trainer.adapter, kernels: onStarted(), stepsPerEpoch: trainer.steps_per_epoch,
       trainCount: trainer.train_count, testCount: trainer.test_count,
     });
     const last = await trainLoop(control, trainer, { batchSize: config.batch_size, backend, send });

@@ -89,7 +89,8 @@ export class RunController extends Controller {
     live.adapter = ev.adapter;
     live.backend = ev.backend;
     live.startedAt = performance.now();
-    this.page.say(`Training on ${this.page.where()}: ${ev.stepsPerEpoch} steps per epoch, ${ev.trainCount} training and ${ev.testCount} test images.`);
+    const picked = ev.pick ? ` Picked for this run: ${ev.pick}.` : '';
+    this.page.say(`Training on ${this.page.where(ev.backend)}: ${ev.stepsPerEpoch} steps per epoch, ${ev.trainCount} training and ${ev.testCount} test images.${picked}`);
   }
 
   // 'GPU', 'CPU', or 'CPU ×N' where N workers share each batch.
@@ -124,6 +125,7 @@ export class RunController extends Controller {
     const { live } = this.state;
     const handlers = {
       started: () => this.started(ev),
+      picking: () => this.page.say('Timing a few steps of this run on the software GPU and on the CPU, to train on the faster…'),
       progress: () => this.progress(ev),
       evaluating: () => this.page.say(`${this.backendLabel(ev.backend)} · evaluating the trained network on the test set…`),
       epoch: () => {

@@ -30,8 +30,10 @@ let run = null;
 // The warm-up started by `warm` (kernel picks and pipelines for the page's current run), which a
 // run waits for so that the two do not time kernels against each other.
 let warming = Promise.resolve();
-// Where runs train: 'gpu' (WebGPU) or 'cpu' (the reference ops), decided once by `init`.
+// Where runs train unless a run's own timing says otherwise: 'gpu' (WebGPU) or 'cpu' (the
+// reference ops), decided by `init` for the default run; and the adapter `init` found.
 let backend = 'gpu';
+let adapterFound = null;
 // How CPU runs share their batches: {workers, note}, and what the page asked for ({workers, isolation}).
 let cpu = null;
 let cpuAsked = {};
@@ -79,15 +81,29 @@ async function findAdapter() {
   }
 }
 
-// Where runs train (backend-pick.js): a hardware GPU; on a software one, the faster of it and the
-// CPU path, timed on a few steps of the default run; the CPU where there is no adapter.
-async function choose(adapter, asked, config) {
-  const speed = async (b) => measure_speed(await loadMnist(), JSON.stringify(config), b);
+// Where a run of `config` trains (backend-pick.js): a hardware GPU; on a software one, the faster
+// of it and the CPU path, timed on a few steps of that run (`timing()` first); the CPU where there
+// is no adapter.
+async function choose(adapter, asked, config, timing) {
+  const speed = async (b) => measure_speed(await dataset(config.dataset), JSON.stringify(config), b);
   try {
-    return await pickBackend({ adapter, workers: cpu?.workers ?? 1, asked: asked.backend ?? null, speed });
+    return await pickBackend({ adapter, workers: cpu?.workers ?? 1, asked: asked.backend ?? null, speed, config, timing });
   } catch (e) {
     return { backend: adapter ? 'gpu' : 'cpu', why: `timing the two backends failed (${e.message}), so the GPU is used`, measured: false };
   }
+}
+
+// The backend for a run or lesson of `config` (run id `id`): the page hears 'picking' while the
+// two are timed.
+function chooseFor(id, config) {
+  return choose(adapterFound, cpuAsked, config, () => post(runEvent(id, 'picking', {})));
+}
+
+// The config of a lesson's largest arm (`file`: a lesson file's text, else `id` names a built-in one).
+function lessonConfig(id, file) {
+  const lesson = file ? JSON.parse(parse_lesson(file)) : JSON.parse(lessons()).find((l) => l.id === id);
+  const arms = lesson?.arms ?? [];
+  return arms.reduce((a, b) => (b.config.batch_size > a.config.batch_size ? b : a), arms[0])?.config;
 }
 
 const commands = {
@@ -100,6 +116,7 @@ const commands = {
     loadMnist().catch(() => {}); // in the background, so the first run starts at once
     const picksProblem = set_kernel_picks(await loadPicks());
     const { adapter, error } = await findAdapter();
+    adapterFound = adapter;
     cpuAsked = asked;
     cpu = !adapter || adapter.software ? await setUpTeam(asked, set_cpu_team) : null;
     const pick = await choose(adapter, asked, defaults.mnist);
@@ -125,12 +142,14 @@ const commands = {
     const r = await job;
     return { ms: performance.now() - t0, ...r, kernels: gpu_kernels() };
   },
-  // Images per second of `config` on this backend, timed over a few steps of a small batch.
+  // Images per second of `config` on the backend it would train on, timed over a few steps of a
+  // small batch (on a software GPU, both are timed if this run has not been).
   async speed({ config }) {
     const data = await dataset(config.dataset);
     stop_warm_up();
     await warming;
-    return measure_speed(data, JSON.stringify(config), backend);
+    const pick = await choose(adapterFound, cpuAsked, config);
+    return pick.measured ? Math.max(pick.gpu, pick.cpu) : measure_speed(data, JSON.stringify(config), pick.backend);
   },
   // Where each data file came from (the cache or the network), for the tests.
   dataLog() {
@@ -171,15 +190,22 @@ const commands = {
   },
   // A run (`run`: its id, which its events carry).
   async train(options) {
-    begin(options.run, (control, data) => runTraining({
-      post, control, data, ...options, backend, start: WebTrainer.start, onStarted: () => savedKernels(),
-    }), options.config.dataset);
+    begin(options.run, async (control, data) => {
+      const pick = await chooseFor(options.run, options.config);
+      return runTraining({
+        post, control, data, ...options, backend: pick.backend, pick: pick.why, start: WebTrainer.start, onStarted: () => savedKernels(),
+      });
+    }, options.config.dataset);
     return true;
   },
   // A lesson: its arms step in turn in the core; pause and stop work as for a run. `file`: a
   // lesson file's text (else `id` names a built-in lesson).
   async lesson({ run: runId, id, file, seed, tiny }) {
-    begin(runId, (control, data) => runLesson({ post, control, WebLesson, data, id, file, seed, tiny, backend }), 'mnist');
+    begin(runId, async (control, data) => {
+      const config = lessonConfig(id, file);
+      const pick = config ? await chooseFor(runId, config) : { backend, why: null };
+      return runLesson({ post, control, WebLesson, data, id, file, seed, tiny, backend: pick.backend, pick: pick.why });
+    }, 'mnist');
     return true;
   },
   // A lesson file's text, read and validated by the core: the lesson, or an error naming the
@@ -292,7 +318,7 @@ function begin(id, work, datasetKind) {
     } catch (e) {
       post(runEvent(id, 'failed', { message: e?.message ?? String(e) }));
     } finally {
-      if (backend === 'gpu') savePicks(kernel_picks());
+      if (adapterFound) savePicks(kernel_picks());
       if (teamFailed()) cpu = await setUpTeam(cpuAsked, set_cpu_team);
       run = null;
     }

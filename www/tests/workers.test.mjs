@@ -102,25 +102,54 @@ test('a bad number of workers in a link is named and ignored', async () => {
   await p.context().close();
 });
 
-test('on a software GPU the page times it against the CPU path, trains on the faster and says why', async () => {
-  // No kept backend: this browser times both (the other tests keep SwiftShader's WebGPU).
+test('on a software GPU the page times each run against the CPU path, trains on the faster and says why', async () => {
+  // No kept backend: this browser times both (the other tests keep SwiftShader's WebGPU). At start
+  // it times the default MNIST run, to say where runs will train.
   const p = await open('#epochs=1&batch_size=16&width_mult=0.25&lr_decay_epochs=&train_limit=64&test_limit=16', { init: recordStatus, backend: null });
   const pick = await p.evaluate(() => window.tricklab.backendPick);
-  console.log(`# SwiftShader ${pick.gpu.toFixed(1)} images/s, CPU path (${pick.workers} worker) ${pick.cpu.toFixed(1)} images/s: ${pick.backend}`);
+  console.log(`# default run: SwiftShader ${pick.gpu.toFixed(1)} images/s, CPU path (${pick.workers} worker) ${pick.cpu.toFixed(1)} images/s: ${pick.backend}`);
   assert.equal(pick.measured, true);
   assert.equal(pick.backend, pick.cpu > pick.gpu ? 'cpu' : 'gpu');
   const status = await p.locator('#status').textContent();
   assert.match(status, pick.backend === 'cpu' ? /Ready\. Training runs on the CPU \(WebAssembly; .*Picked: CPU, 1 worker: [\d.]+× this software GPU/
     : /Ready\. GPU: .*Picked: the software GPU: [\d.]+× the CPU, 1 worker/);
-  const { statusLog } = await trainedRun(p);
-  assert.ok(statusLog.some((t) => t.startsWith(pick.backend === 'cpu' ? 'CPU · epoch 1/1' : 'GPU · epoch 1/1')), statusLog.join('\n'));
-  // The choice is kept with the kernel picks: the next visit does not time again.
+  assert.match(status, /timed for mnist \S+ ×1 batch 64/);
+  // This run is not the default one (batch 16, a quarter of the width): it is timed on its own.
+  const first = await trainedRun(p);
+  assert.ok(first.statusLog.some((t) => /^Timing a few steps of this run on the software GPU and on the CPU/.test(t)), first.statusLog.join('\n'));
+  const started = first.statusLog.find((t) => t.startsWith('Training on '));
+  const m = started.match(/^Training on the (CPU|GPU).*Picked for this run: (CPU, 1 worker|the software GPU): ([\d.]+)× .*timed for mnist \S+ ×0\.25 batch 16\.$/);
+  assert.ok(m, started);
+  assert.equal(m[1] === 'CPU', m[2].startsWith('CPU'), started);
+  assert.ok(first.statusLog.some((t) => t.startsWith(`${m[1]} · epoch 1/1`)), first.statusLog.join('\n'));
+  // Both choices are kept with the kernel picks: the next visit, and the same run again, do not time.
   await p.reload();
   await ready(p);
   const again = await p.evaluate(() => window.tricklab.backendPick);
   assert.equal(again.measured, false);
   assert.equal(again.backend, pick.backend);
-  assert.match(await p.locator('#status').textContent(), /timed on an earlier visit/);
+  assert.match(await p.locator('#status').textContent(), /timed earlier for mnist \S+ ×1 batch 64/);
+  const second = await trainedRun(p, 2);
+  assert.ok(!second.statusLog.some((t) => t.startsWith('Timing a few steps of this run')), second.statusLog.join('\n'));
+  assert.ok(second.statusLog.some((t) => t.startsWith(`Training on the ${m[1]}`) && /timed earlier for mnist \S+ ×0\.25 batch 16\.$/.test(t)), second.statusLog.join('\n'));
+  console.log(`# this run: ${started}`);
+  // A lesson is timed on its largest arm's run, and says where it trains and why.
+  await p.goto(`${SITE}#lesson=label-smoothing&tiny=1`);
+  await ready(p);
+  await p.evaluate(() => {
+    window.lessonLog = [];
+    new MutationObserver(() => {
+      const t = document.querySelector('.lesson-status')?.textContent;
+      if (t && t !== window.lessonLog.at(-1)) window.lessonLog.push(t);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  await p.locator('.run-lesson').click();
+  await p.locator('.lesson-status', { hasText: /Finished in/ }).waitFor({ timeout: 240_000 });
+  const log = await p.evaluate(() => window.lessonLog);
+  const said = log.find((t) => t.startsWith('Running 2 arms in turn on ')) ?? log.join('\n');
+  console.log(`# lesson: ${said}`);
+  assert.match(said, /^Running 2 arms in turn on the (CPU|GPU).*Picked: (CPU, 1 worker|the software GPU): [\d.]+× .*timed (for|earlier for) mnist \S+ ×[\d.]+ batch \d+\.$/);
+  assert.equal(said.includes('on the CPU'), /Picked: CPU/.test(said), said);
   assert.deepEqual(p.problems, []);
   await p.context().close();
 });
