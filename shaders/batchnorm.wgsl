@@ -6,8 +6,9 @@
 // channel. Each thread walks the channel's batch·height·width values with a stride of REDUCE_WG
 // (consecutive threads read consecutive addresses inside a plane), sums in f32 (at most 1024 terms
 // per thread at batch 64, 32×32), and a tree reduction in workgroup memory combines the partial
-// sums. Statistics take two passes over the data (the mean, then the squared deviations from it),
-// never E[x²] − E[x]². The host picks REDUCE_WG: 256 on GPUs; on CPU adapters such as llvmpipe,
+// sums. Statistics take one pass over the data without ever forming E[x²] − E[x]²: each thread
+// keeps Welford's running mean and sum of squared deviations, and the tree combines two threads'
+// (count, mean, M2) with Chan et al.'s pairwise update. The host picks REDUCE_WG: 256 on GPUs; on CPU adapters such as llvmpipe,
 // where fewer threads and barriers measured 1.5-5× faster, 8 to 64, the fewest that keep a thread's
 // sum within 1024 terms.
 //
@@ -15,9 +16,11 @@
 // whole (image, channel) planes, `planes_per_group` planes each (about 1024 values per workgroup),
 // so a thread loads its channel's parameters once per plane instead of once per element.
 //
-// The backward's reduction pass also stages the upstream gradient (masked by the fused activation's
-// output when ACT is set) in `out` (dx), and the dx pass then rewrites `out` in place. That keeps every entry
-// point at 8 storage buffers or fewer (WebGPU's default per-stage limit).
+// The backward reads x and dy only: where an activation is fused (ACT), both passes recompute its
+// input (x − mean)·(gamma·inv_std) + beta exactly as the forward did, so its mask needs no stored
+// output. The reduction pass writes each channel's coefficients (`coef`: the mask's and dx's, and
+// the parameter gradients), so the dx pass binds 6 storage buffers and every entry point stays
+// within 8 (WebGPU's default per-stage limit).
 
 struct Params {
     batch: u32,
@@ -48,12 +51,13 @@ const PLANE_WG: u32 = 64u;
 @group(0) @binding(7) var<storage, read_write> running_var: array<f32>;
 @group(0) @binding(8) var<storage, read_write> out: array<f32>;      // y (forward) or dx (backward)
 @group(0) @binding(9) var<storage, read> dy: array<f32>;
-@group(0) @binding(10) var<storage, read> y: array<f32>;             // BN+activation output (backward mask)
 @group(0) @binding(11) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(12) var<storage, read_write> dbeta: array<f32>;
+@group(0) @binding(13) var<storage, read_write> coef: array<f32>;   // COEF values per channel (backward)
 
 var<workgroup> partial_a: array<f32, 256>;
 var<workgroup> partial_b: array<f32, 256>;
+var<workgroup> partial_c: array<f32, 256>;
 
 // ---- walking one channel: thread `lid` visits values lid, lid + REDUCE_WG, ... of the channel ----
 
@@ -96,6 +100,46 @@ fn reduce2(lid: u32, a: f32, b: f32) -> vec2f {
     return totals;
 }
 
+// Welford's update over this thread's values of channel c: (count, mean, sum of squared
+// deviations from the mean).
+fn thread_moments(lid: u32, c: u32) -> vec3f {
+    var m = vec3f(0.0);
+    for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
+        let v = x[cursor_index(cur, c)];
+        m.x += 1.0;
+        let d = v - m.y;
+        m.y += d / m.x;
+        m.z += d * (v - m.y);
+    }
+    return m;
+}
+
+// Combines the threads' (count, mean, M2) over the workgroup, two at a time (Chan, Golub and
+// LeVeque): mean += d·nb/n, M2 = M2a + M2b + d²·na·nb/n with d = mean_b − mean_a. Every thread
+// gets the totals. Call in uniform control flow.
+fn reduce_moments(lid: u32, m: vec3f) -> vec3f {
+    partial_a[lid] = m.x;
+    partial_b[lid] = m.y;
+    partial_c[lid] = m.z;
+    workgroupBarrier();
+    for (var stride = REDUCE_WG / 2u; stride > 0u; stride /= 2u) {
+        if lid < stride && partial_a[lid + stride] > 0.0 {
+            let na = partial_a[lid];
+            let nb = partial_a[lid + stride];
+            let n = na + nb;
+            let d = partial_b[lid + stride] - partial_b[lid];
+            let f = nb / n;
+            partial_b[lid] += d * f;
+            partial_c[lid] += partial_c[lid + stride] + d * d * na * f;
+            partial_a[lid] = n;
+        }
+        workgroupBarrier();
+    }
+    let totals = vec3f(partial_a[0], partial_b[0], partial_c[0]);
+    workgroupBarrier();
+    return totals;
+}
+
 // The planes [first, end) of an elementwise pass's workgroup.
 fn plane_range(wid: vec3u, nwg: vec3u) -> vec2u {
     let first = workgroup_index(wid, nwg) * p.planes_per_group;
@@ -111,19 +155,9 @@ fn train_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     let c = workgroup_index(wid, nwg);
     if c >= p.channels { return; }  // uniform across the workgroup
     let n = f32(p.count);
-
-    var sum = 0.0;
-    for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
-        sum += x[cursor_index(cur, c)];
-    }
-    let mu = reduce2(lid, sum, 0.0).x / n;
-
-    var squares = 0.0;
-    for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
-        let d = x[cursor_index(cur, c)] - mu;
-        squares += d * d;
-    }
-    let var_biased = reduce2(lid, squares, 0.0).x / n;
+    let moments = reduce_moments(lid, thread_moments(lid, c));
+    let mu = moments.y;
+    let var_biased = moments.z / n;
 
     if lid == 0u {
         mean[c] = mu;
@@ -172,54 +206,74 @@ fn eval_normalize(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
 
 // ---- training backward ----
 
-// The gradient arriving at the BN output: dy, masked where the activation's output is flat: ReLU's
-// not positive, ReLU6's not strictly between 0 and 6 (the CPU reference's rules). (Without ACT the
-// `y` binding is never read; the host binds dy there.)
-fn upstream(i: u32) -> f32 {
-    if ACT == 1u && y[i] <= 0.0 { return 0.0; }
-    if ACT == 2u && !(y[i] > 0.0 && y[i] < 6.0) { return 0.0; }
-    return dy[i];
+// Per channel, what the reduction pass leaves for the dx pass: the mean, k = gamma·inv_std and
+// beta (the activation's input is (x − mean)·k + beta), dx's coefficients (dx = k·g − q·(x − mean)
+// − r), and dgamma and dbeta.
+const COEF: u32 = 8u;
+
+// The gradient arriving at the BN output: dy, masked where the activation is flat at its input v:
+// ReLU's v ≤ 0, ReLU6's v outside (0, 6) (the CPU reference's rules, which mask on the output).
+fn upstream(i: u32, v: f32) -> f32 {
+    let g = dy[i];
+    if ACT == 1u { return select(0.0, g, v > 0.0); }
+    if ACT == 2u { return select(0.0, g, v > 0.0 && v < 6.0); }
+    return g;
 }
 
-// One workgroup per channel: dbeta = Σ g, dgamma = Σ g·x̂; stages g in out (dx).
+// One workgroup per channel: dbeta = Σ g, dgamma = Σ g·x̂, then the channel's coefficients.
 @compute @workgroup_size(REDUCE_WG)
 fn backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let c = workgroup_index(wid, nwg);
     if c >= p.channels { return; }  // uniform across the workgroup
     let mu = mean[c];
     let s = inv_std[c];
+    let k = gamma[c] * s;
+    let b = beta[c];
 
     var sum_g = 0.0;
     var sum_gx = 0.0;
     for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
         let i = cursor_index(cur, c);
-        let g = upstream(i);
-        out[i] = g;
+        let d = x[i] - mu;
+        let g = upstream(i, d * k + b);
         sum_g += g;
-        sum_gx += g * (x[i] - mu) * s;
+        sum_gx += g * d * s;
     }
     let totals = reduce2(lid, sum_g, sum_gx);
     if lid == 0u {
-        dbeta[c] = totals.x;
-        dgamma[c] = totals.y;
+        // dx = gamma·inv_std/n · (n·g − dbeta − x̂·dgamma), x̂ = (x − mean)·inv_std.
+        let kn = k / f32(p.count);
+        let at = c * COEF;
+        coef[at] = mu;
+        coef[at + 1u] = k;
+        coef[at + 2u] = b;
+        coef[at + 3u] = kn * totals.y * s;
+        coef[at + 4u] = kn * totals.x;
+        coef[at + 5u] = totals.y;
+        coef[at + 6u] = totals.x;
     }
 }
 
-// Per plane, in place on the staged g: dx = gamma·inv_std/n · (n·g − dbeta − x̂·dgamma).
+// Per plane: dx = k·g − q·(x − mean) − r, with g recomputed as the reduction pass did; the first
+// image's planes also copy their channel's dgamma and dbeta out of `coef`.
 @compute @workgroup_size(64)
 fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let range = plane_range(wid, nwg);
-    let n = f32(p.count);
     for (var q = range.x; q < range.y; q++) {
         let c = q % p.channels;
-        let mu = mean[c];
-        let s = inv_std[c];
-        let k = gamma[c] * s / n;
-        let db = dbeta[c];
-        let dg = dgamma[c];
+        let at = c * COEF;
+        let mu = coef[at];
+        let k = coef[at + 1u];
+        let b = coef[at + 2u];
+        let kq = coef[at + 3u];
+        let kr = coef[at + 4u];
+        if q < p.channels && lid == 0u {
+            dgamma[c] = coef[at + 5u];
+            dbeta[c] = coef[at + 6u];
+        }
         for (var i = q * p.plane + lid; i < (q + 1u) * p.plane; i += PLANE_WG) {
-            let xhat = (x[i] - mu) * s;
-            out[i] = k * (n * out[i] - db - xhat * dg);
+            let d = x[i] - mu;
+            out[i] = k * upstream(i, d * k + b) - kq * d - kr;
         }
     }
 }

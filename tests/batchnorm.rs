@@ -162,7 +162,7 @@ fn fused_relu6_forward_matches_reference() {
 #[test]
 fn statistics_stay_accurate_with_a_large_mean() {
     // 65536 values per channel around 100 with spread 0.1: E[x²] − E[x]² in f32 would lose the
-    // variance almost entirely; two passes keep it.
+    // variance almost entirely; Welford's running deviations (one pass) keep it.
     let s = BatchNormShape::new(64, 3, 32, 32);
     let mut rng = Rng::new(22);
     let x: Vec<f32> = (0..s.len()).map(|_| 100.0 + 0.1 * rng.normal()).collect();
@@ -201,7 +201,7 @@ fn check_backward(s: &BatchNormShape, act: Option<Activation>, rng: &mut Rng) {
     let (dx, dgamma, dbeta) = (zeros("bn dx", &[s.len()]), zeros("bn dgamma", &[s.channels]), zeros("bn dbeta", &[s.channels]));
     let g = gpu::BnGrads { dx: &dx, dgamma: &dgamma, dbeta: &dbeta };
     let (fwd, bwd) = match act {
-        Some(a) => (gpu::forward_train_act(ctx(), s, &l.t(), &xt, &y, a).unwrap(), gpu::backward_act(ctx(), s, &l.t(), &xt, &y, &dyt, &g, a).unwrap()),
+        Some(a) => (gpu::forward_train_act(ctx(), s, &l.t(), &xt, &y, a).unwrap(), gpu::backward_act(ctx(), s, &l.t(), &xt, &dyt, &g, a).unwrap()),
         None => (gpu::forward_train(ctx(), s, &l.t(), &xt, &y).unwrap(), gpu::backward(ctx(), s, &l.t(), &xt, &dyt, &g).unwrap()),
     };
     submit(&fwd);
@@ -326,7 +326,8 @@ fn bad_shapes_are_errors() {
     assert!(gpu::forward_eval(ctx(), &s, &gpu::BnTensors { running_var: &short, ..t }, &x, &y).is_err(), "short running_var");
     let grads = gpu::BnGrads { dx: &y, dgamma: &g, dbeta: &b };
     assert!(gpu::backward(ctx(), &s, &t, &x, &g, &grads).is_err(), "dy of the wrong size");
-    assert!(gpu::backward_act(ctx(), &s, &t, &x, &short, &y, &grads, Activation::Relu).is_err(), "y of the wrong size");
+    assert!(gpu::backward_act(ctx(), &s, &t, &x, &short, &grads, Activation::Relu).is_err(), "dy of the wrong size");
+    assert!(gpu::backward(ctx(), &s, &gpu::BnTensors { beta: &short, ..t }, &x, &y, &grads).is_err(), "short beta");
     assert!(gpu::backward(ctx(), &s, &t, &x, &y, &gpu::BnGrads { dgamma: &short, ..grads }).is_err(), "short dgamma");
     let xs = [0.0; 24];
     let (mut rmh, mut rvh) = (vec![0.0; 3], vec![1.0; 3]);

@@ -2,8 +2,13 @@
 //! normalize pass), evaluation forward, and training backward (gradient-sum pass, then a dx pass),
 //! plus the fused BN+activation pair (ReLU or ReLU6). Conventions are in `ops::batchnorm`.
 //!
-//! Choice of reduction: one workgroup per channel with a tree reduction, two passes over the data
-//! for the variance. Measured on llvmpipe (2 shared cores, so ±30% noise) at ResNet-20's batch-64
+//! Choice of reduction: one workgroup per channel with a tree reduction; the variance once took
+//! two passes over the data (the measurements below), and now takes one (Welford per thread, Chan's
+//! pairwise combine across threads), which halved the statistics pass at MobileNetV2's batch-16
+//! shapes on lavapipe (102 → 50 ms per step, 40 layers, `bench-step --profile`). The backward
+//! reads x and dy only (no stored activation output, no staged gradient): 319 → about 205 ms per
+//! MobileNetV2 step, most of it from loading dy unconditionally and selecting, since a load inside
+//! a branch costs llvmpipe several times more. Measured on llvmpipe (2 shared cores, so ±30% noise) at ResNet-20's batch-64
 //! shapes 16×32×32 / 32×16×16 / 64×8×8, the statistics pass took 6.0 / 4.5 / 2.9 ms against
 //! 8.4 / 6.0 / 8.0 ms for partial sums over 4 chunks per channel plus a combine pass (16 chunks:
 //! 17 / 8.9 / 16 ms), and 64-thread workgroups beat 256-thread ones by 1.5-5× (fewer barriers for
@@ -154,22 +159,21 @@ pub fn forward_eval(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Ten
     Ok(vec![prepare(ctx, s, "eval_normalize", None, &buffers, Grid::PerPlanes)?])
 }
 
-/// `fused` is the BN+activation output and the activation for the fused backward, `None` for plain BN.
-fn backward_passes(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, fused: Option<(&Tensor, Activation)>, dy: &Tensor, g: &BnGrads) -> Result<Vec<Dispatch>> {
-    let (y, act) = fused.unzip();
-    let mut activations: Vec<(&str, &dyn Operand)> = vec![("x", x), ("dy", dy), ("dx", g.dx)];
-    if let Some(y) = y {
-        activations.push(("y", y));
-    }
-    let per_channel: [(&str, &dyn Operand); 5] =
-        [("gamma", t.gamma), ("mean", t.mean), ("inv_std", t.inv_std), ("dgamma", g.dgamma), ("dbeta", g.dbeta)];
-    s.check(true, &activations, &per_channel)?;
-    // Without an activation the shader never reads binding 10, but the pipeline layout includes it: bind dy.
-    let mask = y.unwrap_or(dy);
-    let reduce_buffers = [(1, x), (9, dy), (10, mask), (4, t.mean), (5, t.inv_std), (11, g.dgamma), (12, g.dbeta), (8, g.dx)];
+/// Values per channel in the backward's coefficient buffer (the shader's `COEF`).
+const COEF: usize = 8;
+
+/// The two backward passes; `act` is the fused activation, recomputed from `x` for its mask.
+fn backward_passes(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, act: Option<Activation>, dy: &Tensor, g: &BnGrads) -> Result<Vec<Dispatch>> {
+    let per_channel: [(&str, &dyn Operand); 6] =
+        [("gamma", t.gamma), ("beta", t.beta), ("mean", t.mean), ("inv_std", t.inv_std), ("dgamma", g.dgamma), ("dbeta", g.dbeta)];
+    s.check(true, &[("x", x), ("dy", dy), ("dx", g.dx)], &per_channel)?;
+    // Per channel: the mask's and dx's coefficients and the parameter gradients (the dispatches
+    // keep the buffer alive).
+    let coef = ctx.zeros(format!("{} coef", g.dx.label), &[s.channels * COEF])?;
+    let reduce_buffers = [(1, x), (9, dy), (2, t.gamma), (3, t.beta), (4, t.mean), (5, t.inv_std), (13, &coef)];
     let reduce = prepare(ctx, s, "backward_reduce", act, &reduce_buffers, Grid::PerChannel)?;
-    let dx_buffers = [(1, x), (2, t.gamma), (4, t.mean), (5, t.inv_std), (11, g.dgamma), (12, g.dbeta), (8, g.dx)];
-    let dx_pass = prepare(ctx, s, "backward_dx", None, &dx_buffers, Grid::PerPlanes)?;
+    let dx_buffers = [(1, x), (9, dy), (13, &coef), (11, g.dgamma), (12, g.dbeta), (8, g.dx)];
+    let dx_pass = prepare(ctx, s, "backward_dx", act, &dx_buffers, Grid::PerPlanes)?;
     Ok(vec![reduce, dx_pass])
 }
 
@@ -179,9 +183,8 @@ pub fn backward(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor,
     backward_passes(ctx, s, t, x, None, dy, g)
 }
 
-/// The backward of `forward_train_act`: `y` is its output, which masks `dy` (the activation's
-/// gradient).
-#[allow(clippy::too_many_arguments)]
-pub fn backward_act(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, y: &Tensor, dy: &Tensor, g: &BnGrads, act: Activation) -> Result<Vec<Dispatch>> {
-    backward_passes(ctx, s, t, x, Some((y, act)), dy, g)
+/// The backward of `forward_train_act`: `dy` is the gradient at the activation's output, masked
+/// where the activation is flat (its input is recomputed from `x` as the forward computed it).
+pub fn backward_act(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Tensor, dy: &Tensor, g: &BnGrads, act: Activation) -> Result<Vec<Dispatch>> {
+    backward_passes(ctx, s, t, x, Some(act), dy, g)
 }

@@ -206,9 +206,8 @@ impl GpuNet {
                 let g = BnGrads { dx: need_dx()?, dgamma: &self.grads[*gamma], dbeta: &self.grads[*beta] };
                 match self.fused_act[i] {
                     Some((r, act)) => {
-                        let a = &self.graph.nodes[r];
-                        let (ay, ady) = (&self.acts[a.output], self.dact(a.output));
-                        out.extend(batchnorm::backward_act(ctx, s, &t, x, ay, ady, &g, act)?);
+                        let ady = self.dact(self.graph.nodes[r].output);
+                        out.extend(batchnorm::backward_act(ctx, s, &t, x, ady, &g, act)?);
                     }
                     None => out.extend(batchnorm::backward(ctx, s, &t, x, dy, &g)?),
                 }
