@@ -24,6 +24,8 @@ fn shapes() -> Vec<(String, Conv2dShape)> {
         ("dw 3x3 s2 4x4 plane", conv(3, 7, 4, 7, 3, 2, 1).with_groups(7)),
         ("dw 3x3 s1 2x2 plane", conv(2, 9, 2, 9, 3, 1, 1).with_groups(9)),
         ("dw 3x3 pad 0 non-square", Conv2dShape { in_h: 9, in_w: 6, ..conv(2, 4, 9, 4, 3, 1, 0).with_groups(4) }),
+        ("dw 3x3 s1 pad 2", conv(2, 3, 7, 3, 3, 1, 2).with_groups(3)),
+        ("dw 3x3 s1 pad 3", conv(2, 3, 6, 3, 3, 1, 3).with_groups(3)),
         ("dw 1x1", conv(2, 4, 5, 4, 1, 1, 0).with_groups(4)),
         ("dw 5x5 pad 2", conv(2, 3, 10, 3, 5, 1, 2).with_groups(3)),
         ("dw 7x7 s2 pad 3", conv(1, 3, 15, 3, 7, 2, 3).with_groups(3)),
@@ -36,6 +38,9 @@ fn shapes() -> Vec<(String, Conv2dShape)> {
     ];
     out.extend(more.into_iter().map(|(n, s)| (n.to_string(), s)));
     assert!(out.iter().all(|(_, s)| uses_direct_kernels(s)));
+    // Both kinds of kernel run: the written-out 3×3 stride-1 ones and the general ones.
+    assert!(out.iter().filter(|(_, s)| conv2d_depthwise::unrolled_3x3(s)).count() >= 6);
+    assert!(out.iter().filter(|(_, s)| !conv2d_depthwise::unrolled_3x3(s)).count() >= 6);
     out
 }
 
@@ -111,4 +116,17 @@ fn shapes_past_the_kernels_limits_are_errors() {
     assert!(conv2d_depthwise::forward(ctx(), &dense, &x, &w, &y, Variant::Depthwise2x8).is_err());
     // The direct kernels take any depthwise shape.
     assert!(gpu::forward_with(ctx(), &big, &zeros("x", &big.input_shape()), &zeros("w", &big.weight_shape()), &zeros("y", &big.output_shape()), Variant::Direct).is_ok());
+}
+
+/// conv2d_depthwise3.wgsl is what shaders/depthwise3.py writes (edit the script, not the file).
+#[test]
+fn unrolled_kernels_are_the_generators_output() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new("python3")
+        .arg(format!("{root}/shaders/depthwise3.py"))
+        .output()
+        .expect("python3 runs shaders/depthwise3.py");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let committed = std::fs::read_to_string(format!("{root}/shaders/conv2d_depthwise3.wgsl")).unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap() == committed, "shaders/conv2d_depthwise3.wgsl differs from `python3 shaders/depthwise3.py`: regenerate it");
 }

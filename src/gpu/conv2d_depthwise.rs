@@ -46,7 +46,18 @@ fn entry(op: &'static str, name: &str, s: &Conv2dShape, variant: Variant) -> Res
         ("KW", s.kernel_w as f64),
         ("STRIDE", s.stride as f64),
     ];
-    Ok((Entry { op, tag: Some(variant.name()), shader: &CONV2D_DEPTHWISE, name: name.into(), constants }, block))
+    let name = match (unrolled_3x3(s), name) {
+        (false, _) => name.into(),
+        (true, "backward_weight") => format!("{name}3_{}", block.px),
+        (true, _) => format!("{name}3_{}x{}", block.ch, block.px),
+    };
+    Ok((Entry { op, tag: Some(variant.name()), shader: &CONV2D_DEPTHWISE, name, constants }, block))
+}
+
+/// Whether the three passes take conv2d_depthwise3.wgsl's written-out kernels
+/// (shaders/depthwise3.py): 3×3, stride 1, one output channel per input channel, padding up to 2.
+pub fn unrolled_3x3(s: &Conv2dShape) -> bool {
+    s.kernel_h == 3 && s.kernel_w == 3 && s.stride == 1 && s.out_channels_per_group() == 1 && s.padding <= 2
 }
 
 /// y = conv(x, w) for a depthwise shape (y overwritten).

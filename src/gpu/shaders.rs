@@ -58,7 +58,7 @@ shader!(CONV2D, "conv2d", prelude "conv2d_common" "conv2d_blocked");
 shader!(CONV2D_BLOCKED, "conv2d_blocked", prelude "conv2d_common");
 shader!(CONV2D_TILED, "conv2d_tiled", prelude "conv2d_common" "tiled_common");
 shader!(CONV2D_WIDE, "conv2d_wide", prelude "conv2d_common");
-shader!(CONV2D_DEPTHWISE, "conv2d_depthwise", prelude "conv2d_common");
+shader!(CONV2D_DEPTHWISE, "conv2d_depthwise", prelude "conv2d_common" "conv2d_depthwise3");
 // Needs `wgpu::Features::SUBGROUP`: conv2d_subgroup.rs checks for it before asking for a pipeline.
 shader!(CONV2D_SUBGROUP, "conv2d_subgroup", prelude "conv2d_common", enable "subgroups");
 shader!(BATCHNORM, "batchnorm");
