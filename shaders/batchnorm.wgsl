@@ -2,8 +2,9 @@
 // normalize pass, optionally fused with ReLU or ReLU6), evaluation forward, and the training backward
 // (per-channel gradient sums, then a dx pass). Conventions are PyTorch's (see src/ops/batchnorm.rs).
 //
-// Per-channel passes (train_stats, backward_reduce) run one workgroup of REDUCE_WG threads per
-// channel. Each thread walks the channel's batch·height·width values with a stride of REDUCE_WG
+// Per-channel passes (train_stats, backward_reduce, and on CPU adapters train_channel and
+// backward_channel, which also write the channel's output and so replace the elementwise passes)
+// run one workgroup of REDUCE_WG threads per channel. Each thread walks the channel's batch·height·width values with a stride of REDUCE_WG
 // (consecutive threads read consecutive addresses inside a plane), sums in f32 (at most 1024 terms
 // per thread at batch 64, 32×32), and a tree reduction in workgroup memory combines the partial
 // sums. Statistics take one pass over the data without ever forming E[x²] − E[x]²: each thread
@@ -19,8 +20,9 @@
 // The backward reads x and dy only: where an activation is fused (ACT), both passes recompute its
 // input (x − mean)·(gamma·inv_std) + beta exactly as the forward did, so its mask needs no stored
 // output. The reduction pass writes each channel's coefficients (`coef`: the mask's and dx's, and
-// the parameter gradients), so the dx pass binds 6 storage buffers and every entry point stays
-// within 8 (WebGPU's default per-stage limit).
+// the parameter gradients), so the dx pass binds 6 storage buffers and the split passes stay
+// within 8 (WebGPU's default per-stage limit); backward_channel binds 9 and runs only where the
+// device allows that (llvmpipe allows far more, SwiftShader in chromium 10).
 
 struct Params {
     batch: u32,
@@ -148,23 +150,45 @@ fn plane_range(wid: vec3u, nwg: vec3u) -> vec2u {
 
 // ---- training forward ----
 
-// One workgroup per channel: batch mean and inverse standard deviation (biased variance), and the
-// running statistics update (unbiased variance).
-@compute @workgroup_size(REDUCE_WG)
-fn train_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let c = workgroup_index(wid, nwg);
-    if c >= p.channels { return; }  // uniform across the workgroup
+// Channel c's batch mean and inverse standard deviation (biased variance), which thread 0 saves,
+// with the running statistics update (unbiased variance). Call in uniform control flow.
+fn channel_stats(lid: u32, c: u32) -> vec2f {
     let n = f32(p.count);
     let moments = reduce_moments(lid, thread_moments(lid, c));
     let mu = moments.y;
     let var_biased = moments.z / n;
-
+    let s = 1.0 / sqrt(var_biased + p.eps);
     if lid == 0u {
         mean[c] = mu;
-        inv_std[c] = 1.0 / sqrt(var_biased + p.eps);
+        inv_std[c] = s;
         let m = p.momentum;
         running_mean[c] = (1.0 - m) * running_mean[c] + m * mu;
         running_var[c] = (1.0 - m) * running_var[c] + m * var_biased * (n / (n - 1.0));
+    }
+    return vec2f(mu, s);
+}
+
+// One workgroup per channel: the statistics (the normalize pass follows).
+@compute @workgroup_size(REDUCE_WG)
+fn train_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let c = workgroup_index(wid, nwg);
+    if c >= p.channels { return; }  // uniform across the workgroup
+    channel_stats(lid, c);
+}
+
+// One workgroup per channel, the whole training forward (CPU adapters): the statistics, then the
+// channel's output out = (x − mean)·(gamma·inv_std) + beta and the ACT activation, its values read
+// a second time while the CPU still caches them.
+@compute @workgroup_size(REDUCE_WG)
+fn train_channel(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let c = workgroup_index(wid, nwg);
+    if c >= p.channels { return; }  // uniform across the workgroup
+    let stats = channel_stats(lid, c);
+    let k = gamma[c] * stats.y;
+    let b = beta[c];
+    for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
+        let i = cursor_index(cur, c);
+        out[i] = activate((x[i] - stats.x) * k + b, ACT);
     }
 }
 
@@ -220,16 +244,9 @@ fn upstream(i: u32, v: f32) -> f32 {
     return g;
 }
 
-// One workgroup per channel: dbeta = Σ g, dgamma = Σ g·x̂, then the channel's coefficients.
-@compute @workgroup_size(REDUCE_WG)
-fn backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-    let c = workgroup_index(wid, nwg);
-    if c >= p.channels { return; }  // uniform across the workgroup
-    let mu = mean[c];
-    let s = inv_std[c];
-    let k = gamma[c] * s;
-    let b = beta[c];
-
+// Channel c's (Σ g, Σ g·x̂) = (dbeta, dgamma), over the workgroup; `mu`, `s` are its saved mean
+// and inverse standard deviation, `k` = gamma·s and `b` = beta. Call in uniform control flow.
+fn channel_grad_sums(lid: u32, c: u32, mu: f32, s: f32, k: f32, b: f32) -> vec2f {
     var sum_g = 0.0;
     var sum_gx = 0.0;
     for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
@@ -239,7 +256,20 @@ fn backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
         sum_g += g;
         sum_gx += g * d * s;
     }
-    let totals = reduce2(lid, sum_g, sum_gx);
+    return reduce2(lid, sum_g, sum_gx);
+}
+
+// One workgroup per channel: dbeta = Σ g, dgamma = Σ g·x̂, then the channel's coefficients (the
+// dx pass follows).
+@compute @workgroup_size(REDUCE_WG)
+fn backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let c = workgroup_index(wid, nwg);
+    if c >= p.channels { return; }  // uniform across the workgroup
+    let mu = mean[c];
+    let s = inv_std[c];
+    let k = gamma[c] * s;
+    let b = beta[c];
+    let totals = channel_grad_sums(lid, c, mu, s, k, b);
     if lid == 0u {
         // dx = gamma·inv_std/n · (n·g − dbeta − x̂·dgamma), x̂ = (x − mean)·inv_std.
         let kn = k / f32(p.count);
@@ -251,6 +281,32 @@ fn backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
         coef[at + 4u] = kn * totals.x;
         coef[at + 5u] = totals.y;
         coef[at + 6u] = totals.x;
+    }
+}
+
+// One workgroup per channel, the whole training backward (CPU adapters, where a stage may bind 9
+// storage buffers): dgamma, dbeta, then the channel's dx, its x and dy read a second time while
+// the CPU still caches them.
+@compute @workgroup_size(REDUCE_WG)
+fn backward_channel(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let c = workgroup_index(wid, nwg);
+    if c >= p.channels { return; }  // uniform across the workgroup
+    let mu = mean[c];
+    let s = inv_std[c];
+    let k = gamma[c] * s;
+    let b = beta[c];
+    let totals = channel_grad_sums(lid, c, mu, s, k, b);
+    if lid == 0u {
+        dgamma[c] = totals.y;
+        dbeta[c] = totals.x;
+    }
+    let kn = k / f32(p.count);
+    let kq = kn * totals.y * s;
+    let kr = kn * totals.x;
+    for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
+        let i = cursor_index(cur, c);
+        let d = x[i] - mu;
+        out[i] = k * upstream(i, d * k + b) - kq * d - kr;
     }
 }
 

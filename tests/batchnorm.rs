@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use tricklab::check::Tolerance;
 use tricklab::rng::Rng;
-use tricklab::gpu::batchnorm as gpu;
+use tricklab::gpu::batchnorm::{self as gpu, Passes};
 use tricklab::gpu::{Dispatch, Tensor};
 use tricklab::ops::batchnorm::{Activation, BatchNormShape};
 use tricklab::reference::batchnorm as cpu;
@@ -27,10 +27,13 @@ fn shapes() -> Vec<BatchNormShape> {
 
 /// Runs `check` on each of `shapes`, with or without a fused activation, drawing from one seeded
 /// generator.
-fn over(seed: u64, shapes: impl IntoIterator<Item = BatchNormShape>, act: Option<Activation>, check: fn(&BatchNormShape, Option<Activation>, &mut Rng)) {
+/// `check` on every shape, as both the split passes (GPUs) and the per-channel ones (CPU adapters).
+fn over(seed: u64, shapes: impl IntoIterator<Item = BatchNormShape>, act: Option<Activation>, check: fn(&BatchNormShape, Option<Activation>, Passes, &mut Rng)) {
     let mut rng = Rng::new(seed);
     for s in shapes {
-        check(&s, act, &mut rng);
+        for passes in [Passes::Split, Passes::PerChannel] {
+            check(&s, act, passes, &mut rng);
+        }
     }
 }
 
@@ -117,29 +120,25 @@ fn activations(rng: &mut Rng, s: &BatchNormShape) -> Vec<f32> {
 
 /// Two training steps (GPU and reference), checking y, the saved statistics and the running
 /// statistics after both steps.
-fn check_two_training_steps(s: &BatchNormShape, act: Option<Activation>, rng: &mut Rng) {
+fn check_two_training_steps(s: &BatchNormShape, act: Option<Activation>, passes: Passes, rng: &mut Rng) {
     let (l, mut h) = layer_for(rng, s, act);
     let y = zeros("bn y", &[s.len()]);
     for step in 0..2 {
         let x = activations(rng, s);
         let xt = upload("bn x", &[s.len()], &x);
-        let f = match act {
-            Some(a) => gpu::forward_train_act(ctx(), s, &l.t(), &xt, &y, a),
-            None => gpu::forward_train(ctx(), s, &l.t(), &xt, &y),
-        };
-        submit(&f.unwrap());
+        submit(&gpu::forward_train_with(ctx(), s, &l.t(), &xt, &y, act, passes).unwrap());
         let r = match act {
             Some(a) => cpu::forward_train_act(s, &x, &mut h.t(), a),
             None => cpu::forward_train(s, &x, &mut h.t()),
         };
         let (want_y, want_mean, want_inv_std) = r.unwrap();
-        let what = format!("{s:?} act={act:?} step {step}");
+        let what = format!("{s:?} act={act:?} {passes:?} step {step}");
         assert_both_clamps(act, &want_y, &what);
         Tolerance::balanced().assert(&format!("y {what}"), &read(&y), &want_y);
         Tolerance::balanced().assert(&format!("mean {what}"), &read(&l.mean), &want_mean);
         Tolerance::balanced().assert(&format!("inv_std {what}"), &read(&l.inv_std), &want_inv_std);
     }
-    let what = format!("{s:?} act={act:?} after 2 steps");
+    let what = format!("{s:?} act={act:?} {passes:?} after 2 steps");
     Tolerance::balanced().assert(&format!("running_mean {what}"), &read(&l.running_mean), &h.running_mean);
     Tolerance::balanced().assert(&format!("running_var {what}"), &read(&l.running_var), &h.running_var);
 }
@@ -193,19 +192,15 @@ fn forward_eval_matches_reference() {
 }
 
 /// Forward (to get the saved statistics), then backward on GPU and reference.
-fn check_backward(s: &BatchNormShape, act: Option<Activation>, rng: &mut Rng) {
+fn check_backward(s: &BatchNormShape, act: Option<Activation>, passes: Passes, rng: &mut Rng) {
     let (l, mut h) = layer_for(rng, s, act);
     let x = activations(rng, s);
     let dy = random(rng, s.len());
     let (xt, dyt, y) = (upload("bn x", &[s.len()], &x), upload("bn dy", &[s.len()], &dy), zeros("bn y", &[s.len()]));
     let (dx, dgamma, dbeta) = (zeros("bn dx", &[s.len()]), zeros("bn dgamma", &[s.channels]), zeros("bn dbeta", &[s.channels]));
     let g = gpu::BnGrads { dx: &dx, dgamma: &dgamma, dbeta: &dbeta };
-    let (fwd, bwd) = match act {
-        Some(a) => (gpu::forward_train_act(ctx(), s, &l.t(), &xt, &y, a).unwrap(), gpu::backward_act(ctx(), s, &l.t(), &xt, &dyt, &g, a).unwrap()),
-        None => (gpu::forward_train(ctx(), s, &l.t(), &xt, &y).unwrap(), gpu::backward(ctx(), s, &l.t(), &xt, &dyt, &g).unwrap()),
-    };
-    submit(&fwd);
-    submit(&bwd);
+    submit(&gpu::forward_train_with(ctx(), s, &l.t(), &xt, &y, act, passes).unwrap());
+    submit(&gpu::backward_with(ctx(), s, &l.t(), &xt, act, &dyt, &g, passes).unwrap());
     let (want_y, mean, inv_std) = match act {
         Some(a) => cpu::forward_train_act(s, &x, &mut h.t(), a).unwrap(),
         None => cpu::forward_train(s, &x, &mut h.t()).unwrap(),
@@ -214,7 +209,7 @@ fn check_backward(s: &BatchNormShape, act: Option<Activation>, rng: &mut Rng) {
         Some(a) => cpu::backward_act(s, &x, &want_y, &dy, &h.gamma, &mean, &inv_std, a).unwrap(),
         None => cpu::backward(s, &x, &dy, &h.gamma, &mean, &inv_std).unwrap(),
     };
-    let what = format!("{s:?} act={act:?}");
+    let what = format!("{s:?} act={act:?} {passes:?}");
     assert_both_clamps(act, &want_y, &what);
     // dgamma and dbeta sum up to 65536 terms in f32 (balanced's "batch statistics" case); dx
     // subtracts those sums from n·dy, so it inherits their absolute error scaled by gamma·inv_std/n.
@@ -361,4 +356,20 @@ fn bad_shapes_are_errors() {
     let (mut rmh, mut rvh) = (vec![0.0; 3], vec![1.0; 3]);
     let mut th = cpu::BnTensors { gamma: &[1.0; 3], beta: &[0.0; 3], running_mean: &mut rmh, running_var: &mut rvh };
     assert!(cpu::forward_train(&single, &[0.0; 3], &mut th).is_err());
+}
+
+/// A software adapter (lavapipe here) runs each training pass as one workgroup per channel, one
+/// dispatch where a GPU gets two; both kinds are checked against the reference above.
+#[test]
+fn cpu_adapters_run_one_dispatch_per_pass() {
+    let s = BatchNormShape::new(2, 4, 3, 3);
+    let mut rng = Rng::new(29);
+    let (l, _) = layer(&mut rng, &s);
+    let (x, y, dy) = (zeros("bn x", &[s.len()]), zeros("bn y", &[s.len()]), zeros("bn dy", &[s.len()]));
+    let (dgamma, dbeta) = (zeros("bn dgamma", &[4]), zeros("bn dbeta", &[4]));
+    let g = gpu::BnGrads { dx: &y, dgamma: &dgamma, dbeta: &dbeta };
+    let want = if ctx().is_software() { (Passes::PerChannel, 1) } else { (Passes::Split, 2) };
+    assert_eq!(gpu::passes_for(ctx()), want.0);
+    assert_eq!(gpu::forward_train(ctx(), &s, &l.t(), &x, &y).unwrap().len(), want.1);
+    assert_eq!(gpu::backward(ctx(), &s, &l.t(), &x, &dy, &g).unwrap().len(), want.1);
 }
