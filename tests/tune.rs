@@ -229,3 +229,22 @@ fn a_check_record_from_before_the_depthwise_variants_is_checked_again() {
     now.load_into(&fresh);
     assert!(fresh.variants_checked() && fresh.is_excluded(Pass::ConvForward, Variant::Tiled));
 }
+
+/// A version-3 cache timed the depthwise variants before their 3×3 stride-1 kernels were written
+/// out: its depthwise picks are dropped (timed again), its dense ones kept, its check record too.
+#[test]
+fn depthwise_picks_from_before_the_written_out_kernels_are_timed_again() {
+    let ctx = new_ctx();
+    let adapter = ctx.adapter_key().replace('\\', "\\\\").replace('"', "\\\"");
+    let saved = format!(
+        r#"{{"version": 3, "adapters": {{"{adapter}": {{"conv forward|n4 16x8x8 -> 16 k3x3 s1 p1 g1": "wide", "conv forward|n4 16x8x8 -> 16 k3x3 s1 p1 g16": "depthwise-2x8", "conv backward-weight|n4 16x8x8 -> 16 k3x3 s1 p1 g16": "direct"}}}}, "excluded": {{"{adapter}": {{}}}}}}"#
+    );
+    let (old, problem) = PickCache::parse(&saved);
+    assert_eq!(problem, None);
+    let fresh = new_ctx();
+    old.load_into(&fresh);
+    let picks = fresh.picks();
+    assert_eq!(picks.len(), 1, "{picks:?}");
+    assert_eq!(picks.iter().map(|(_, v)| v.name()).collect::<Vec<_>>(), ["wide"]);
+    assert!(!fresh.variants_checked(), "the depthwise kernels changed: checked again");
+}

@@ -243,8 +243,10 @@ pub async fn tune_among(ctx: &GpuContext, work: &Work, variants: &[Variant]) -> 
 /// `TuneKey`'s text) → variant name.
 /// Beside them, for each adapter whose variants were checked against the CPU reference, the
 /// variants that failed (`"pass|variant"` → the mismatch; empty when all agreed). A cache of
-/// version 1 has no such record, and one of version 2 checked none of the depthwise variants: their
-/// adapters are checked again.
+/// version 1 has no such record, one of version 2 checked none of the depthwise variants, and one
+/// of version 3 checked and timed the depthwise variants before their 3×3 stride-1 kernels were
+/// written out (shaders/depthwise3.py): their adapters are checked again, and version 3's
+/// depthwise picks are timed again.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PickCache {
     pub version: u32,
@@ -253,19 +255,24 @@ pub struct PickCache {
     pub excluded: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-const CACHE_VERSION: u32 = 3;
+const CACHE_VERSION: u32 = 4;
 
 impl PickCache {
     /// Parses a saved cache; one from another version, or one that does not parse, is ignored
     /// (the picks are simply timed again), and the reason is returned beside the empty cache.
     pub fn parse(json: &str) -> (PickCache, Option<String>) {
         match serde_json::from_str::<PickCache>(json) {
-            // Version 1 predates the reference check, version 2 the depthwise variants: their
-            // picks load, and the check runs (again) before the next timing (a pick that fails it
-            // is then not used).
+            // Version 1 predates the reference check, version 2 the depthwise variants, version 3
+            // their written-out 3×3 kernels: their picks load (but the depthwise ones of version
+            // 3), and the check runs (again) before the next timing (a pick that fails it is then
+            // not used).
             Ok(mut c) if (1..=CACHE_VERSION).contains(&c.version) => {
                 if c.version < CACHE_VERSION {
                     c.excluded.clear();
+                }
+                if c.version == 3 {
+                    let depthwise = |name: &String| Variant::DEPTHWISE.iter().any(|v| v.name() == name);
+                    c.adapters.values_mut().for_each(|picks| picks.retain(|_, v| !depthwise(v)));
                 }
                 (c, None)
             }
