@@ -244,9 +244,27 @@ fn upstream(i: u32, v: f32) -> f32 {
     return g;
 }
 
-// Channel c's (Σ g, Σ g·x̂) = (dbeta, dgamma), over the workgroup; `mu`, `s` are its saved mean
-// and inverse standard deviation, `k` = gamma·s and `b` = beta. Call in uniform control flow.
-fn channel_grad_sums(lid: u32, c: u32, mu: f32, s: f32, k: f32, b: f32) -> vec2f {
+// What the backward knows of channel c once its gradient sums are in: the saved mean, inverse
+// standard deviation s, k = gamma·s, b = beta (the activation's input is (x − mean)·k + b), dgamma
+// = Σ g·x̂ and dbeta = Σ g, and dx's coefficients q and r: dx = gamma·s/n · (n·g − dbeta −
+// x̂·dgamma) = k·g − q·(x − mean) − r.
+struct ChannelGrads {
+    mu: f32,
+    s: f32,
+    k: f32,
+    b: f32,
+    dgamma: f32,
+    dbeta: f32,
+    q: f32,
+    r: f32,
+}
+
+// Channel c's sums over the workgroup, and the coefficients they give. Call in uniform control flow.
+fn channel_grads(lid: u32, c: u32) -> ChannelGrads {
+    let mu = mean[c];
+    let s = inv_std[c];
+    let k = gamma[c] * s;
+    let b = beta[c];
     var sum_g = 0.0;
     var sum_gx = 0.0;
     for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
@@ -256,7 +274,14 @@ fn channel_grad_sums(lid: u32, c: u32, mu: f32, s: f32, k: f32, b: f32) -> vec2f
         sum_g += g;
         sum_gx += g * d * s;
     }
-    return reduce2(lid, sum_g, sum_gx);
+    let totals = reduce2(lid, sum_g, sum_gx);
+    let kn = k / f32(p.count);
+    return ChannelGrads(mu, s, k, b, totals.y, totals.x, kn * totals.y * s, kn * totals.x);
+}
+
+// dx at element i, whose x less the channel's mean is d (g recomputed as the sums saw it).
+fn dx_at(i: u32, d: f32, k: f32, b: f32, q: f32, r: f32) -> f32 {
+    return k * upstream(i, d * k + b) - q * d - r;
 }
 
 // One workgroup per channel: dbeta = Σ g, dgamma = Σ g·x̂, then the channel's coefficients (the
@@ -265,22 +290,16 @@ fn channel_grad_sums(lid: u32, c: u32, mu: f32, s: f32, k: f32, b: f32) -> vec2f
 fn backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let c = workgroup_index(wid, nwg);
     if c >= p.channels { return; }  // uniform across the workgroup
-    let mu = mean[c];
-    let s = inv_std[c];
-    let k = gamma[c] * s;
-    let b = beta[c];
-    let totals = channel_grad_sums(lid, c, mu, s, k, b);
+    let g = channel_grads(lid, c);
     if lid == 0u {
-        // dx = gamma·inv_std/n · (n·g − dbeta − x̂·dgamma), x̂ = (x − mean)·inv_std.
-        let kn = k / f32(p.count);
         let at = c * COEF;
-        coef[at] = mu;
-        coef[at + 1u] = k;
-        coef[at + 2u] = b;
-        coef[at + 3u] = kn * totals.y * s;
-        coef[at + 4u] = kn * totals.x;
-        coef[at + 5u] = totals.y;
-        coef[at + 6u] = totals.x;
+        coef[at] = g.mu;
+        coef[at + 1u] = g.k;
+        coef[at + 2u] = g.b;
+        coef[at + 3u] = g.q;
+        coef[at + 4u] = g.r;
+        coef[at + 5u] = g.dgamma;
+        coef[at + 6u] = g.dbeta;
     }
 }
 
@@ -291,22 +310,14 @@ fn backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 fn backward_channel(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let c = workgroup_index(wid, nwg);
     if c >= p.channels { return; }  // uniform across the workgroup
-    let mu = mean[c];
-    let s = inv_std[c];
-    let k = gamma[c] * s;
-    let b = beta[c];
-    let totals = channel_grad_sums(lid, c, mu, s, k, b);
+    let g = channel_grads(lid, c);
     if lid == 0u {
-        dgamma[c] = totals.y;
-        dbeta[c] = totals.x;
+        dgamma[c] = g.dgamma;
+        dbeta[c] = g.dbeta;
     }
-    let kn = k / f32(p.count);
-    let kq = kn * totals.y * s;
-    let kr = kn * totals.x;
     for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
         let i = cursor_index(cur, c);
-        let d = x[i] - mu;
-        out[i] = k * upstream(i, d * k + b) - kq * d - kr;
+        out[i] = dx_at(i, x[i] - g.mu, g.k, g.b, g.q, g.r);
     }
 }
 
@@ -328,8 +339,7 @@ fn backward_dx(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
             dbeta[c] = coef[at + 6u];
         }
         for (var i = q * p.plane + lid; i < (q + 1u) * p.plane; i += PLANE_WG) {
-            let d = x[i] - mu;
-            out[i] = k * upstream(i, d * k + b) - kq * d - kr;
+            out[i] = dx_at(i, x[i] - mu, k, b, kq, kr);
         }
     }
 }
