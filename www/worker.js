@@ -81,22 +81,22 @@ async function findAdapter() {
   }
 }
 
-// Where a run of `config` trains (backend-pick.js): a hardware GPU; on a software one, the faster
-// of it and the CPU path, timed on a few steps of that run (`timing()` first); the CPU where there
-// is no adapter.
-async function choose(adapter, asked, config, timing) {
+// Where a run of `config` trains (backend-pick.js), on the adapter `init` found: a hardware GPU;
+// on a software one, the faster of it and the CPU path, timed on a few steps of that run
+// (`timing()` first); the CPU where there is no adapter.
+async function choose(config, timing) {
   const speed = async (b) => measure_speed(await dataset(config.dataset), JSON.stringify(config), b);
   try {
-    return await pickBackend({ adapter, workers: cpu?.workers ?? 1, asked: asked.backend ?? null, speed, config, timing });
+    return await pickBackend({ adapter: adapterFound, workers: cpu?.workers ?? 1, asked: cpuAsked.backend ?? null, speed, config, timing });
   } catch (e) {
-    return { backend: adapter ? 'gpu' : 'cpu', why: `timing the two backends failed (${e.message}), so the GPU is used`, measured: false };
+    return { backend: adapterFound ? 'gpu' : 'cpu', why: `timing the two backends failed (${e.message}), so the GPU is used`, measured: false };
   }
 }
 
 // The backend for a run or lesson of `config` (run id `id`): the page hears 'picking' while the
 // two are timed.
 function chooseFor(id, config) {
-  return choose(adapterFound, cpuAsked, config, () => post(runEvent(id, 'picking', {})));
+  return choose(config, () => post(runEvent(id, 'picking', {})));
 }
 
 // The config of a lesson's largest arm (`file`: a lesson file's text, else `id` names a built-in one).
@@ -119,7 +119,7 @@ const commands = {
     adapterFound = adapter;
     cpuAsked = asked;
     cpu = !adapter || adapter.software ? await setUpTeam(asked, set_cpu_team) : null;
-    const pick = await choose(adapter, asked, defaults.mnist);
+    const pick = await choose(defaults.mnist);
     backend = pick.backend;
     return {
       catalog: menus, fields: JSON.parse(config_fields()), defaults, lessons: JSON.parse(lessons()), backend, adapter, error, cpu, pick, cifarKept: await files.hasDroppedCifar(),
@@ -148,8 +148,8 @@ const commands = {
     const data = await dataset(config.dataset);
     stop_warm_up();
     await warming;
-    const pick = await choose(adapterFound, cpuAsked, config);
-    return pick.measured ? Math.max(pick.gpu, pick.cpu) : measure_speed(data, JSON.stringify(config), pick.backend);
+    const pick = await choose(config);
+    return pick.measured ? pick[pick.backend] : measure_speed(data, JSON.stringify(config), pick.backend);
   },
   // Where each data file came from (the cache or the network), for the tests.
   dataLog() {

@@ -8,8 +8,8 @@
 //! shapes on lavapipe (102 → 50 ms per step, 40 layers, `bench-step --profile`). The backward
 //! reads x and dy only (no stored activation output, no staged gradient): 319 → about 205 ms per
 //! MobileNetV2 step, most of it from loading dy unconditionally and selecting, since a load inside
-//! a branch costs llvmpipe several times more. Measured on llvmpipe (2 shared cores, so ±30% noise) at ResNet-20's batch-64
-//! shapes 16×32×32 / 32×16×16 / 64×8×8, the statistics pass took 6.0 / 4.5 / 2.9 ms against
+//! a branch costs llvmpipe several times more. Earlier, measured on llvmpipe (2 shared cores, so
+//! ±30% noise) at ResNet-20's batch-64 shapes 16×32×32 / 32×16×16 / 64×8×8, the statistics pass took 6.0 / 4.5 / 2.9 ms against
 //! 8.4 / 6.0 / 8.0 ms for partial sums over 4 chunks per channel plus a combine pass (16 chunks:
 //! 17 / 8.9 / 16 ms), and 64-thread workgroups beat 256-thread ones by 1.5-5× (fewer barriers for
 //! the CPU to emulate). So CPU adapters get at most 64 threads per channel, GPUs 256 (more threads
