@@ -56,33 +56,57 @@ const PLANE_WG: u32 = 64u;
 @group(0) @binding(11) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(12) var<storage, read_write> dbeta: array<f32>;
 @group(0) @binding(13) var<storage, read_write> coef: array<f32>;   // COEF values per channel (backward)
+// The same x, dy and out four values at a time, for the per-channel passes' `4` entries (planes of
+// a multiple of 4 values). A CPU adapter loads one vec4 for little more than one f32: llvmpipe
+// walks a vector's invocations one by one for every load or store whose address differs between
+// them, and a vec4 costs one such walk.
+@group(0) @binding(14) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(15) var<storage, read> dy4: array<vec4f>;
+@group(0) @binding(16) var<storage, read_write> out4: array<vec4f>;
 
 var<workgroup> partial_a: array<f32, 256>;
 var<workgroup> partial_b: array<f32, 256>;
 var<workgroup> partial_c: array<f32, 256>;
 
-// ---- walking one channel: thread `lid` visits values lid, lid + REDUCE_WG, ... of the channel ----
+// ---- walking one channel: thread `lid` visits values (or vec4s) lid, lid + REDUCE_WG, ... ----
+
+// How a thread steps through a channel: the plane's size in the units read (values or vec4s),
+// and the images and plane offset one step of REDUCE_WG units advances.
+struct Walk {
+    plane: u32,
+    step_b: u32,
+    step_j: u32,
+}
+
+fn walk1() -> Walk {
+    return Walk(p.plane, p.step_b, p.step_j);
+}
+
+fn walk4() -> Walk {
+    let q = p.plane / 4u;
+    return Walk(q, REDUCE_WG / q, REDUCE_WG % q);
+}
 
 struct Cursor {
     b: u32,  // image
     j: u32,  // offset inside the plane
 }
 
-fn cursor_start(lid: u32) -> Cursor {
-    return Cursor(lid / p.plane, lid % p.plane);
+fn cursor_start(lid: u32, w: Walk) -> Cursor {
+    return Cursor(lid / w.plane, lid % w.plane);
 }
 
-fn cursor_next(cur: Cursor) -> Cursor {
-    var next = Cursor(cur.b + p.step_b, cur.j + p.step_j);
-    if next.j >= p.plane {
-        next.j -= p.plane;
+fn cursor_next(cur: Cursor, w: Walk) -> Cursor {
+    var next = Cursor(cur.b + w.step_b, cur.j + w.step_j);
+    if next.j >= w.plane {
+        next.j -= w.plane;
         next.b += 1u;
     }
     return next;
 }
 
-fn cursor_index(cur: Cursor, c: u32) -> u32 {
-    return (cur.b * p.channels + c) * p.plane + cur.j;
+fn cursor_index(cur: Cursor, c: u32, w: Walk) -> u32 {
+    return (cur.b * p.channels + c) * w.plane + cur.j;
 }
 
 // Sums `a` (and `b`) over the workgroup; every thread gets the totals. Call in uniform control flow.
@@ -102,23 +126,41 @@ fn reduce2(lid: u32, a: f32, b: f32) -> vec2f {
     return totals;
 }
 
-// Welford's update over this thread's values of channel c: (count, mean, sum of squared
-// deviations from the mean).
+// Two sets of values' (count, mean, sum of squared deviations from the mean) combined (Chan, Golub
+// and LeVeque): mean += d·nb/n, M2 = M2a + M2b + d²·na·nb/n with d = mean_b − mean_a. With b one
+// value (1, v, 0) this is Welford's update.
+fn combine(a: vec3f, b: vec3f) -> vec3f {
+    let n = a.x + b.x;
+    let d = b.y - a.y;
+    let f = b.x / n;
+    return vec3f(n, a.y + d * f, a.z + b.z + d * d * a.x * f);
+}
+
+// This thread's (count, mean, M2) of channel c, one value at a time.
 fn thread_moments(lid: u32, c: u32) -> vec3f {
+    let w = walk1();
     var m = vec3f(0.0);
-    for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
-        let v = x[cursor_index(cur, c)];
-        m.x += 1.0;
-        let d = v - m.y;
-        m.y += d / m.x;
-        m.z += d * (v - m.y);
+    for (var cur = cursor_start(lid, w); cur.b < p.batch; cur = cursor_next(cur, w)) {
+        m = combine(m, vec3f(1.0, x[cursor_index(cur, c, w)], 0.0));
     }
     return m;
 }
 
-// Combines the threads' (count, mean, M2) over the workgroup, two at a time (Chan, Golub and
-// LeVeque): mean += d·nb/n, M2 = M2a + M2b + d²·na·nb/n with d = mean_b − mean_a. Every thread
-// gets the totals. Call in uniform control flow.
+// The same, four values at a time: each vec4's own moments, combined into the thread's.
+fn thread_moments4(lid: u32, c: u32) -> vec3f {
+    let w = walk4();
+    var m = vec3f(0.0);
+    for (var cur = cursor_start(lid, w); cur.b < p.batch; cur = cursor_next(cur, w)) {
+        let v = x4[cursor_index(cur, c, w)];
+        let mean4 = dot(v, vec4f(0.25));
+        let e = v - vec4f(mean4);
+        m = combine(m, vec3f(4.0, mean4, dot(e, e)));
+    }
+    return m;
+}
+
+// Combines the threads' (count, mean, M2) over the workgroup, two at a time. Every thread gets the
+// totals. Call in uniform control flow.
 fn reduce_moments(lid: u32, m: vec3f) -> vec3f {
     partial_a[lid] = m.x;
     partial_b[lid] = m.y;
@@ -126,14 +168,11 @@ fn reduce_moments(lid: u32, m: vec3f) -> vec3f {
     workgroupBarrier();
     for (var stride = REDUCE_WG / 2u; stride > 0u; stride /= 2u) {
         if lid < stride && partial_a[lid + stride] > 0.0 {
-            let na = partial_a[lid];
-            let nb = partial_a[lid + stride];
-            let n = na + nb;
-            let d = partial_b[lid + stride] - partial_b[lid];
-            let f = nb / n;
-            partial_b[lid] += d * f;
-            partial_c[lid] += partial_c[lid + stride] + d * d * na * f;
-            partial_a[lid] = n;
+            let t = combine(vec3f(partial_a[lid], partial_b[lid], partial_c[lid]),
+                            vec3f(partial_a[lid + stride], partial_b[lid + stride], partial_c[lid + stride]));
+            partial_a[lid] = t.x;
+            partial_b[lid] = t.y;
+            partial_c[lid] = t.z;
         }
         workgroupBarrier();
     }
@@ -150,11 +189,12 @@ fn plane_range(wid: vec3u, nwg: vec3u) -> vec2u {
 
 // ---- training forward ----
 
-// Channel c's batch mean and inverse standard deviation (biased variance), which thread 0 saves,
+// Channel c's batch mean and inverse standard deviation (biased variance) from each thread's
+// moments `own`, which thread 0 saves,
 // with the running statistics update (unbiased variance). Call in uniform control flow.
-fn channel_stats(lid: u32, c: u32) -> vec2f {
+fn channel_stats(lid: u32, c: u32, own: vec3f) -> vec2f {
     let n = f32(p.count);
-    let moments = reduce_moments(lid, thread_moments(lid, c));
+    let moments = reduce_moments(lid, own);
     let mu = moments.y;
     let var_biased = moments.z / n;
     let s = 1.0 / sqrt(var_biased + p.eps);
@@ -173,7 +213,7 @@ fn channel_stats(lid: u32, c: u32) -> vec2f {
 fn train_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let c = workgroup_index(wid, nwg);
     if c >= p.channels { return; }  // uniform across the workgroup
-    channel_stats(lid, c);
+    channel_stats(lid, c, thread_moments(lid, c));
 }
 
 // One workgroup per channel, the whole training forward (CPU adapters): the statistics, then the
@@ -183,12 +223,28 @@ fn train_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 fn train_channel(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let c = workgroup_index(wid, nwg);
     if c >= p.channels { return; }  // uniform across the workgroup
-    let stats = channel_stats(lid, c);
+    let stats = channel_stats(lid, c, thread_moments(lid, c));
     let k = gamma[c] * stats.y;
     let b = beta[c];
-    for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
-        let i = cursor_index(cur, c);
+    let w = walk1();
+    for (var cur = cursor_start(lid, w); cur.b < p.batch; cur = cursor_next(cur, w)) {
+        let i = cursor_index(cur, c, w);
         out[i] = activate((x[i] - stats.x) * k + b, ACT);
+    }
+}
+
+// train_channel four values at a time (planes of a multiple of 4 values).
+@compute @workgroup_size(REDUCE_WG)
+fn train_channel4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let c = workgroup_index(wid, nwg);
+    if c >= p.channels { return; }  // uniform across the workgroup
+    let stats = channel_stats(lid, c, thread_moments4(lid, c));
+    let k = gamma[c] * stats.y;
+    let b = beta[c];
+    let w = walk4();
+    for (var cur = cursor_start(lid, w); cur.b < p.batch; cur = cursor_next(cur, w)) {
+        let i = cursor_index(cur, c, w);
+        out4[i] = activate4((x4[i] - vec4f(stats.x)) * k + vec4f(b), ACT);
     }
 }
 
@@ -196,6 +252,12 @@ fn train_channel(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
 fn activate(v: f32, act: u32) -> f32 {
     if act == 1u { return max(v, 0.0); }
     if act == 2u { return min(max(v, 0.0), 6.0); }
+    return v;
+}
+
+fn activate4(v: vec4f, act: u32) -> vec4f {
+    if act == 1u { return max(v, vec4f(0.0)); }
+    if act == 2u { return min(max(v, vec4f(0.0)), vec4f(6.0)); }
     return v;
 }
 
@@ -238,9 +300,22 @@ const COEF: u32 = 8u;
 // The gradient arriving at the BN output: dy, masked where the activation is flat at its input v:
 // ReLU's v ≤ 0, ReLU6's v outside (0, 6) (the CPU reference's rules, which mask on the output).
 fn upstream(i: u32, v: f32) -> f32 {
-    let g = dy[i];
+    return masked(dy[i], v);
+}
+
+fn upstream4(i: u32, v: vec4f) -> vec4f {
+    return masked4(dy4[i], v);
+}
+
+fn masked(g: f32, v: f32) -> f32 {
     if ACT == 1u { return select(0.0, g, v > 0.0); }
     if ACT == 2u { return select(0.0, g, v > 0.0 && v < 6.0); }
+    return g;
+}
+
+fn masked4(g: vec4f, v: vec4f) -> vec4f {
+    if ACT == 1u { return select(vec4f(0.0), g, v > vec4f(0.0)); }
+    if ACT == 2u { return select(vec4f(0.0), g, v > vec4f(0.0) & v < vec4f(6.0)); }
     return g;
 }
 
@@ -259,24 +334,44 @@ struct ChannelGrads {
     r: f32,
 }
 
-// Channel c's sums over the workgroup, and the coefficients they give. Call in uniform control flow.
-fn channel_grads(lid: u32, c: u32) -> ChannelGrads {
-    let mu = mean[c];
+// Channel c's saved statistics and parameters (the sums still zero).
+fn channel_params(c: u32) -> ChannelGrads {
     let s = inv_std[c];
-    let k = gamma[c] * s;
-    let b = beta[c];
-    var sum_g = 0.0;
-    var sum_gx = 0.0;
-    for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
-        let i = cursor_index(cur, c);
-        let d = x[i] - mu;
-        let g = upstream(i, d * k + b);
-        sum_g += g;
-        sum_gx += g * d * s;
+    return ChannelGrads(mean[c], s, gamma[c] * s, beta[c], 0.0, 0.0, 0.0, 0.0);
+}
+
+// This thread's Σ g and Σ g·x̂ over channel c, one value at a time.
+fn thread_sums(lid: u32, c: u32, ch: ChannelGrads) -> vec2f {
+    let w = walk1();
+    var sums = vec2f(0.0);
+    for (var cur = cursor_start(lid, w); cur.b < p.batch; cur = cursor_next(cur, w)) {
+        let i = cursor_index(cur, c, w);
+        let d = x[i] - ch.mu;
+        let g = upstream(i, d * ch.k + ch.b);
+        sums += vec2f(g, g * d * ch.s);
     }
-    let totals = reduce2(lid, sum_g, sum_gx);
-    let kn = k / f32(p.count);
-    return ChannelGrads(mu, s, k, b, totals.y, totals.x, kn * totals.y * s, kn * totals.x);
+    return sums;
+}
+
+// The same, four values at a time.
+fn thread_sums4(lid: u32, c: u32, ch: ChannelGrads) -> vec2f {
+    let w = walk4();
+    var sums = vec2f(0.0);
+    for (var cur = cursor_start(lid, w); cur.b < p.batch; cur = cursor_next(cur, w)) {
+        let i = cursor_index(cur, c, w);
+        let d = x4[i] - vec4f(ch.mu);
+        let g = upstream4(i, d * ch.k + vec4f(ch.b));
+        sums += vec2f(dot(g, vec4f(1.0)), dot(g, d) * ch.s);
+    }
+    return sums;
+}
+
+// The channel's sums over the workgroup (each thread's are `own`), and the coefficients they give.
+// Call in uniform control flow.
+fn channel_grads(lid: u32, ch: ChannelGrads, own: vec2f) -> ChannelGrads {
+    let totals = reduce2(lid, own.x, own.y);
+    let kn = ch.k / f32(p.count);
+    return ChannelGrads(ch.mu, ch.s, ch.k, ch.b, totals.y, totals.x, kn * totals.y * ch.s, kn * totals.x);
 }
 
 // dx at element i, whose x less the channel's mean is d (g recomputed as the sums saw it).
@@ -290,7 +385,8 @@ fn dx_at(i: u32, d: f32, k: f32, b: f32, q: f32, r: f32) -> f32 {
 fn backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let c = workgroup_index(wid, nwg);
     if c >= p.channels { return; }  // uniform across the workgroup
-    let g = channel_grads(lid, c);
+    let ch = channel_params(c);
+    let g = channel_grads(lid, ch, thread_sums(lid, c, ch));
     if lid == 0u {
         let at = c * COEF;
         coef[at] = g.mu;
@@ -310,14 +406,35 @@ fn backward_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 fn backward_channel(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
     let c = workgroup_index(wid, nwg);
     if c >= p.channels { return; }  // uniform across the workgroup
-    let g = channel_grads(lid, c);
+    let ch = channel_params(c);
+    let g = channel_grads(lid, ch, thread_sums(lid, c, ch));
     if lid == 0u {
         dgamma[c] = g.dgamma;
         dbeta[c] = g.dbeta;
     }
-    for (var cur = cursor_start(lid); cur.b < p.batch; cur = cursor_next(cur)) {
-        let i = cursor_index(cur, c);
+    let w = walk1();
+    for (var cur = cursor_start(lid, w); cur.b < p.batch; cur = cursor_next(cur, w)) {
+        let i = cursor_index(cur, c, w);
         out[i] = dx_at(i, x[i] - g.mu, g.k, g.b, g.q, g.r);
+    }
+}
+
+// backward_channel four values at a time (planes of a multiple of 4 values).
+@compute @workgroup_size(REDUCE_WG)
+fn backward_channel4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let c = workgroup_index(wid, nwg);
+    if c >= p.channels { return; }  // uniform across the workgroup
+    let ch = channel_params(c);
+    let g = channel_grads(lid, ch, thread_sums4(lid, c, ch));
+    if lid == 0u {
+        dgamma[c] = g.dgamma;
+        dbeta[c] = g.dbeta;
+    }
+    let w = walk4();
+    for (var cur = cursor_start(lid, w); cur.b < p.batch; cur = cursor_next(cur, w)) {
+        let i = cursor_index(cur, c, w);
+        let d = x4[i] - vec4f(g.mu);
+        out4[i] = g.k * upstream4(i, d * g.k + vec4f(g.b)) - g.q * d - vec4f(g.r);
     }
 }
 

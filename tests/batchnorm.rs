@@ -161,7 +161,7 @@ fn fused_relu6_forward_matches_reference() {
 #[test]
 fn statistics_stay_accurate_with_a_large_mean() {
     // 65536 values per channel around 100 with spread 0.1: E[x²] − E[x]² in f32 would lose the
-    // variance almost entirely; Welford's running deviations (one pass) keep it.
+    // variance almost entirely; the threads' running means and deviations (one pass) keep it.
     let s = BatchNormShape::new(64, 3, 32, 32);
     let mut rng = Rng::new(22);
     let x: Vec<f32> = (0..s.len()).map(|_| 100.0 + 0.1 * rng.normal()).collect();
@@ -372,4 +372,21 @@ fn cpu_adapters_run_one_dispatch_per_pass() {
     assert_eq!(gpu::passes_for(ctx()), want.0);
     assert_eq!(gpu::forward_train(ctx(), &s, &l.t(), &x, &y).unwrap().len(), want.1);
     assert_eq!(gpu::backward(ctx(), &s, &l.t(), &x, &dy, &g).unwrap().len(), want.1);
+}
+
+/// On a CPU adapter the per-channel passes read four values at a time wherever a plane holds a
+/// multiple of 4 (their `4` entries), and one at a time elsewhere (MNIST's 7×7 planes).
+#[test]
+fn per_channel_passes_read_vec4s_where_the_planes_allow() {
+    let mut rng = Rng::new(30);
+    for (s, suffix) in [(BatchNormShape::new(2, 4, 3, 3), ""), (BatchNormShape::new(2, 4, 2, 2), "4"), (BatchNormShape::new(2, 4, 7, 4), "4")] {
+        let (l, _) = layer(&mut rng, &s);
+        let (x, y, dy) = (zeros("bn x", &[s.len()]), zeros("bn y", &[s.len()]), zeros("bn dy", &[s.len()]));
+        let (dgamma, dbeta) = (zeros("bn dgamma", &[4]), zeros("bn dbeta", &[4]));
+        let g = gpu::BnGrads { dx: &y, dgamma: &dgamma, dbeta: &dbeta };
+        let forward = gpu::forward_train_with(ctx(), &s, &l.t(), &x, &y, Some(Activation::Relu6), Passes::PerChannel).unwrap();
+        assert_eq!(forward[0].label, format!("batchnorm train_channel{suffix}+relu6 -> bn y"), "{s:?}");
+        let backward = gpu::backward_with(ctx(), &s, &l.t(), &x, None, &dy, &g, Passes::PerChannel).unwrap();
+        assert_eq!(backward[0].label, format!("batchnorm backward_channel{suffix} -> bn y"), "{s:?}");
+    }
 }

@@ -93,9 +93,10 @@ fn mobilenetv2_trains_its_relu6s_inside_the_batch_norms() {
     assert!(relu6s > 20, "MobileNetV2 has {relu6s} ReLU6s");
     assert_eq!(count(&gpu.forward_train, "relu6_forward"), 0, "no ReLU6 pass of its own in the training forward");
     assert_eq!(count(&gpu.backward, "relu6_backward"), 0, "nor in the backward");
-    // The pass that writes the batch norm's output applies the ReLU6: per channel on CPU adapters.
+    // The pass that writes the batch norm's output applies the ReLU6: per channel on CPU adapters
+    // (four values at a time, as every plane of this model holds a multiple of 4).
     let (forward, backward) = match batchnorm::passes_for(ctx()) {
-        Passes::PerChannel => ("train_channel+relu6", "backward_channel+relu6"),
+        Passes::PerChannel => ("train_channel4+relu6", "backward_channel4+relu6"),
         Passes::Split => ("train_normalize+relu6", "backward_reduce+relu6"),
     };
     assert_eq!(count(&gpu.forward_train, forward), relu6s);

@@ -141,6 +141,12 @@ pub enum Passes {
     PerChannel,
 }
 
+/// Whether the per-channel passes read and write four values at a time (their `4` entries): when a
+/// plane holds a multiple of 4 values (all but MNIST's 7×7 layers).
+fn vec4s(s: &BatchNormShape) -> bool {
+    s.plane().is_multiple_of(4)
+}
+
 /// The passes `ctx` runs: per channel on a CPU adapter that binds 9 storage buffers per stage.
 pub fn passes_for(ctx: &GpuContext) -> Passes {
     if ctx.is_software() && ctx.limits.max_storage_buffers_per_shader_stage >= 9 {
@@ -158,6 +164,10 @@ pub fn forward_train_with(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x
     s.check(true, &[("x", x), ("y", y)], &per_channel)?;
     let stats_buffers = [(1, x), (6, t.running_mean), (7, t.running_var), (4, t.mean), (5, t.inv_std)];
     if passes == Passes::PerChannel {
+        if vec4s(s) {
+            let buffers = [(14, x), (6, t.running_mean), (7, t.running_var), (4, t.mean), (5, t.inv_std), (2, t.gamma), (3, t.beta), (16, y)];
+            return Ok(vec![prepare(ctx, s, "train_channel4", act, &buffers, Grid::PerChannel)?]);
+        }
         let buffers = [&stats_buffers[..], &[(2, t.gamma), (3, t.beta), (8, y)]].concat();
         return Ok(vec![prepare(ctx, s, "train_channel", act, &buffers, Grid::PerChannel)?]);
     }
@@ -199,6 +209,10 @@ pub fn backward_with(ctx: &GpuContext, s: &BatchNormShape, t: &BnTensors, x: &Te
     s.check(true, &[("x", x), ("dy", dy), ("dx", g.dx)], &per_channel)?;
     let inputs = [(1, x), (9, dy), (2, t.gamma), (3, t.beta), (4, t.mean), (5, t.inv_std)];
     if passes == Passes::PerChannel {
+        if vec4s(s) {
+            let buffers = [(14, x), (15, dy), (2, t.gamma), (3, t.beta), (4, t.mean), (5, t.inv_std), (11, g.dgamma), (12, g.dbeta), (16, g.dx)];
+            return Ok(vec![prepare(ctx, s, "backward_channel4", act, &buffers, Grid::PerChannel)?]);
+        }
         let buffers = [&inputs[..], &[(11, g.dgamma), (12, g.dbeta), (8, g.dx)]].concat();
         return Ok(vec![prepare(ctx, s, "backward_channel", act, &buffers, Grid::PerChannel)?]);
     }
