@@ -20,7 +20,7 @@ def main():
     a, b = kernels(before), kernels(after)
     print("| variant | pass × shape pairs | median after/before | lowest | highest |")
     print("|---|---|---|---|---|")
-    for v in ["register", "register-8x8", "register-16x8", "wide", "tiled", "subgroup"]:
+    for v in ["register", "register-8x8", "register-16x8", "register-16x16", "wide", "tiled", "subgroup"]:
         r = [b[k][v] / a[k][v] for k in a if k in b and a[k].get(v) and b[k].get(v)]
         if r:
             print(f"| {v} | {len(r)} | {statistics.median(r):.3f} | {min(r):.2f} | {max(r):.2f} |")

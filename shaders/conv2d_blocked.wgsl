@@ -2,7 +2,8 @@
 //
 // 2-D convolution with a C x P register block per thread, every accumulator a named variable:
 // `Variant::Register` (4x4: forward, backward_input, backward_weight; src/gpu/shaders.rs puts this
-// file in conv2d.wgsl's module), `Variant::Register8x8` and `Variant::Register16x8` (suffixed).
+// file in conv2d.wgsl's module), `Variant::Register8x8`, `Variant::Register16x8` and
+// `Variant::Register16x16` (suffixed).
 // forward: C output channels x P output pixels of a row; backward for the input: C input channels x
 // P input pixels of a row and stride phase; backward for the weight: C output channels x P weight
 // taps, summed over a chunk of (n, oh) rows (the chunks are added up by conv2d.wgsl's
@@ -623,4 +624,348 @@ fn backward_weight16x8(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroup
     store_rows(vec4i(w0 + 8 * k) + vec4i(col1), k, i32(p.cout_g - o.c0) - 8, col_ok1, vec4f(a2_1_0.x, a2_1_1.x, a2_1_2.x, a2_1_3.x), vec4f(a2_1_0.y, a2_1_1.y, a2_1_2.y, a2_1_3.y), vec4f(a2_1_0.z, a2_1_1.z, a2_1_2.z, a2_1_3.z), vec4f(a2_1_0.w, a2_1_1.w, a2_1_2.w, a2_1_3.w));
     store_rows(vec4i(w0 + 12 * k) + vec4i(col0), k, i32(p.cout_g - o.c0) - 12, col_ok0, vec4f(a3_0_0.x, a3_0_1.x, a3_0_2.x, a3_0_3.x), vec4f(a3_0_0.y, a3_0_1.y, a3_0_2.y, a3_0_3.y), vec4f(a3_0_0.z, a3_0_1.z, a3_0_2.z, a3_0_3.z), vec4f(a3_0_0.w, a3_0_1.w, a3_0_2.w, a3_0_3.w));
     store_rows(vec4i(w0 + 12 * k) + vec4i(col1), k, i32(p.cout_g - o.c0) - 12, col_ok1, vec4f(a3_1_0.x, a3_1_1.x, a3_1_2.x, a3_1_3.x), vec4f(a3_1_0.y, a3_1_1.y, a3_1_2.y, a3_1_3.y), vec4f(a3_1_0.z, a3_1_1.z, a3_1_2.z, a3_1_3.z), vec4f(a3_1_0.w, a3_1_1.w, a3_1_2.w, a3_1_3.w));
+}
+
+// forward16x16: a = x, b = w, out = y.
+@compute @workgroup_size(64)
+fn forward16x16(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let t = thread_index(wid, nwg, lid, WG);
+    if t >= out_blocks() { return; }
+    let o = out_block(t, 16u, 16u);
+    let wr0 = weight_rows(o, 0u);
+    let wr1 = weight_rows(o, 4u);
+    let wr2 = weight_rows(o, 8u);
+    let wr3 = weight_rows(o, 12u);
+    let taps = p.k_h * p.k_w;
+    let plane = i32(p.in_h * p.in_w);
+    let x_n = x_image(o);
+    let iw0 = in_cols(o, 0u);
+    let iw1 = in_cols(o, 4u);
+    let iw2 = in_cols(o, 8u);
+    let iw3 = in_cols(o, 12u);
+    var a0_0 = vec4f(0.0); var a0_1 = vec4f(0.0); var a0_2 = vec4f(0.0); var a0_3 = vec4f(0.0);
+    var a1_0 = vec4f(0.0); var a1_1 = vec4f(0.0); var a1_2 = vec4f(0.0); var a1_3 = vec4f(0.0);
+    var a2_0 = vec4f(0.0); var a2_1 = vec4f(0.0); var a2_2 = vec4f(0.0); var a2_3 = vec4f(0.0);
+    var a3_0 = vec4f(0.0); var a3_1 = vec4f(0.0); var a3_2 = vec4f(0.0); var a3_3 = vec4f(0.0);
+    var a4_0 = vec4f(0.0); var a4_1 = vec4f(0.0); var a4_2 = vec4f(0.0); var a4_3 = vec4f(0.0);
+    var a5_0 = vec4f(0.0); var a5_1 = vec4f(0.0); var a5_2 = vec4f(0.0); var a5_3 = vec4f(0.0);
+    var a6_0 = vec4f(0.0); var a6_1 = vec4f(0.0); var a6_2 = vec4f(0.0); var a6_3 = vec4f(0.0);
+    var a7_0 = vec4f(0.0); var a7_1 = vec4f(0.0); var a7_2 = vec4f(0.0); var a7_3 = vec4f(0.0);
+    var a8_0 = vec4f(0.0); var a8_1 = vec4f(0.0); var a8_2 = vec4f(0.0); var a8_3 = vec4f(0.0);
+    var a9_0 = vec4f(0.0); var a9_1 = vec4f(0.0); var a9_2 = vec4f(0.0); var a9_3 = vec4f(0.0);
+    var a10_0 = vec4f(0.0); var a10_1 = vec4f(0.0); var a10_2 = vec4f(0.0); var a10_3 = vec4f(0.0);
+    var a11_0 = vec4f(0.0); var a11_1 = vec4f(0.0); var a11_2 = vec4f(0.0); var a11_3 = vec4f(0.0);
+    var a12_0 = vec4f(0.0); var a12_1 = vec4f(0.0); var a12_2 = vec4f(0.0); var a12_3 = vec4f(0.0);
+    var a13_0 = vec4f(0.0); var a13_1 = vec4f(0.0); var a13_2 = vec4f(0.0); var a13_3 = vec4f(0.0);
+    var a14_0 = vec4f(0.0); var a14_1 = vec4f(0.0); var a14_2 = vec4f(0.0); var a14_3 = vec4f(0.0);
+    var a15_0 = vec4f(0.0); var a15_1 = vec4f(0.0); var a15_2 = vec4f(0.0); var a15_3 = vec4f(0.0);
+    for (var kh = 0u; kh < p.k_h; kh++) {
+        let ih = in_row(o, kh);
+        let row = vec4i(x_n + ih * i32(p.in_w));
+        for (var kw = 0u; kw < p.k_w; kw++) {
+            let jw0 = iw0 + vec4i(i32(kw));
+            let ok0 = x_ok(ih, jw0);
+            let idx0 = select(vec4i(0), row + jw0, ok0);
+            let jw1 = iw1 + vec4i(i32(kw));
+            let ok1 = x_ok(ih, jw1);
+            let idx1 = select(vec4i(0), row + jw1, ok1);
+            let jw2 = iw2 + vec4i(i32(kw));
+            let ok2 = x_ok(ih, jw2);
+            let idx2 = select(vec4i(0), row + jw2, ok2);
+            let jw3 = iw3 + vec4i(i32(kw));
+            let ok3 = x_ok(ih, jw3);
+            let idx3 = select(vec4i(0), row + jw3, ok3);
+            let tap = kh * p.k_w + kw;
+            for (var ci = 0u; ci < p.cin_g; ci++) {
+                let off = i32(ci) * plane;
+                let x0 = load4_a(idx0, off, ok0); let x1 = load4_a(idx1, off, ok1); let x2 = load4_a(idx2, off, ok2); let x3 = load4_a(idx3, off, ok3);
+                let wi = ci * taps + tap;
+                let w0 = b[wr0.x + wi];
+                let w1 = b[wr0.y + wi];
+                let w2 = b[wr0.z + wi];
+                let w3 = b[wr0.w + wi];
+                let w4 = b[wr1.x + wi];
+                let w5 = b[wr1.y + wi];
+                let w6 = b[wr1.z + wi];
+                let w7 = b[wr1.w + wi];
+                let w8 = b[wr2.x + wi];
+                let w9 = b[wr2.y + wi];
+                let w10 = b[wr2.z + wi];
+                let w11 = b[wr2.w + wi];
+                let w12 = b[wr3.x + wi];
+                let w13 = b[wr3.y + wi];
+                let w14 = b[wr3.z + wi];
+                let w15 = b[wr3.w + wi];
+                a0_0 += w0 * x0; a0_1 += w0 * x1; a0_2 += w0 * x2; a0_3 += w0 * x3;
+                a1_0 += w1 * x0; a1_1 += w1 * x1; a1_2 += w1 * x2; a1_3 += w1 * x3;
+                a2_0 += w2 * x0; a2_1 += w2 * x1; a2_2 += w2 * x2; a2_3 += w2 * x3;
+                a3_0 += w3 * x0; a3_1 += w3 * x1; a3_2 += w3 * x2; a3_3 += w3 * x3;
+                a4_0 += w4 * x0; a4_1 += w4 * x1; a4_2 += w4 * x2; a4_3 += w4 * x3;
+                a5_0 += w5 * x0; a5_1 += w5 * x1; a5_2 += w5 * x2; a5_3 += w5 * x3;
+                a6_0 += w6 * x0; a6_1 += w6 * x1; a6_2 += w6 * x2; a6_3 += w6 * x3;
+                a7_0 += w7 * x0; a7_1 += w7 * x1; a7_2 += w7 * x2; a7_3 += w7 * x3;
+                a8_0 += w8 * x0; a8_1 += w8 * x1; a8_2 += w8 * x2; a8_3 += w8 * x3;
+                a9_0 += w9 * x0; a9_1 += w9 * x1; a9_2 += w9 * x2; a9_3 += w9 * x3;
+                a10_0 += w10 * x0; a10_1 += w10 * x1; a10_2 += w10 * x2; a10_3 += w10 * x3;
+                a11_0 += w11 * x0; a11_1 += w11 * x1; a11_2 += w11 * x2; a11_3 += w11 * x3;
+                a12_0 += w12 * x0; a12_1 += w12 * x1; a12_2 += w12 * x2; a12_3 += w12 * x3;
+                a13_0 += w13 * x0; a13_1 += w13 * x1; a13_2 += w13 * x2; a13_3 += w13 * x3;
+                a14_0 += w14 * x0; a14_1 += w14 * x1; a14_2 += w14 * x2; a14_3 += w14 * x3;
+                a15_0 += w15 * x0; a15_1 += w15 * x1; a15_2 += w15 * x2; a15_3 += w15 * x3;
+            }
+        }
+    }
+    let y0 = y_first(o);
+    let out_plane = i32(p.out_h * p.out_w);
+    store_rows(vec4i(y0 + 0 * out_plane + 0) + LANES, out_plane, i32(p.cout_g - o.c0) - 0, out_cols_ok(o, 0u), a0_0, a1_0, a2_0, a3_0);
+    store_rows(vec4i(y0 + 0 * out_plane + 4) + LANES, out_plane, i32(p.cout_g - o.c0) - 0, out_cols_ok(o, 4u), a0_1, a1_1, a2_1, a3_1);
+    store_rows(vec4i(y0 + 0 * out_plane + 8) + LANES, out_plane, i32(p.cout_g - o.c0) - 0, out_cols_ok(o, 8u), a0_2, a1_2, a2_2, a3_2);
+    store_rows(vec4i(y0 + 0 * out_plane + 12) + LANES, out_plane, i32(p.cout_g - o.c0) - 0, out_cols_ok(o, 12u), a0_3, a1_3, a2_3, a3_3);
+    store_rows(vec4i(y0 + 4 * out_plane + 0) + LANES, out_plane, i32(p.cout_g - o.c0) - 4, out_cols_ok(o, 0u), a4_0, a5_0, a6_0, a7_0);
+    store_rows(vec4i(y0 + 4 * out_plane + 4) + LANES, out_plane, i32(p.cout_g - o.c0) - 4, out_cols_ok(o, 4u), a4_1, a5_1, a6_1, a7_1);
+    store_rows(vec4i(y0 + 4 * out_plane + 8) + LANES, out_plane, i32(p.cout_g - o.c0) - 4, out_cols_ok(o, 8u), a4_2, a5_2, a6_2, a7_2);
+    store_rows(vec4i(y0 + 4 * out_plane + 12) + LANES, out_plane, i32(p.cout_g - o.c0) - 4, out_cols_ok(o, 12u), a4_3, a5_3, a6_3, a7_3);
+    store_rows(vec4i(y0 + 8 * out_plane + 0) + LANES, out_plane, i32(p.cout_g - o.c0) - 8, out_cols_ok(o, 0u), a8_0, a9_0, a10_0, a11_0);
+    store_rows(vec4i(y0 + 8 * out_plane + 4) + LANES, out_plane, i32(p.cout_g - o.c0) - 8, out_cols_ok(o, 4u), a8_1, a9_1, a10_1, a11_1);
+    store_rows(vec4i(y0 + 8 * out_plane + 8) + LANES, out_plane, i32(p.cout_g - o.c0) - 8, out_cols_ok(o, 8u), a8_2, a9_2, a10_2, a11_2);
+    store_rows(vec4i(y0 + 8 * out_plane + 12) + LANES, out_plane, i32(p.cout_g - o.c0) - 8, out_cols_ok(o, 12u), a8_3, a9_3, a10_3, a11_3);
+    store_rows(vec4i(y0 + 12 * out_plane + 0) + LANES, out_plane, i32(p.cout_g - o.c0) - 12, out_cols_ok(o, 0u), a12_0, a13_0, a14_0, a15_0);
+    store_rows(vec4i(y0 + 12 * out_plane + 4) + LANES, out_plane, i32(p.cout_g - o.c0) - 12, out_cols_ok(o, 4u), a12_1, a13_1, a14_1, a15_1);
+    store_rows(vec4i(y0 + 12 * out_plane + 8) + LANES, out_plane, i32(p.cout_g - o.c0) - 12, out_cols_ok(o, 8u), a12_2, a13_2, a14_2, a15_2);
+    store_rows(vec4i(y0 + 12 * out_plane + 12) + LANES, out_plane, i32(p.cout_g - o.c0) - 12, out_cols_ok(o, 12u), a12_3, a13_3, a14_3, a15_3);
+}
+
+// backward_input16x16: a = dy, b = w, out = dx. Input pixels iw = phase + stride·(P·blk + j) share a
+// stride phase, so the same kernel taps reach all of them.
+@compute @workgroup_size(64)
+fn backward_input16x16(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let t = thread_index(wid, nwg, lid, WG);
+    if t >= in_blocks(p.stride) { return; }
+    let o = in_block(t, 16u, p.stride);
+    let wc0 = weight_cols(o, 0u);
+    let wc1 = weight_cols(o, 4u);
+    let wc2 = weight_cols(o, 8u);
+    let wc3 = weight_cols(o, 12u);
+    let iw0 = phase_cols(o, 16u, 0u);
+    let iw_ok0 = iw0 < vec4i(i32(p.in_w));
+    let iw1 = phase_cols(o, 16u, 4u);
+    let iw_ok1 = iw1 < vec4i(i32(p.in_w));
+    let iw2 = phase_cols(o, 16u, 8u);
+    let iw_ok2 = iw2 < vec4i(i32(p.in_w));
+    let iw3 = phase_cols(o, 16u, 12u);
+    let iw_ok3 = iw3 < vec4i(i32(p.in_w));
+    let s = i32(p.stride);
+    let kvol = p.cin_g * p.k_h * p.k_w;
+    let out_plane = i32(p.out_h * p.out_w);
+    let dy_n = dy_image(o);
+    var a0_0 = vec4f(0.0); var a0_1 = vec4f(0.0); var a0_2 = vec4f(0.0); var a0_3 = vec4f(0.0);
+    var a1_0 = vec4f(0.0); var a1_1 = vec4f(0.0); var a1_2 = vec4f(0.0); var a1_3 = vec4f(0.0);
+    var a2_0 = vec4f(0.0); var a2_1 = vec4f(0.0); var a2_2 = vec4f(0.0); var a2_3 = vec4f(0.0);
+    var a3_0 = vec4f(0.0); var a3_1 = vec4f(0.0); var a3_2 = vec4f(0.0); var a3_3 = vec4f(0.0);
+    var a4_0 = vec4f(0.0); var a4_1 = vec4f(0.0); var a4_2 = vec4f(0.0); var a4_3 = vec4f(0.0);
+    var a5_0 = vec4f(0.0); var a5_1 = vec4f(0.0); var a5_2 = vec4f(0.0); var a5_3 = vec4f(0.0);
+    var a6_0 = vec4f(0.0); var a6_1 = vec4f(0.0); var a6_2 = vec4f(0.0); var a6_3 = vec4f(0.0);
+    var a7_0 = vec4f(0.0); var a7_1 = vec4f(0.0); var a7_2 = vec4f(0.0); var a7_3 = vec4f(0.0);
+    var a8_0 = vec4f(0.0); var a8_1 = vec4f(0.0); var a8_2 = vec4f(0.0); var a8_3 = vec4f(0.0);
+    var a9_0 = vec4f(0.0); var a9_1 = vec4f(0.0); var a9_2 = vec4f(0.0); var a9_3 = vec4f(0.0);
+    var a10_0 = vec4f(0.0); var a10_1 = vec4f(0.0); var a10_2 = vec4f(0.0); var a10_3 = vec4f(0.0);
+    var a11_0 = vec4f(0.0); var a11_1 = vec4f(0.0); var a11_2 = vec4f(0.0); var a11_3 = vec4f(0.0);
+    var a12_0 = vec4f(0.0); var a12_1 = vec4f(0.0); var a12_2 = vec4f(0.0); var a12_3 = vec4f(0.0);
+    var a13_0 = vec4f(0.0); var a13_1 = vec4f(0.0); var a13_2 = vec4f(0.0); var a13_3 = vec4f(0.0);
+    var a14_0 = vec4f(0.0); var a14_1 = vec4f(0.0); var a14_2 = vec4f(0.0); var a14_3 = vec4f(0.0);
+    var a15_0 = vec4f(0.0); var a15_1 = vec4f(0.0); var a15_2 = vec4f(0.0); var a15_3 = vec4f(0.0);
+    for (var kh = (o.ih + p.pad) % p.stride; kh < p.k_h; kh += p.stride) {
+        let th = i32(o.ih + p.pad) - i32(kh); // = oh·stride
+        if th < 0 { break; }
+        let oh = th / s;
+        if oh >= i32(p.out_h) { continue; }
+        let row = vec4i(dy_n + oh * i32(p.out_w));
+        for (var kw = (o.phase + p.pad) % p.stride; kw < p.k_w; kw += p.stride) {
+            let tw0 = iw0 + vec4i(i32(p.pad) - i32(kw)); // = ow·stride where valid
+            let ow0 = tw0 / vec4i(s);
+            let ok0 = iw_ok0 & (tw0 >= vec4i(0)) & (ow0 < vec4i(i32(p.out_w)));
+            let idx0 = select(vec4i(0), row + ow0, ok0);
+            let tw1 = iw1 + vec4i(i32(p.pad) - i32(kw)); // = ow·stride where valid
+            let ow1 = tw1 / vec4i(s);
+            let ok1 = iw_ok1 & (tw1 >= vec4i(0)) & (ow1 < vec4i(i32(p.out_w)));
+            let idx1 = select(vec4i(0), row + ow1, ok1);
+            let tw2 = iw2 + vec4i(i32(p.pad) - i32(kw)); // = ow·stride where valid
+            let ow2 = tw2 / vec4i(s);
+            let ok2 = iw_ok2 & (tw2 >= vec4i(0)) & (ow2 < vec4i(i32(p.out_w)));
+            let idx2 = select(vec4i(0), row + ow2, ok2);
+            let tw3 = iw3 + vec4i(i32(p.pad) - i32(kw)); // = ow·stride where valid
+            let ow3 = tw3 / vec4i(s);
+            let ok3 = iw_ok3 & (tw3 >= vec4i(0)) & (ow3 < vec4i(i32(p.out_w)));
+            let idx3 = select(vec4i(0), row + ow3, ok3);
+            let tap = kh * p.k_w + kw;
+            for (var co = 0u; co < p.cout_g; co++) {
+                let off = i32(co) * out_plane;
+                let d0 = load4_a(idx0, off, ok0); let d1 = load4_a(idx1, off, ok1); let d2 = load4_a(idx2, off, ok2); let d3 = load4_a(idx3, off, ok3);
+                let wi = (o.g * p.cout_g + co) * kvol + tap;
+                let w0 = b[wi + wc0.x];
+                let w1 = b[wi + wc0.y];
+                let w2 = b[wi + wc0.z];
+                let w3 = b[wi + wc0.w];
+                let w4 = b[wi + wc1.x];
+                let w5 = b[wi + wc1.y];
+                let w6 = b[wi + wc1.z];
+                let w7 = b[wi + wc1.w];
+                let w8 = b[wi + wc2.x];
+                let w9 = b[wi + wc2.y];
+                let w10 = b[wi + wc2.z];
+                let w11 = b[wi + wc2.w];
+                let w12 = b[wi + wc3.x];
+                let w13 = b[wi + wc3.y];
+                let w14 = b[wi + wc3.z];
+                let w15 = b[wi + wc3.w];
+                a0_0 += w0 * d0; a0_1 += w0 * d1; a0_2 += w0 * d2; a0_3 += w0 * d3;
+                a1_0 += w1 * d0; a1_1 += w1 * d1; a1_2 += w1 * d2; a1_3 += w1 * d3;
+                a2_0 += w2 * d0; a2_1 += w2 * d1; a2_2 += w2 * d2; a2_3 += w2 * d3;
+                a3_0 += w3 * d0; a3_1 += w3 * d1; a3_2 += w3 * d2; a3_3 += w3 * d3;
+                a4_0 += w4 * d0; a4_1 += w4 * d1; a4_2 += w4 * d2; a4_3 += w4 * d3;
+                a5_0 += w5 * d0; a5_1 += w5 * d1; a5_2 += w5 * d2; a5_3 += w5 * d3;
+                a6_0 += w6 * d0; a6_1 += w6 * d1; a6_2 += w6 * d2; a6_3 += w6 * d3;
+                a7_0 += w7 * d0; a7_1 += w7 * d1; a7_2 += w7 * d2; a7_3 += w7 * d3;
+                a8_0 += w8 * d0; a8_1 += w8 * d1; a8_2 += w8 * d2; a8_3 += w8 * d3;
+                a9_0 += w9 * d0; a9_1 += w9 * d1; a9_2 += w9 * d2; a9_3 += w9 * d3;
+                a10_0 += w10 * d0; a10_1 += w10 * d1; a10_2 += w10 * d2; a10_3 += w10 * d3;
+                a11_0 += w11 * d0; a11_1 += w11 * d1; a11_2 += w11 * d2; a11_3 += w11 * d3;
+                a12_0 += w12 * d0; a12_1 += w12 * d1; a12_2 += w12 * d2; a12_3 += w12 * d3;
+                a13_0 += w13 * d0; a13_1 += w13 * d1; a13_2 += w13 * d2; a13_3 += w13 * d3;
+                a14_0 += w14 * d0; a14_1 += w14 * d1; a14_2 += w14 * d2; a14_3 += w14 * d3;
+                a15_0 += w15 * d0; a15_1 += w15 * d1; a15_2 += w15 * d2; a15_3 += w15 * d3;
+            }
+        }
+    }
+    let x0 = x_first(o);
+    let in_plane = i32(p.in_h * p.in_w);
+    store_rows(vec4i(x0 + 0 * in_plane) + iw0, in_plane, i32(p.cin_g - o.c0) - 0, iw_ok0, a0_0, a1_0, a2_0, a3_0);
+    store_rows(vec4i(x0 + 0 * in_plane) + iw1, in_plane, i32(p.cin_g - o.c0) - 0, iw_ok1, a0_1, a1_1, a2_1, a3_1);
+    store_rows(vec4i(x0 + 0 * in_plane) + iw2, in_plane, i32(p.cin_g - o.c0) - 0, iw_ok2, a0_2, a1_2, a2_2, a3_2);
+    store_rows(vec4i(x0 + 0 * in_plane) + iw3, in_plane, i32(p.cin_g - o.c0) - 0, iw_ok3, a0_3, a1_3, a2_3, a3_3);
+    store_rows(vec4i(x0 + 4 * in_plane) + iw0, in_plane, i32(p.cin_g - o.c0) - 4, iw_ok0, a4_0, a5_0, a6_0, a7_0);
+    store_rows(vec4i(x0 + 4 * in_plane) + iw1, in_plane, i32(p.cin_g - o.c0) - 4, iw_ok1, a4_1, a5_1, a6_1, a7_1);
+    store_rows(vec4i(x0 + 4 * in_plane) + iw2, in_plane, i32(p.cin_g - o.c0) - 4, iw_ok2, a4_2, a5_2, a6_2, a7_2);
+    store_rows(vec4i(x0 + 4 * in_plane) + iw3, in_plane, i32(p.cin_g - o.c0) - 4, iw_ok3, a4_3, a5_3, a6_3, a7_3);
+    store_rows(vec4i(x0 + 8 * in_plane) + iw0, in_plane, i32(p.cin_g - o.c0) - 8, iw_ok0, a8_0, a9_0, a10_0, a11_0);
+    store_rows(vec4i(x0 + 8 * in_plane) + iw1, in_plane, i32(p.cin_g - o.c0) - 8, iw_ok1, a8_1, a9_1, a10_1, a11_1);
+    store_rows(vec4i(x0 + 8 * in_plane) + iw2, in_plane, i32(p.cin_g - o.c0) - 8, iw_ok2, a8_2, a9_2, a10_2, a11_2);
+    store_rows(vec4i(x0 + 8 * in_plane) + iw3, in_plane, i32(p.cin_g - o.c0) - 8, iw_ok3, a8_3, a9_3, a10_3, a11_3);
+    store_rows(vec4i(x0 + 12 * in_plane) + iw0, in_plane, i32(p.cin_g - o.c0) - 12, iw_ok0, a12_0, a13_0, a14_0, a15_0);
+    store_rows(vec4i(x0 + 12 * in_plane) + iw1, in_plane, i32(p.cin_g - o.c0) - 12, iw_ok1, a12_1, a13_1, a14_1, a15_1);
+    store_rows(vec4i(x0 + 12 * in_plane) + iw2, in_plane, i32(p.cin_g - o.c0) - 12, iw_ok2, a12_2, a13_2, a14_2, a15_2);
+    store_rows(vec4i(x0 + 12 * in_plane) + iw3, in_plane, i32(p.cin_g - o.c0) - 12, iw_ok3, a12_3, a13_3, a14_3, a15_3);
+}
+
+// backward_weight16x16: a = x, b = dy, out = partial sums [splits, len] (or dw when splits = 1).
+// Accumulators aq_r_j: output channels 4q..4q+3 (a vec4) at weight tap P·tb + 4r + j.
+@compute @workgroup_size(64)
+fn backward_weight16x16(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+    let t = thread_index(wid, nwg, lid, WG);
+    if t >= tap_blocks() { return; }
+    let o = tap_block(t, 16u);
+    let taps = p.k_h * p.k_w;
+    let kvol = p.cin_g * taps;
+    let s = i32(p.stride);
+    let in_plane = p.in_h * p.in_w;
+    let out_plane = p.out_h * p.out_w;
+    let co0 = vec4u(o.g * p.cout_g) + min(vec4u(o.c0 + 0u) + vec4u(LANES), vec4u(p.cout_g - 1u));
+    let co1 = vec4u(o.g * p.cout_g) + min(vec4u(o.c0 + 4u) + vec4u(LANES), vec4u(p.cout_g - 1u));
+    let co2 = vec4u(o.g * p.cout_g) + min(vec4u(o.c0 + 8u) + vec4u(LANES), vec4u(p.cout_g - 1u));
+    let co3 = vec4u(o.g * p.cout_g) + min(vec4u(o.c0 + 12u) + vec4u(LANES), vec4u(p.cout_g - 1u));
+    let col0 = vec4u(o.tb * 16u + 0u) + vec4u(LANES);
+    let col_ok0 = col0 < vec4u(kvol);
+    let colc0 = min(col0, vec4u(kvol - 1u));
+    let kh0 = vec4i((colc0 % taps) / p.k_w);
+    let kw0 = vec4i(colc0 % p.k_w) - vec4i(i32(p.pad));
+    let x_c0 = vec4i((vec4u(o.g * p.cin_g) + colc0 / taps) * in_plane);
+    let col1 = vec4u(o.tb * 16u + 4u) + vec4u(LANES);
+    let col_ok1 = col1 < vec4u(kvol);
+    let colc1 = min(col1, vec4u(kvol - 1u));
+    let kh1 = vec4i((colc1 % taps) / p.k_w);
+    let kw1 = vec4i(colc1 % p.k_w) - vec4i(i32(p.pad));
+    let x_c1 = vec4i((vec4u(o.g * p.cin_g) + colc1 / taps) * in_plane);
+    let col2 = vec4u(o.tb * 16u + 8u) + vec4u(LANES);
+    let col_ok2 = col2 < vec4u(kvol);
+    let colc2 = min(col2, vec4u(kvol - 1u));
+    let kh2 = vec4i((colc2 % taps) / p.k_w);
+    let kw2 = vec4i(colc2 % p.k_w) - vec4i(i32(p.pad));
+    let x_c2 = vec4i((vec4u(o.g * p.cin_g) + colc2 / taps) * in_plane);
+    let col3 = vec4u(o.tb * 16u + 12u) + vec4u(LANES);
+    let col_ok3 = col3 < vec4u(kvol);
+    let colc3 = min(col3, vec4u(kvol - 1u));
+    let kh3 = vec4i((colc3 % taps) / p.k_w);
+    let kw3 = vec4i(colc3 % p.k_w) - vec4i(i32(p.pad));
+    let x_c3 = vec4i((vec4u(o.g * p.cin_g) + colc3 / taps) * in_plane);
+    let rows = chunk_rows(o.chunk);
+    var a0_0_0 = vec4f(0.0); var a0_0_1 = vec4f(0.0); var a0_0_2 = vec4f(0.0); var a0_0_3 = vec4f(0.0); var a0_1_0 = vec4f(0.0); var a0_1_1 = vec4f(0.0); var a0_1_2 = vec4f(0.0); var a0_1_3 = vec4f(0.0); var a0_2_0 = vec4f(0.0); var a0_2_1 = vec4f(0.0); var a0_2_2 = vec4f(0.0); var a0_2_3 = vec4f(0.0); var a0_3_0 = vec4f(0.0); var a0_3_1 = vec4f(0.0); var a0_3_2 = vec4f(0.0); var a0_3_3 = vec4f(0.0);
+    var a1_0_0 = vec4f(0.0); var a1_0_1 = vec4f(0.0); var a1_0_2 = vec4f(0.0); var a1_0_3 = vec4f(0.0); var a1_1_0 = vec4f(0.0); var a1_1_1 = vec4f(0.0); var a1_1_2 = vec4f(0.0); var a1_1_3 = vec4f(0.0); var a1_2_0 = vec4f(0.0); var a1_2_1 = vec4f(0.0); var a1_2_2 = vec4f(0.0); var a1_2_3 = vec4f(0.0); var a1_3_0 = vec4f(0.0); var a1_3_1 = vec4f(0.0); var a1_3_2 = vec4f(0.0); var a1_3_3 = vec4f(0.0);
+    var a2_0_0 = vec4f(0.0); var a2_0_1 = vec4f(0.0); var a2_0_2 = vec4f(0.0); var a2_0_3 = vec4f(0.0); var a2_1_0 = vec4f(0.0); var a2_1_1 = vec4f(0.0); var a2_1_2 = vec4f(0.0); var a2_1_3 = vec4f(0.0); var a2_2_0 = vec4f(0.0); var a2_2_1 = vec4f(0.0); var a2_2_2 = vec4f(0.0); var a2_2_3 = vec4f(0.0); var a2_3_0 = vec4f(0.0); var a2_3_1 = vec4f(0.0); var a2_3_2 = vec4f(0.0); var a2_3_3 = vec4f(0.0);
+    var a3_0_0 = vec4f(0.0); var a3_0_1 = vec4f(0.0); var a3_0_2 = vec4f(0.0); var a3_0_3 = vec4f(0.0); var a3_1_0 = vec4f(0.0); var a3_1_1 = vec4f(0.0); var a3_1_2 = vec4f(0.0); var a3_1_3 = vec4f(0.0); var a3_2_0 = vec4f(0.0); var a3_2_1 = vec4f(0.0); var a3_2_2 = vec4f(0.0); var a3_2_3 = vec4f(0.0); var a3_3_0 = vec4f(0.0); var a3_3_1 = vec4f(0.0); var a3_3_2 = vec4f(0.0); var a3_3_3 = vec4f(0.0);
+    for (var row = rows.x; row < rows.y; row++) {
+        let n = row / p.out_h;
+        let oh = row % p.out_h;
+        let x_n = vec4i(i32(n * p.in_c * in_plane));
+        let ih0 = vec4i(i32(oh) * s - i32(p.pad)) + kh0;
+        let row_ok0 = col_ok0 & (ih0 >= vec4i(0)) & (ih0 < vec4i(i32(p.in_h)));
+        let x_row0 = x_n + x_c0 + ih0 * i32(p.in_w);
+        let ih1 = vec4i(i32(oh) * s - i32(p.pad)) + kh1;
+        let row_ok1 = col_ok1 & (ih1 >= vec4i(0)) & (ih1 < vec4i(i32(p.in_h)));
+        let x_row1 = x_n + x_c1 + ih1 * i32(p.in_w);
+        let ih2 = vec4i(i32(oh) * s - i32(p.pad)) + kh2;
+        let row_ok2 = col_ok2 & (ih2 >= vec4i(0)) & (ih2 < vec4i(i32(p.in_h)));
+        let x_row2 = x_n + x_c2 + ih2 * i32(p.in_w);
+        let ih3 = vec4i(i32(oh) * s - i32(p.pad)) + kh3;
+        let row_ok3 = col_ok3 & (ih3 >= vec4i(0)) & (ih3 < vec4i(i32(p.in_h)));
+        let x_row3 = x_n + x_c3 + ih3 * i32(p.in_w);
+        let dy_row0 = (vec4u(n * p.out_c) + co0) * out_plane + vec4u(oh * p.out_w);
+        let dy_row1 = (vec4u(n * p.out_c) + co1) * out_plane + vec4u(oh * p.out_w);
+        let dy_row2 = (vec4u(n * p.out_c) + co2) * out_plane + vec4u(oh * p.out_w);
+        let dy_row3 = (vec4u(n * p.out_c) + co3) * out_plane + vec4u(oh * p.out_w);
+        for (var ow = 0u; ow < p.out_w; ow++) {
+            let iw0 = kw0 + vec4i(i32(ow) * s);
+            let ok0 = row_ok0 & (iw0 >= vec4i(0)) & (iw0 < vec4i(i32(p.in_w)));
+            let x0 = load4_a(select(vec4i(0), x_row0 + iw0, ok0), 0, ok0);
+            let iw1 = kw1 + vec4i(i32(ow) * s);
+            let ok1 = row_ok1 & (iw1 >= vec4i(0)) & (iw1 < vec4i(i32(p.in_w)));
+            let x1 = load4_a(select(vec4i(0), x_row1 + iw1, ok1), 0, ok1);
+            let iw2 = kw2 + vec4i(i32(ow) * s);
+            let ok2 = row_ok2 & (iw2 >= vec4i(0)) & (iw2 < vec4i(i32(p.in_w)));
+            let x2 = load4_a(select(vec4i(0), x_row2 + iw2, ok2), 0, ok2);
+            let iw3 = kw3 + vec4i(i32(ow) * s);
+            let ok3 = row_ok3 & (iw3 >= vec4i(0)) & (iw3 < vec4i(i32(p.in_w)));
+            let x3 = load4_a(select(vec4i(0), x_row3 + iw3, ok3), 0, ok3);
+            let e0 = dy_row0 + vec4u(ow);
+            let d0 = vec4f(b[e0.x], b[e0.y], b[e0.z], b[e0.w]);
+            let e1 = dy_row1 + vec4u(ow);
+            let d1 = vec4f(b[e1.x], b[e1.y], b[e1.z], b[e1.w]);
+            let e2 = dy_row2 + vec4u(ow);
+            let d2 = vec4f(b[e2.x], b[e2.y], b[e2.z], b[e2.w]);
+            let e3 = dy_row3 + vec4u(ow);
+            let d3 = vec4f(b[e3.x], b[e3.y], b[e3.z], b[e3.w]);
+            a0_0_0 += d0 * x0.x; a0_0_1 += d0 * x0.y; a0_0_2 += d0 * x0.z; a0_0_3 += d0 * x0.w; a0_1_0 += d0 * x1.x; a0_1_1 += d0 * x1.y; a0_1_2 += d0 * x1.z; a0_1_3 += d0 * x1.w; a0_2_0 += d0 * x2.x; a0_2_1 += d0 * x2.y; a0_2_2 += d0 * x2.z; a0_2_3 += d0 * x2.w; a0_3_0 += d0 * x3.x; a0_3_1 += d0 * x3.y; a0_3_2 += d0 * x3.z; a0_3_3 += d0 * x3.w;
+            a1_0_0 += d1 * x0.x; a1_0_1 += d1 * x0.y; a1_0_2 += d1 * x0.z; a1_0_3 += d1 * x0.w; a1_1_0 += d1 * x1.x; a1_1_1 += d1 * x1.y; a1_1_2 += d1 * x1.z; a1_1_3 += d1 * x1.w; a1_2_0 += d1 * x2.x; a1_2_1 += d1 * x2.y; a1_2_2 += d1 * x2.z; a1_2_3 += d1 * x2.w; a1_3_0 += d1 * x3.x; a1_3_1 += d1 * x3.y; a1_3_2 += d1 * x3.z; a1_3_3 += d1 * x3.w;
+            a2_0_0 += d2 * x0.x; a2_0_1 += d2 * x0.y; a2_0_2 += d2 * x0.z; a2_0_3 += d2 * x0.w; a2_1_0 += d2 * x1.x; a2_1_1 += d2 * x1.y; a2_1_2 += d2 * x1.z; a2_1_3 += d2 * x1.w; a2_2_0 += d2 * x2.x; a2_2_1 += d2 * x2.y; a2_2_2 += d2 * x2.z; a2_2_3 += d2 * x2.w; a2_3_0 += d2 * x3.x; a2_3_1 += d2 * x3.y; a2_3_2 += d2 * x3.z; a2_3_3 += d2 * x3.w;
+            a3_0_0 += d3 * x0.x; a3_0_1 += d3 * x0.y; a3_0_2 += d3 * x0.z; a3_0_3 += d3 * x0.w; a3_1_0 += d3 * x1.x; a3_1_1 += d3 * x1.y; a3_1_2 += d3 * x1.z; a3_1_3 += d3 * x1.w; a3_2_0 += d3 * x2.x; a3_2_1 += d3 * x2.y; a3_2_2 += d3 * x2.z; a3_2_3 += d3 * x2.w; a3_3_0 += d3 * x3.x; a3_3_1 += d3 * x3.y; a3_3_2 += d3 * x3.z; a3_3_3 += d3 * x3.w;
+        }
+    }
+    // out[chunk·len + co·kvol + col]: per output channel, one vec4 of four taps per tap group.
+    let w0 = i32(o.chunk * p.len + (o.g * p.cout_g + o.c0) * kvol);
+    let k = i32(kvol);
+    store_rows(vec4i(w0 + 0 * k) + vec4i(col0), k, i32(p.cout_g - o.c0) - 0, col_ok0, vec4f(a0_0_0.x, a0_0_1.x, a0_0_2.x, a0_0_3.x), vec4f(a0_0_0.y, a0_0_1.y, a0_0_2.y, a0_0_3.y), vec4f(a0_0_0.z, a0_0_1.z, a0_0_2.z, a0_0_3.z), vec4f(a0_0_0.w, a0_0_1.w, a0_0_2.w, a0_0_3.w));
+    store_rows(vec4i(w0 + 0 * k) + vec4i(col1), k, i32(p.cout_g - o.c0) - 0, col_ok1, vec4f(a0_1_0.x, a0_1_1.x, a0_1_2.x, a0_1_3.x), vec4f(a0_1_0.y, a0_1_1.y, a0_1_2.y, a0_1_3.y), vec4f(a0_1_0.z, a0_1_1.z, a0_1_2.z, a0_1_3.z), vec4f(a0_1_0.w, a0_1_1.w, a0_1_2.w, a0_1_3.w));
+    store_rows(vec4i(w0 + 0 * k) + vec4i(col2), k, i32(p.cout_g - o.c0) - 0, col_ok2, vec4f(a0_2_0.x, a0_2_1.x, a0_2_2.x, a0_2_3.x), vec4f(a0_2_0.y, a0_2_1.y, a0_2_2.y, a0_2_3.y), vec4f(a0_2_0.z, a0_2_1.z, a0_2_2.z, a0_2_3.z), vec4f(a0_2_0.w, a0_2_1.w, a0_2_2.w, a0_2_3.w));
+    store_rows(vec4i(w0 + 0 * k) + vec4i(col3), k, i32(p.cout_g - o.c0) - 0, col_ok3, vec4f(a0_3_0.x, a0_3_1.x, a0_3_2.x, a0_3_3.x), vec4f(a0_3_0.y, a0_3_1.y, a0_3_2.y, a0_3_3.y), vec4f(a0_3_0.z, a0_3_1.z, a0_3_2.z, a0_3_3.z), vec4f(a0_3_0.w, a0_3_1.w, a0_3_2.w, a0_3_3.w));
+    store_rows(vec4i(w0 + 4 * k) + vec4i(col0), k, i32(p.cout_g - o.c0) - 4, col_ok0, vec4f(a1_0_0.x, a1_0_1.x, a1_0_2.x, a1_0_3.x), vec4f(a1_0_0.y, a1_0_1.y, a1_0_2.y, a1_0_3.y), vec4f(a1_0_0.z, a1_0_1.z, a1_0_2.z, a1_0_3.z), vec4f(a1_0_0.w, a1_0_1.w, a1_0_2.w, a1_0_3.w));
+    store_rows(vec4i(w0 + 4 * k) + vec4i(col1), k, i32(p.cout_g - o.c0) - 4, col_ok1, vec4f(a1_1_0.x, a1_1_1.x, a1_1_2.x, a1_1_3.x), vec4f(a1_1_0.y, a1_1_1.y, a1_1_2.y, a1_1_3.y), vec4f(a1_1_0.z, a1_1_1.z, a1_1_2.z, a1_1_3.z), vec4f(a1_1_0.w, a1_1_1.w, a1_1_2.w, a1_1_3.w));
+    store_rows(vec4i(w0 + 4 * k) + vec4i(col2), k, i32(p.cout_g - o.c0) - 4, col_ok2, vec4f(a1_2_0.x, a1_2_1.x, a1_2_2.x, a1_2_3.x), vec4f(a1_2_0.y, a1_2_1.y, a1_2_2.y, a1_2_3.y), vec4f(a1_2_0.z, a1_2_1.z, a1_2_2.z, a1_2_3.z), vec4f(a1_2_0.w, a1_2_1.w, a1_2_2.w, a1_2_3.w));
+    store_rows(vec4i(w0 + 4 * k) + vec4i(col3), k, i32(p.cout_g - o.c0) - 4, col_ok3, vec4f(a1_3_0.x, a1_3_1.x, a1_3_2.x, a1_3_3.x), vec4f(a1_3_0.y, a1_3_1.y, a1_3_2.y, a1_3_3.y), vec4f(a1_3_0.z, a1_3_1.z, a1_3_2.z, a1_3_3.z), vec4f(a1_3_0.w, a1_3_1.w, a1_3_2.w, a1_3_3.w));
+    store_rows(vec4i(w0 + 8 * k) + vec4i(col0), k, i32(p.cout_g - o.c0) - 8, col_ok0, vec4f(a2_0_0.x, a2_0_1.x, a2_0_2.x, a2_0_3.x), vec4f(a2_0_0.y, a2_0_1.y, a2_0_2.y, a2_0_3.y), vec4f(a2_0_0.z, a2_0_1.z, a2_0_2.z, a2_0_3.z), vec4f(a2_0_0.w, a2_0_1.w, a2_0_2.w, a2_0_3.w));
+    store_rows(vec4i(w0 + 8 * k) + vec4i(col1), k, i32(p.cout_g - o.c0) - 8, col_ok1, vec4f(a2_1_0.x, a2_1_1.x, a2_1_2.x, a2_1_3.x), vec4f(a2_1_0.y, a2_1_1.y, a2_1_2.y, a2_1_3.y), vec4f(a2_1_0.z, a2_1_1.z, a2_1_2.z, a2_1_3.z), vec4f(a2_1_0.w, a2_1_1.w, a2_1_2.w, a2_1_3.w));
+    store_rows(vec4i(w0 + 8 * k) + vec4i(col2), k, i32(p.cout_g - o.c0) - 8, col_ok2, vec4f(a2_2_0.x, a2_2_1.x, a2_2_2.x, a2_2_3.x), vec4f(a2_2_0.y, a2_2_1.y, a2_2_2.y, a2_2_3.y), vec4f(a2_2_0.z, a2_2_1.z, a2_2_2.z, a2_2_3.z), vec4f(a2_2_0.w, a2_2_1.w, a2_2_2.w, a2_2_3.w));
+    store_rows(vec4i(w0 + 8 * k) + vec4i(col3), k, i32(p.cout_g - o.c0) - 8, col_ok3, vec4f(a2_3_0.x, a2_3_1.x, a2_3_2.x, a2_3_3.x), vec4f(a2_3_0.y, a2_3_1.y, a2_3_2.y, a2_3_3.y), vec4f(a2_3_0.z, a2_3_1.z, a2_3_2.z, a2_3_3.z), vec4f(a2_3_0.w, a2_3_1.w, a2_3_2.w, a2_3_3.w));
+    store_rows(vec4i(w0 + 12 * k) + vec4i(col0), k, i32(p.cout_g - o.c0) - 12, col_ok0, vec4f(a3_0_0.x, a3_0_1.x, a3_0_2.x, a3_0_3.x), vec4f(a3_0_0.y, a3_0_1.y, a3_0_2.y, a3_0_3.y), vec4f(a3_0_0.z, a3_0_1.z, a3_0_2.z, a3_0_3.z), vec4f(a3_0_0.w, a3_0_1.w, a3_0_2.w, a3_0_3.w));
+    store_rows(vec4i(w0 + 12 * k) + vec4i(col1), k, i32(p.cout_g - o.c0) - 12, col_ok1, vec4f(a3_1_0.x, a3_1_1.x, a3_1_2.x, a3_1_3.x), vec4f(a3_1_0.y, a3_1_1.y, a3_1_2.y, a3_1_3.y), vec4f(a3_1_0.z, a3_1_1.z, a3_1_2.z, a3_1_3.z), vec4f(a3_1_0.w, a3_1_1.w, a3_1_2.w, a3_1_3.w));
+    store_rows(vec4i(w0 + 12 * k) + vec4i(col2), k, i32(p.cout_g - o.c0) - 12, col_ok2, vec4f(a3_2_0.x, a3_2_1.x, a3_2_2.x, a3_2_3.x), vec4f(a3_2_0.y, a3_2_1.y, a3_2_2.y, a3_2_3.y), vec4f(a3_2_0.z, a3_2_1.z, a3_2_2.z, a3_2_3.z), vec4f(a3_2_0.w, a3_2_1.w, a3_2_2.w, a3_2_3.w));
+    store_rows(vec4i(w0 + 12 * k) + vec4i(col3), k, i32(p.cout_g - o.c0) - 12, col_ok3, vec4f(a3_3_0.x, a3_3_1.x, a3_3_2.x, a3_3_3.x), vec4f(a3_3_0.y, a3_3_1.y, a3_3_2.y, a3_3_3.y), vec4f(a3_3_0.z, a3_3_1.z, a3_3_2.z, a3_3_3.z), vec4f(a3_3_0.w, a3_3_1.w, a3_3_2.w, a3_3_3.w));
 }

@@ -14,7 +14,7 @@ use tricklab::reference::gradcheck::{dot, numerical_grad};
 
 /// The variants of conv2d.wgsl, conv2d_blocked.wgsl and conv2d_tiled.wgsl (Wide and Subgroup:
 /// tests/conv_variants.rs).
-const VARIANTS: [Variant; 4] = [Variant::Register, Variant::Register8x8, Variant::Register16x8, Variant::Tiled];
+const VARIANTS: [Variant; 5] = [Variant::Register, Variant::Register8x8, Variant::Register16x8, Variant::Register16x16, Variant::Tiled];
 
 
 /// Sums over at most 96·9 = 864 (forward, backward input) or 4·16·16 = 1024 (weight) products of
@@ -74,6 +74,18 @@ fn backward_weight_matches_reference() {
         let seen: Vec<usize> = splits_seen.iter().filter(|(v, _)| *v == variant).map(|&(_, n)| n).collect();
         assert!(seen.contains(&1), "[{variant}] no shape took the single-chunk path: {seen:?}");
         assert!(seen.iter().any(|&n| n > 2), "[{variant}] no shape took the split path: {seen:?}");
+    }
+}
+
+/// A 1×1 convolution at stride 1 without padding runs as one row of H·W pixels per image (its
+/// forward and input gradient); other shapes keep theirs. conv_shapes' 1×1 shapes check the
+/// results.
+#[test]
+fn pointwise_convolutions_run_one_row_per_image() {
+    let s = conv(2, 8, 4, 16, 1, 1, 0);
+    assert_eq!(gpu::one_row_per_image(&s), Conv2dShape { in_h: 1, in_w: 16, ..s });
+    for other in [conv(2, 8, 4, 16, 1, 2, 0), conv(2, 8, 4, 16, 3, 1, 1), conv(2, 8, 4, 16, 1, 1, 1)] {
+        assert_eq!(gpu::one_row_per_image(&other), other);
     }
 }
 

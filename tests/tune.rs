@@ -110,10 +110,12 @@ fn tune_keys_read_back_their_text() {
     for bad in ["conv forward|n4 16x8x8 -> 16 k3x3 s2 p1", "conv forward|n4 64->10", "conv sideways|n4 64 -> 10", "n4 64 -> 10", "conv forward|n4 64 -> 10 x"] {
         assert_eq!(TuneKey::parse(bad), None, "{bad}");
     }
-    // A cache as earlier builds wrote it.
+    // A cache without the check record (as builds before it wrote them), of this build's version.
     let ctx = new_ctx();
+    let current: serde_json::Value = serde_json::from_str(&PickCache::default().to_json()).unwrap();
     let saved = format!(
-        r#"{{"version": 1, "adapters": {{"{}": {{"conv forward|n4 16x8x8 -> 16 k3x3 s2 p1 g2": "wide", "linear forward|n4 64 -> 10": "tiled", "conv forward|4x4": "tiled"}}}}}}"#,
+        r#"{{"version": {}, "adapters": {{"{}": {{"conv forward|n4 16x8x8 -> 16 k3x3 s2 p1 g2": "wide", "linear forward|n4 64 -> 10": "tiled", "conv forward|4x4": "tiled"}}}}}}"#,
+        current["version"],
         ctx.adapter_key().replace('\\', "\\\\").replace('"', "\\\"")
     );
     let (cache, problem) = PickCache::parse(&saved);
@@ -211,7 +213,7 @@ fn a_check_record_from_before_the_depthwise_variants_is_checked_again() {
     let adapter = ctx.adapter_key().replace('\\', "\\\\").replace('"', "\\\"");
     let saved = |version: u32| {
         format!(
-            r#"{{"version": {version}, "adapters": {{"{adapter}": {{"conv forward|n4 16x8x8 -> 16 k3x3 s1 p1 g1": "wide"}}}}, "excluded": {{"{adapter}": {{"conv forward|tiled": "mismatch"}}}}}}"#
+            r#"{{"version": {version}, "adapters": {{"{adapter}": {{"linear forward|n4 64 -> 10": "tiled"}}}}, "excluded": {{"{adapter}": {{"conv forward|tiled": "mismatch"}}}}}}"#
         )
     };
     let (old, problem) = PickCache::parse(&saved(2));
@@ -231,20 +233,25 @@ fn a_check_record_from_before_the_depthwise_variants_is_checked_again() {
 }
 
 /// A version-3 cache timed the depthwise variants before their 3×3 stride-1 kernels were written
-/// out: its depthwise picks are dropped (timed again), its dense ones kept, its check record too.
+/// out, and versions before 5 the dense convolutions before register-16x16: those picks are
+/// dropped (timed again), the others kept, the check record too.
 #[test]
-fn depthwise_picks_from_before_the_written_out_kernels_are_timed_again() {
+fn picks_from_before_the_newer_convolution_kernels_are_timed_again() {
     let ctx = new_ctx();
     let adapter = ctx.adapter_key().replace('\\', "\\\\").replace('"', "\\\"");
-    let saved = format!(
-        r#"{{"version": 3, "adapters": {{"{adapter}": {{"conv forward|n4 16x8x8 -> 16 k3x3 s1 p1 g1": "wide", "conv forward|n4 16x8x8 -> 16 k3x3 s1 p1 g16": "depthwise-2x8", "conv backward-weight|n4 16x8x8 -> 16 k3x3 s1 p1 g16": "direct"}}}}, "excluded": {{"{adapter}": {{}}}}}}"#
-    );
-    let (old, problem) = PickCache::parse(&saved);
-    assert_eq!(problem, None);
-    let fresh = new_ctx();
-    old.load_into(&fresh);
-    let picks = fresh.picks();
-    assert_eq!(picks.len(), 1, "{picks:?}");
-    assert_eq!(picks.iter().map(|(_, v)| v.name()).collect::<Vec<_>>(), ["wide"]);
-    assert!(!fresh.variants_checked(), "the depthwise kernels changed: checked again");
+    for (version, kept) in [(3, vec!["tiled"]), (4, vec!["tiled", "depthwise-2x8", "direct"])] {
+        let saved = format!(
+            r#"{{"version": {version}, "adapters": {{"{adapter}": {{"conv forward|n4 16x8x8 -> 16 k3x3 s1 p1 g1": "wide", "conv forward|n4 16x8x8 -> 16 k3x3 s1 p1 g16": "depthwise-2x8", "conv backward-weight|n4 16x8x8 -> 16 k3x3 s1 p1 g16": "direct", "linear forward|n4 64 -> 10": "tiled"}}}}, "excluded": {{"{adapter}": {{}}}}}}"#
+        );
+        let (old, problem) = PickCache::parse(&saved);
+        assert_eq!(problem, None);
+        let fresh = new_ctx();
+        old.load_into(&fresh);
+        let mut picks: Vec<&str> = fresh.picks().iter().map(|(_, v)| v.name()).collect();
+        let mut kept = kept;
+        picks.sort();
+        kept.sort();
+        assert_eq!(picks, kept, "version {version}");
+        assert!(!fresh.variants_checked(), "version {version}: the kernels changed, checked again");
+    }
 }

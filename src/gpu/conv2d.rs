@@ -7,7 +7,7 @@
 //! a depthwise shape takes the direct kernels. All others use implicit-GEMM kernels of
 //! the asked [`Variant`], looked up in the pass's table of candidates (`FORWARD`, `BACKWARD_INPUT`,
 //! `BACKWARD_WEIGHT`; `gpu::registry`): `Register` (conv2d.wgsl, a 4×4 block per thread in
-//! registers), `Register8x8` / `Register16x8` (conv2d_blocked.wgsl), `Tiled` (conv2d_tiled.wgsl,
+//! registers), `Register8x8` / `Register16x8` / `Register16x16` (conv2d_blocked.wgsl), `Tiled` (conv2d_tiled.wgsl,
 //! 64×64 tiles staged in workgroup memory), `Wide` (conv2d_wide.rs) and `Subgroup`
 //! (conv2d_subgroup.rs, where the adapter has subgroups). The weight gradient sums over batch ×
 //! output pixels, so it is split into chunks written to a scratch tensor and then summed by a
@@ -40,30 +40,33 @@ type Kernel = fn(&GpuContext, &Conv2dShape, &Tensor, &Tensor, &Tensor) -> Result
 type WeightKernel = fn(&GpuContext, &Conv2dShape, &Tensor, &Tensor, &Tensor) -> Result<BackwardWeight>;
 
 /// The forward's candidates.
-const FORWARD: [Candidate<Kernel>; 6] = [
+const FORWARD: [Candidate<Kernel>; 7] = [
     Candidate { variant: Variant::Register, available: everywhere, kernel: |c, s, x, w, y| forward_gemm(c, s, x, w, y, Variant::Register) },
     Candidate { variant: Variant::Register8x8, available: everywhere, kernel: |c, s, x, w, y| forward_blocked(c, s, x, w, y, Variant::Register8x8) },
     Candidate { variant: Variant::Register16x8, available: everywhere, kernel: |c, s, x, w, y| forward_blocked(c, s, x, w, y, Variant::Register16x8) },
+    Candidate { variant: Variant::Register16x16, available: everywhere, kernel: |c, s, x, w, y| forward_blocked(c, s, x, w, y, Variant::Register16x16) },
     Candidate { variant: Variant::Wide, available: everywhere, kernel: conv2d_wide::forward },
     Candidate { variant: Variant::Tiled, available: everywhere, kernel: |c, s, x, w, y| forward_gemm(c, s, x, w, y, Variant::Tiled) },
     Candidate { variant: Variant::Subgroup, available: conv2d_subgroup::supported, kernel: conv2d_subgroup::forward },
 ];
 
 /// The input gradient's candidates.
-const BACKWARD_INPUT: [Candidate<Kernel>; 6] = [
+const BACKWARD_INPUT: [Candidate<Kernel>; 7] = [
     Candidate { variant: Variant::Register, available: everywhere, kernel: |c, s, dy, w, dx| backward_input_gemm(c, s, dy, w, dx, Variant::Register) },
     Candidate { variant: Variant::Register8x8, available: everywhere, kernel: |c, s, dy, w, dx| backward_input_blocked(c, s, dy, w, dx, Variant::Register8x8) },
     Candidate { variant: Variant::Register16x8, available: everywhere, kernel: |c, s, dy, w, dx| backward_input_blocked(c, s, dy, w, dx, Variant::Register16x8) },
+    Candidate { variant: Variant::Register16x16, available: everywhere, kernel: |c, s, dy, w, dx| backward_input_blocked(c, s, dy, w, dx, Variant::Register16x16) },
     Candidate { variant: Variant::Wide, available: everywhere, kernel: conv2d_wide::backward_input },
     Candidate { variant: Variant::Tiled, available: everywhere, kernel: |c, s, dy, w, dx| backward_input_gemm(c, s, dy, w, dx, Variant::Tiled) },
     Candidate { variant: Variant::Subgroup, available: conv2d_subgroup::supported, kernel: conv2d_subgroup::backward_input },
 ];
 
 /// The weight gradient's candidates.
-const BACKWARD_WEIGHT: [Candidate<WeightKernel>; 6] = [
+const BACKWARD_WEIGHT: [Candidate<WeightKernel>; 7] = [
     Candidate { variant: Variant::Register, available: everywhere, kernel: |c, s, x, dy, dw| backward_weight_register(c, s, x, dy, dw, Variant::Register) },
     Candidate { variant: Variant::Register8x8, available: everywhere, kernel: |c, s, x, dy, dw| backward_weight_register(c, s, x, dy, dw, Variant::Register8x8) },
     Candidate { variant: Variant::Register16x8, available: everywhere, kernel: |c, s, x, dy, dw| backward_weight_register(c, s, x, dy, dw, Variant::Register16x8) },
+    Candidate { variant: Variant::Register16x16, available: everywhere, kernel: |c, s, x, dy, dw| backward_weight_register(c, s, x, dy, dw, Variant::Register16x16) },
     Candidate { variant: Variant::Wide, available: everywhere, kernel: conv2d_wide::backward_weight },
     Candidate { variant: Variant::Tiled, available: everywhere, kernel: backward_weight_tiled },
     Candidate { variant: Variant::Subgroup, available: conv2d_subgroup::supported, kernel: conv2d_subgroup::backward_weight },
@@ -125,7 +128,7 @@ pub fn forward(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y: &Te
 /// other variant asked for takes the direct kernel).
 pub fn forward_with(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y: &Tensor, variant: Variant) -> Result<Dispatch> {
     s.check_forward(x, w, Some(y))?;
-    choose(FORWARD_OP, &FORWARD, &DEPTHWISE_FORWARD, s, variant)?(ctx, s, x, w, y)
+    choose(FORWARD_OP, &FORWARD, &DEPTHWISE_FORWARD, s, variant)?(ctx, &one_row_per_image(s), x, w, y)
 }
 
 /// dx with the variant picked for this shape on this adapter; see [`backward_input_with`].
@@ -137,7 +140,7 @@ pub fn backward_input(ctx: &GpuContext, s: &Conv2dShape, dy: &Tensor, w: &Tensor
 /// `variant` as for [`forward_with`].
 pub fn backward_input_with(ctx: &GpuContext, s: &Conv2dShape, dy: &Tensor, w: &Tensor, dx: &Tensor, variant: Variant) -> Result<Dispatch> {
     s.check_backward_input(dy, w, Some(dx))?;
-    choose(BACKWARD_INPUT_OP, &BACKWARD_INPUT, &DEPTHWISE_BACKWARD_INPUT, s, variant)?(ctx, s, dy, w, dx)
+    choose(BACKWARD_INPUT_OP, &BACKWARD_INPUT, &DEPTHWISE_BACKWARD_INPUT, s, variant)?(ctx, &one_row_per_image(s), dy, w, dx)
 }
 
 /// dw with the variant picked for this shape on this adapter; see [`backward_weight_with`].
@@ -152,6 +155,20 @@ pub fn backward_weight(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, dy: &Tenso
 pub fn backward_weight_with(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, dy: &Tensor, dw: &Tensor, variant: Variant) -> Result<BackwardWeight> {
     s.check_backward_weight(x, dy, Some(dw))?;
     choose(BACKWARD_WEIGHT_OP, &BACKWARD_WEIGHT, &DEPTHWISE_BACKWARD_WEIGHT, s, variant)?(ctx, s, x, dy, dw)
+}
+
+/// The shape the forward and input-gradient kernels see. A 1×1 convolution at stride 1 without
+/// padding maps each pixel to the same pixel, so an [H, W] image is the same computation as a
+/// [1, H·W] one: its kernels then block whole images instead of rows (MobileNetV2's 4×4 layers
+/// would otherwise fill only half of each 8-pixel block) and never test for padding. The weight
+/// gradient keeps the true shape: it splits its sum by (image, row), and whole images would leave
+/// it too few chunks to spread over the threads.
+pub fn one_row_per_image(s: &Conv2dShape) -> Conv2dShape {
+    if s.kernel_h == 1 && s.kernel_w == 1 && s.stride == 1 && s.padding == 0 {
+        Conv2dShape { in_h: 1, in_w: s.in_h * s.in_w, ..*s }
+    } else {
+        *s
+    }
 }
 
 /// The kernel of `variant` in `table`; for a depthwise shape, in `depthwise` (a variant that has no
@@ -189,6 +206,7 @@ fn register_block(variant: Variant) -> (Block, &'static str) {
     match variant {
         Variant::Register8x8 => (Block { ch: 8, px: 8 }, "8x8"),
         Variant::Register16x8 => (Block { ch: 16, px: 8 }, "16x8"),
+        Variant::Register16x16 => (Block { ch: 16, px: 16 }, "16x16"),
         _ => (Block { ch: 4, px: 4 }, ""),
     }
 }

@@ -255,7 +255,7 @@ pub struct PickCache {
     pub excluded: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-const CACHE_VERSION: u32 = 4;
+const CACHE_VERSION: u32 = 5;
 
 impl PickCache {
     /// Parses a saved cache; one from another version, or one that does not parse, is ignored
@@ -263,17 +263,22 @@ impl PickCache {
     pub fn parse(json: &str) -> (PickCache, Option<String>) {
         match serde_json::from_str::<PickCache>(json) {
             // Version 1 predates the reference check, version 2 the depthwise variants, version 3
-            // their written-out 3×3 kernels: their picks load (but the depthwise ones of version
-            // 3), and the check runs (again) before the next timing (a pick that fails it is then
-            // not used).
+            // their written-out 3×3 kernels, version 4 register-16x16 and 1×1 convolutions run as
+            // one row per image: their picks load, but the depthwise ones of version 3 and the
+            // dense convolutions' of versions 1-4 (those are timed again), and the check runs
+            // (again) before the next timing (a pick that fails it is then not used).
             Ok(mut c) if (1..=CACHE_VERSION).contains(&c.version) => {
                 if c.version < CACHE_VERSION {
                     c.excluded.clear();
                 }
-                if c.version == 3 {
-                    let depthwise = |name: &String| Variant::DEPTHWISE.iter().any(|v| v.name() == name);
-                    c.adapters.values_mut().for_each(|picks| picks.retain(|_, v| !depthwise(v)));
-                }
+                let depthwise = |name: &String| Variant::DEPTHWISE.iter().any(|v| v.name() == name);
+                let version = c.version;
+                c.adapters.values_mut().for_each(|picks| {
+                    picks.retain(|key, v| {
+                        let timed_again = if depthwise(v) { version == 3 } else { version < 5 && key.starts_with("conv ") };
+                        !timed_again
+                    })
+                });
                 (c, None)
             }
             Ok(c) => (PickCache::default(), Some(format!("it is version {}, this build writes {CACHE_VERSION}", c.version))),

@@ -6,10 +6,11 @@
 //!
 //! - `Register`: every thread keeps a 4×4 block of outputs in registers, no workgroup memory and
 //!   no barrier. Right for CPU-emulated GPUs (llvmpipe, SwiftShader), where barriers are costly.
-//! - `Register8x8`, `Register16x8`: the register kernel with an 8×8 or 16×8 block per thread
-//!   (channels × pixels, or output channels × weight taps), every accumulator a named variable
-//!   (shaders/conv2d_blocked.wgsl, written by shaders/blocked.py): half or a third of the loads per
-//!   multiply-add, and no arrays (which a CPU-emulated GPU keeps in memory).
+//! - `Register8x8`, `Register16x8`, `Register16x16`: the register kernel with an 8×8, 16×8 or 16×16
+//!   block per thread (channels × pixels, or output channels × weight taps), every accumulator a
+//!   named variable (shaders/conv2d_blocked.wgsl, written by shaders/blocked.py): a half, a third
+//!   or a quarter of the loads per multiply-add, and no arrays (which a CPU-emulated GPU keeps in
+//!   memory).
 //! - `Wide`: a larger block per thread whose shape, kernel width and stride are override constants
 //!   (loops over them unroll where the compiler unrolls: llvmpipe does, SwiftShader does not), and
 //!   one row window per input row for all kernel columns.
@@ -36,6 +37,7 @@ pub enum Variant {
     Register,
     Register8x8,
     Register16x8,
+    Register16x16,
     Wide,
     Tiled,
     Subgroup,
@@ -45,10 +47,11 @@ pub enum Variant {
 }
 
 impl Variant {
-    pub const ALL: [Variant; 9] = [
+    pub const ALL: [Variant; 10] = [
         Variant::Register,
         Variant::Register8x8,
         Variant::Register16x8,
+        Variant::Register16x16,
         Variant::Wide,
         Variant::Tiled,
         Variant::Subgroup,
@@ -65,6 +68,7 @@ impl Variant {
             Variant::Register => "register",
             Variant::Register8x8 => "register-8x8",
             Variant::Register16x8 => "register-16x8",
+            Variant::Register16x16 => "register-16x16",
             Variant::Wide => "wide",
             Variant::Tiled => "tiled",
             Variant::Subgroup => "subgroup",

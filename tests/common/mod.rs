@@ -67,6 +67,7 @@ pub fn conv_shapes() -> Vec<(&'static str, Conv2dShape)> {
         ("5->7 3x3 pad 0 non-square", Conv2dShape { in_h: 6, in_w: 5, ..conv(2, 5, 6, 7, 3, 1, 0) }),
         ("projection 16->32 1x1 stride 2", conv(3, 16, 8, 32, 1, 2, 0)),
         ("1x1 3->5 stride 1", conv(2, 3, 5, 5, 1, 1, 0)),
+        ("1x1 24->20 on 4x4 (rows shorter than a pixel block)", conv(3, 24, 4, 20, 1, 1, 0)),
         ("64->64 3x3 5x5", conv(2, 64, 5, 64, 3, 1, 1)),
         ("5x5 kernel 3->6 pad 2", conv(2, 3, 11, 6, 5, 1, 2)),
         ("7x7 kernel stride 2 pad 3", conv(1, 3, 13, 8, 7, 2, 3)),
