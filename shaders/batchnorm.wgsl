@@ -315,7 +315,7 @@ fn masked(g: f32, v: f32) -> f32 {
 
 fn masked4(g: vec4f, v: vec4f) -> vec4f {
     if ACT == 1u { return select(vec4f(0.0), g, v > vec4f(0.0)); }
-    if ACT == 2u { return select(vec4f(0.0), g, v > vec4f(0.0) & v < vec4f(6.0)); }
+    if ACT == 2u { return select(vec4f(0.0), g, (v > vec4f(0.0)) & (v < vec4f(6.0))); }
     return g;
 }
 
