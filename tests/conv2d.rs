@@ -7,7 +7,7 @@ use common::*;
 use tricklab::check::Tolerance;
 use tricklab::rng::Rng;
 use tricklab::gpu::conv2d as gpu;
-use tricklab::gpu::Variant;
+use tricklab::gpu::{Pass, Variant};
 use tricklab::ops::conv2d::Conv2dShape;
 use tricklab::reference::conv2d as cpu;
 use tricklab::reference::gradcheck::{dot, numerical_grad};
@@ -285,15 +285,67 @@ fn variant_speed() {
     }
 }
 
-/// conv2d_blocked.wgsl is what shaders/blocked.py writes (edit the script, not the file).
+/// The generated kernel files are what their scripts write (edit the script, not the file):
+/// conv2d_blocked.wgsl (shaders/blocked.py) and conv2d_pointwise.wgsl (shaders/pointwise.py).
 #[test]
 fn blocked_kernels_are_the_generators_output() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let out = std::process::Command::new("python3")
-        .arg(format!("{root}/shaders/blocked.py"))
-        .output()
-        .expect("python3 runs shaders/blocked.py");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let committed = std::fs::read_to_string(format!("{root}/shaders/conv2d_blocked.wgsl")).unwrap();
-    assert!(String::from_utf8(out.stdout).unwrap() == committed, "shaders/conv2d_blocked.wgsl differs from `python3 shaders/blocked.py`: regenerate it");
+    for (script, file) in [("blocked.py", "conv2d_blocked.wgsl"), ("pointwise.py", "conv2d_pointwise.wgsl")] {
+        let out = std::process::Command::new("python3")
+            .arg(format!("{root}/shaders/{script}"))
+            .output()
+            .expect("python3 runs the generator");
+        assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+        let committed = std::fs::read_to_string(format!("{root}/shaders/{file}")).unwrap();
+        assert!(String::from_utf8(out.stdout).unwrap() == committed, "shaders/{file} differs from `python3 shaders/{script}`: regenerate it");
+    }
+}
+
+/// Pointwise shapes (1×1, stride 1, no padding, one group; channels and planes multiples of 4)
+/// run the vec4 kernels under `Variant::Pointwise`, every pass against the reference, with blocks
+/// off both edges and the weight gradient in one chunk and in several. Other shapes are not offered
+/// them, and asked for them anyway run register-16x16.
+#[test]
+fn pointwise_kernels_match_reference() {
+    let shapes = [
+        ("16->24 on 4x4", conv(2, 16, 4, 24, 1, 1, 0)),
+        ("20->12 on 6x6 (channel and pixel blocks off the edges)", conv(3, 20, 6, 12, 1, 1, 0)),
+        ("4->36 on 8x8 batch 1", conv(1, 4, 8, 36, 1, 1, 0)),
+        ("32->32 on 16x16 batch 4 (weight gradient in chunks)", conv(4, 32, 16, 32, 1, 1, 0)),
+    ];
+    let mut rng = Rng::new(16);
+    let mut splits = Vec::new();
+    for (name, s) in shapes {
+        assert!(gpu::pointwise(&s), "{name}");
+        for pass in [Pass::ConvForward, Pass::ConvBackwardInput, Pass::ConvBackwardWeight] {
+            assert!(gpu::variants_for(ctx(), pass, &s).contains(&Variant::Pointwise), "{name}: {pass:?}");
+        }
+        let (x, w, dy) = (random(&mut rng, s.input_len()), random(&mut rng, s.weight_len()), random(&mut rng, s.output_len()));
+        let (xt, wt, dyt) = (upload("x", &s.input_shape(), &x), upload("w", &s.weight_shape(), &w), upload("dy", &s.output_shape(), &dy));
+        let y = upload("y", &s.output_shape(), &random(&mut rng, s.output_len()));
+        let d = gpu::forward_with(ctx(), &s, &xt, &wt, &y, Variant::Pointwise).unwrap();
+        assert_eq!(d.label, "conv2d forward [pointwise] -> y");
+        ctx().submit(&[&d]).unwrap();
+        TOL.assert(&format!("{name} [pointwise]: y"), &read(&y), &cpu::forward(&s, &x, &w).unwrap());
+        let dx = upload("dx", &s.input_shape(), &random(&mut rng, s.input_len()));
+        let d = gpu::backward_input_with(ctx(), &s, &dyt, &wt, &dx, Variant::Pointwise).unwrap();
+        assert_eq!(d.label, "conv2d backward_input [pointwise] -> dx");
+        ctx().submit(&[&d]).unwrap();
+        TOL.assert(&format!("{name} [pointwise]: dx"), &read(&dx), &cpu::backward_input(&s, &dy, &w).unwrap());
+        let dw = upload("dw", &s.weight_shape(), &random(&mut rng, s.weight_len()));
+        let bw = gpu::backward_weight_with(ctx(), &s, &xt, &dyt, &dw, Variant::Pointwise).unwrap();
+        assert!(bw.passes.iter().all(|d| d.label.contains("[pointwise]")));
+        splits.push(bw.splits());
+        ctx().submit(&[bw.dispatches(), bw.dispatches()].concat()).unwrap();
+        TOL.assert(&format!("{name} [pointwise]: dw ({} chunks)", bw.splits()), &read(&dw), &cpu::backward_weight(&s, &x, &dy).unwrap());
+    }
+    assert!(splits.contains(&1) && splits.iter().any(|&n| n > 2), "one chunk and several: {splits:?}");
+    let others = [conv(2, 6, 4, 8, 1, 1, 0), conv(2, 8, 7, 8, 1, 1, 0), conv(2, 8, 8, 8, 1, 2, 0), conv(2, 8, 8, 8, 3, 1, 1), conv(2, 8, 8, 8, 1, 1, 0).with_groups(2)];
+    for s in others {
+        assert!(!gpu::pointwise(&s), "{s:?}");
+        assert!(!gpu::variants_for(ctx(), Pass::ConvForward, &s).contains(&Variant::Pointwise), "{s:?}");
+        let (x, w, y) = (zeros("x", &s.input_shape()), zeros("w", &s.weight_shape()), zeros("y", &s.output_shape()));
+        let d = gpu::forward_with(ctx(), &s, &x, &w, &y, Variant::Pointwise).unwrap();
+        assert_eq!(d.label, "conv2d forward [register-16x16] -> y", "{s:?}");
+    }
 }

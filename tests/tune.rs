@@ -247,7 +247,7 @@ fn picks_from_before_the_newer_convolution_kernels_are_timed_again() {
         assert_eq!(problem, None);
         let fresh = new_ctx();
         old.load_into(&fresh);
-        let mut picks: Vec<&str> = fresh.picks().iter().map(|(_, v)| v.name()).collect();
+        let mut picks: Vec<&str> = fresh.picks().values().map(|v| v.name()).collect();
         let mut kept = kept;
         picks.sort();
         kept.sort();

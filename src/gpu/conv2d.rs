@@ -17,7 +17,7 @@
 use super::conv2d_common::{backward_input_params, backward_weight_params, chunk_rows, forward_params, register_workgroups, Block, Entry, Params};
 use super::conv2d_common::{WEIGHT_GRAD_MIN_TERMS, WEIGHT_GRAD_THREADS};
 use super::registry::{available, everywhere, kernel, Candidate};
-use super::shaders::{CONV2D, CONV2D_BLOCKED, CONV2D_TILED};
+use super::shaders::{CONV2D, CONV2D_BLOCKED, CONV2D_POINTWISE, CONV2D_TILED};
 use super::{conv2d_depthwise, conv2d_subgroup, conv2d_wide, Dispatch, GpuContext, Pass, Tensor, TuneShape, Variant};
 use crate::ops::conv2d::Conv2dShape;
 use crate::{Error, Result};
@@ -40,33 +40,36 @@ type Kernel = fn(&GpuContext, &Conv2dShape, &Tensor, &Tensor, &Tensor) -> Result
 type WeightKernel = fn(&GpuContext, &Conv2dShape, &Tensor, &Tensor, &Tensor) -> Result<BackwardWeight>;
 
 /// The forward's candidates.
-const FORWARD: [Candidate<Kernel>; 7] = [
+const FORWARD: [Candidate<Kernel>; 8] = [
     Candidate { variant: Variant::Register, available: everywhere, kernel: |c, s, x, w, y| forward_gemm(c, s, x, w, y, Variant::Register) },
     Candidate { variant: Variant::Register8x8, available: everywhere, kernel: |c, s, x, w, y| forward_blocked(c, s, x, w, y, Variant::Register8x8) },
     Candidate { variant: Variant::Register16x8, available: everywhere, kernel: |c, s, x, w, y| forward_blocked(c, s, x, w, y, Variant::Register16x8) },
     Candidate { variant: Variant::Register16x16, available: everywhere, kernel: |c, s, x, w, y| forward_blocked(c, s, x, w, y, Variant::Register16x16) },
+    Candidate { variant: Variant::Pointwise, available: everywhere, kernel: forward_pointwise },
     Candidate { variant: Variant::Wide, available: everywhere, kernel: conv2d_wide::forward },
     Candidate { variant: Variant::Tiled, available: everywhere, kernel: |c, s, x, w, y| forward_gemm(c, s, x, w, y, Variant::Tiled) },
     Candidate { variant: Variant::Subgroup, available: conv2d_subgroup::supported, kernel: conv2d_subgroup::forward },
 ];
 
 /// The input gradient's candidates.
-const BACKWARD_INPUT: [Candidate<Kernel>; 7] = [
+const BACKWARD_INPUT: [Candidate<Kernel>; 8] = [
     Candidate { variant: Variant::Register, available: everywhere, kernel: |c, s, dy, w, dx| backward_input_gemm(c, s, dy, w, dx, Variant::Register) },
     Candidate { variant: Variant::Register8x8, available: everywhere, kernel: |c, s, dy, w, dx| backward_input_blocked(c, s, dy, w, dx, Variant::Register8x8) },
     Candidate { variant: Variant::Register16x8, available: everywhere, kernel: |c, s, dy, w, dx| backward_input_blocked(c, s, dy, w, dx, Variant::Register16x8) },
     Candidate { variant: Variant::Register16x16, available: everywhere, kernel: |c, s, dy, w, dx| backward_input_blocked(c, s, dy, w, dx, Variant::Register16x16) },
+    Candidate { variant: Variant::Pointwise, available: everywhere, kernel: backward_input_pointwise },
     Candidate { variant: Variant::Wide, available: everywhere, kernel: conv2d_wide::backward_input },
     Candidate { variant: Variant::Tiled, available: everywhere, kernel: |c, s, dy, w, dx| backward_input_gemm(c, s, dy, w, dx, Variant::Tiled) },
     Candidate { variant: Variant::Subgroup, available: conv2d_subgroup::supported, kernel: conv2d_subgroup::backward_input },
 ];
 
 /// The weight gradient's candidates.
-const BACKWARD_WEIGHT: [Candidate<WeightKernel>; 7] = [
+const BACKWARD_WEIGHT: [Candidate<WeightKernel>; 8] = [
     Candidate { variant: Variant::Register, available: everywhere, kernel: |c, s, x, dy, dw| backward_weight_register(c, s, x, dy, dw, Variant::Register) },
     Candidate { variant: Variant::Register8x8, available: everywhere, kernel: |c, s, x, dy, dw| backward_weight_register(c, s, x, dy, dw, Variant::Register8x8) },
     Candidate { variant: Variant::Register16x8, available: everywhere, kernel: |c, s, x, dy, dw| backward_weight_register(c, s, x, dy, dw, Variant::Register16x8) },
     Candidate { variant: Variant::Register16x16, available: everywhere, kernel: |c, s, x, dy, dw| backward_weight_register(c, s, x, dy, dw, Variant::Register16x16) },
+    Candidate { variant: Variant::Pointwise, available: everywhere, kernel: backward_weight_pointwise },
     Candidate { variant: Variant::Wide, available: everywhere, kernel: conv2d_wide::backward_weight },
     Candidate { variant: Variant::Tiled, available: everywhere, kernel: backward_weight_tiled },
     Candidate { variant: Variant::Subgroup, available: conv2d_subgroup::supported, kernel: conv2d_subgroup::backward_weight },
@@ -105,10 +108,12 @@ pub fn variants(ctx: &GpuContext, pass: Pass) -> Vec<Variant> {
 }
 
 /// The variants of `pass` this adapter can run for shape `s`: the depthwise tables' for a
-/// depthwise shape, else [`variants`].
+/// depthwise shape, else [`variants`] (`Pointwise` only where [`pointwise`] holds).
 pub fn variants_for(ctx: &GpuContext, pass: Pass, s: &Conv2dShape) -> Vec<Variant> {
     if !uses_direct_kernels(s) {
-        return variants(ctx, pass);
+        let mut all = variants(ctx, pass);
+        all.retain(|&v| v != Variant::Pointwise || pointwise(s));
+        return all;
     }
     match pass {
         Pass::ConvForward => available(&DEPTHWISE_FORWARD, ctx),
@@ -155,6 +160,63 @@ pub fn backward_weight(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, dy: &Tenso
 pub fn backward_weight_with(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, dy: &Tensor, dw: &Tensor, variant: Variant) -> Result<BackwardWeight> {
     s.check_backward_weight(x, dy, Some(dw))?;
     choose(BACKWARD_WEIGHT_OP, &BACKWARD_WEIGHT, &DEPTHWISE_BACKWARD_WEIGHT, s, variant)?(ctx, s, x, dy, dw)
+}
+
+/// Whether conv2d_pointwise.wgsl's vec4 kernels (`Variant::Pointwise`) serve `s`: a 1×1
+/// convolution at stride 1 without padding and with one group, whose channel counts and image
+/// planes are multiples of 4 (so every vec4 it reads or writes is aligned and whole).
+pub fn pointwise(s: &Conv2dShape) -> bool {
+    let by4 = |v: usize| v.is_multiple_of(4);
+    s.kernel_h == 1 && s.kernel_w == 1 && s.stride == 1 && s.padding == 0 && s.groups == 1 && by4(s.in_channels) && by4(s.out_channels) && by4(s.in_h * s.in_w)
+}
+
+/// Channels and pixels (or input channels) of a pointwise thread block.
+const POINTWISE_BLOCK: usize = 16;
+
+/// The pointwise kernels' blocks: `channels` (output or input) × pixel blocks of each image.
+fn pointwise_params(s: &Conv2dShape, channels: usize) -> (Params, usize) {
+    let mut p = Params::new(s);
+    p.blocks_a = channels.div_ceil(POINTWISE_BLOCK) as u32;
+    p.blocks_b = (s.in_h * s.in_w).div_ceil(POINTWISE_BLOCK) as u32;
+    let threads = s.batch * (p.blocks_a * p.blocks_b) as usize;
+    (p, threads)
+}
+
+fn forward_pointwise(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y: &Tensor) -> Result<Dispatch> {
+    if !pointwise(s) {
+        return forward_blocked(ctx, s, x, w, y, Variant::Register16x16);
+    }
+    let (p, threads) = pointwise_params(s, s.out_channels);
+    let entry = Entry::tagged(FORWARD_OP, Variant::Pointwise.name(), &CONV2D_POINTWISE, "forward_pointwise").with_vec4s();
+    entry.dispatch(ctx, &p, [x, w], y, register_workgroups(threads))
+}
+
+fn backward_input_pointwise(ctx: &GpuContext, s: &Conv2dShape, dy: &Tensor, w: &Tensor, dx: &Tensor) -> Result<Dispatch> {
+    if !pointwise(s) {
+        return backward_input_blocked(ctx, s, dy, w, dx, Variant::Register16x16);
+    }
+    let (p, threads) = pointwise_params(s, s.in_channels);
+    let entry = Entry::tagged(BACKWARD_INPUT_OP, Variant::Pointwise.name(), &CONV2D_POINTWISE, "backward_input_pointwise").with_vec4s();
+    entry.dispatch(ctx, &p, [dy, w], dx, register_workgroups(threads))
+}
+
+/// The pointwise weight gradient: 16 output × 16 input channels per thread, each chunk summing a
+/// run of (image, 4-pixel column) terms (`rows_per_chunk` counts those).
+fn backward_weight_pointwise(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, dy: &Tensor, dw: &Tensor) -> Result<BackwardWeight> {
+    if !pointwise(s) {
+        return backward_weight_register(ctx, s, x, dy, dw, Variant::Register16x16);
+    }
+    let mut p = Params::new(s);
+    p.blocks_a = s.out_channels.div_ceil(POINTWISE_BLOCK) as u32;
+    p.blocks_b = s.in_channels.div_ceil(POINTWISE_BLOCK) as u32;
+    let per_chunk = (p.blocks_a * p.blocks_b) as usize;
+    let terms = s.batch * s.in_h * s.in_w / 4;
+    let max_splits = terms.div_ceil(WEIGHT_GRAD_MIN_TERMS / 4).max(1);
+    let terms_per_chunk = terms.div_ceil(WEIGHT_GRAD_THREADS.div_ceil(per_chunk).clamp(1, max_splits));
+    p.rows_per_chunk = terms_per_chunk as u32;
+    p.splits = terms.div_ceil(terms_per_chunk) as u32;
+    let entry = Entry::tagged(BACKWARD_WEIGHT_OP, Variant::Pointwise.name(), &CONV2D_POINTWISE, "backward_weight_pointwise").with_vec4s();
+    entry.weight_passes(ctx, s, &p, [x, dy], dw, register_workgroups(per_chunk * p.splits as usize))
 }
 
 /// The shape the forward and input-gradient kernels see. A 1×1 convolution at stride 1 without

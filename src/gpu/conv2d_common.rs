@@ -164,12 +164,20 @@ pub(crate) struct Entry {
     pub shader: &'static Shader,
     pub name: String,
     pub constants: Vec<(&'static str, f64)>,
+    /// The entry reads its inputs and writes its output as vec4 arrays: bindings 4, 5 and 6
+    /// (conv2d_pointwise.wgsl) instead of 1, 2 and 3.
+    pub vec4: bool,
 }
 
 impl Entry {
     /// An entry without override constants, tagged with its variant (or "direct").
     pub fn tagged(op: &'static str, tag: &'static str, shader: &'static Shader, name: impl Into<String>) -> Entry {
-        Entry { op, tag: Some(tag), shader, name: name.into(), constants: vec![] }
+        Entry { op, tag: Some(tag), shader, name: name.into(), constants: vec![], vec4: false }
+    }
+
+    /// The same entry binding its buffers as vec4 arrays (see `vec4`).
+    pub fn with_vec4s(self) -> Entry {
+        Entry { vec4: true, ..self }
     }
 
     fn label(&self, what: &str, out: &Tensor) -> String {
@@ -179,13 +187,14 @@ impl Entry {
         }
     }
 
-    /// One dispatch of `workgroups` workgroups reading `inputs` (bindings 1 and 2) and writing
-    /// `out` (binding 3).
+    /// One dispatch of `workgroups` workgroups reading `inputs` (bindings 1 and 2, or 4 and 5) and
+    /// writing `out` (binding 3, or 6).
     pub fn dispatch(&self, ctx: &GpuContext, p: &Params, inputs: [&Tensor; 2], out: &Tensor, workgroups: usize) -> Result<Dispatch> {
         let groups = u32::try_from(workgroups)
             .map_err(|_| Error::shape(self.op, format!("{workgroups} workgroups are more than one dispatch can launch")))?;
         let pipeline = ctx.pipeline(self.shader, &self.name, &self.constants)?;
-        let buffers = [(1, &inputs[0].buffer), (2, &inputs[1].buffer), (3, &out.buffer)];
+        let first = if self.vec4 { 4 } else { 1 };
+        let buffers = [(first, &inputs[0].buffer), (first + 1, &inputs[1].buffer), (first + 2, &out.buffer)];
         ctx.dispatch(self.label("", out), pipeline, bytemuck::bytes_of(p), &buffers, grid(groups))
     }
 

@@ -51,7 +51,7 @@ fn entry(op: &'static str, name: &str, s: &Conv2dShape, variant: Variant) -> Res
         (true, "backward_weight") => format!("{name}3_{}", block.px),
         (true, _) => format!("{name}3_{}x{}", block.ch, block.px),
     };
-    Ok((Entry { op, tag: Some(variant.name()), shader: &CONV2D_DEPTHWISE, name, constants }, block))
+    Ok((Entry { op, tag: Some(variant.name()), shader: &CONV2D_DEPTHWISE, name, constants, vec4: false }, block))
 }
 
 /// Whether the three passes take conv2d_depthwise3.wgsl's written-out kernels

@@ -41,7 +41,7 @@ pub(crate) fn entry(op: &'static str, shader: &'static Shader, name: &str, s: &C
         return Err(Error::shape(op, format!("a row window of {window} values is more than the kernel's {MAX_WIN}")));
     }
     let constants = vec![("CH", block.ch as f64), ("PX", block.px as f64), ("KW", s.kernel_w as f64), ("STRIDE", s.stride as f64)];
-    Ok(Entry { op, tag: None, shader, name: name.into(), constants })
+    Ok(Entry { op, tag: None, shader, name: name.into(), constants, vec4: false })
 }
 
 /// The forward's row window: the input columns one thread's `block.px` outputs read.

@@ -56,6 +56,7 @@ shader!(ELEMENTWISE, "elementwise");
 // forward, backward_input and backward_weight).
 shader!(CONV2D, "conv2d", prelude "conv2d_common" "conv2d_blocked");
 shader!(CONV2D_BLOCKED, "conv2d_blocked", prelude "conv2d_common");
+shader!(CONV2D_POINTWISE, "conv2d_pointwise", prelude "conv2d_common");
 shader!(CONV2D_TILED, "conv2d_tiled", prelude "conv2d_common" "tiled_common");
 shader!(CONV2D_WIDE, "conv2d_wide", prelude "conv2d_common");
 shader!(CONV2D_DEPTHWISE, "conv2d_depthwise", prelude "conv2d_common" "conv2d_depthwise3");

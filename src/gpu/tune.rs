@@ -340,6 +340,8 @@ fn check_work() -> Vec<Work> {
         Conv2dShape::new(2, 16, 9, 24, 3, 1, 1),
         Conv2dShape::new(2, 12, 10, 20, 3, 2, 1),
         Conv2dShape::new(1, 8, 7, 9, 1, 1, 0),
+        // Pointwise (vec4 kernels): channels and plane off the 16×16 block.
+        Conv2dShape::new(2, 20, 6, 12, 1, 1, 0),
         Conv2dShape::new(2, 8, 8, 8, 3, 1, 1).with_groups(2),
         // Depthwise (their own variants): stride 1 and 2, sizes off the 4×4 and 2×8 blocks, a
         // channel multiplier.

@@ -11,6 +11,11 @@
 //!   named variable (shaders/conv2d_blocked.wgsl, written by shaders/blocked.py): a half, a third
 //!   or a quarter of the loads per multiply-add, and no arrays (which a CPU-emulated GPU keeps in
 //!   memory).
+//! - `Pointwise`: 1×1 convolutions at stride 1 without padding whose channel counts and planes are
+//!   multiples of 4 (MobileNetV2's expand and project layers): 16×16 blocks read and written as
+//!   vec4s only (shaders/conv2d_pointwise.wgsl, written by shaders/pointwise.py), a quarter of the
+//!   16×16 register kernel's loads per multiply-add. Offered only for those shapes
+//!   (`conv2d::pointwise`); asked for another, it runs `Register16x16`.
 //! - `Wide`: a larger block per thread whose shape, kernel width and stride are override constants
 //!   (loops over them unroll where the compiler unrolls: llvmpipe does, SwiftShader does not), and
 //!   one row window per input row for all kernel columns.
@@ -38,6 +43,7 @@ pub enum Variant {
     Register8x8,
     Register16x8,
     Register16x16,
+    Pointwise,
     Wide,
     Tiled,
     Subgroup,
@@ -47,11 +53,12 @@ pub enum Variant {
 }
 
 impl Variant {
-    pub const ALL: [Variant; 10] = [
+    pub const ALL: [Variant; 11] = [
         Variant::Register,
         Variant::Register8x8,
         Variant::Register16x8,
         Variant::Register16x16,
+        Variant::Pointwise,
         Variant::Wide,
         Variant::Tiled,
         Variant::Subgroup,
@@ -69,6 +76,7 @@ impl Variant {
             Variant::Register8x8 => "register-8x8",
             Variant::Register16x8 => "register-16x8",
             Variant::Register16x16 => "register-16x16",
+            Variant::Pointwise => "pointwise",
             Variant::Wide => "wide",
             Variant::Tiled => "tiled",
             Variant::Subgroup => "subgroup",
