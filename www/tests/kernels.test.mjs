@@ -21,7 +21,7 @@ test('every kernel variant agrees with the CPU reference on this adapter', () =>
     return m.check_kernel_variants();
   });
   const variants = [...new Set(checks.map((c) => c.variant))].sort();
-  assert.deepEqual(variants.filter((v) => v !== 'subgroup'), ['depthwise-2x8', 'depthwise-4x4', 'direct', 'register', 'register-16x8', 'register-8x8', 'tiled', 'wide']);
+  assert.deepEqual(variants.filter((v) => v !== 'subgroup'), ['depthwise-2x8', 'depthwise-4x4', 'direct', 'pointwise', 'register', 'register-16x16', 'register-16x8', 'register-8x8', 'tiled', 'wide']);
   const bad = checks.filter((c) => c.mismatch !== null);
   assert.deepEqual(bad, []);
   console.log(`# ${checks.length} checks against the CPU reference, variants ${variants.join(', ')}: all agree`);
@@ -31,7 +31,7 @@ test('kernel picks are timed once per adapter, kept, named on the page, and the 
   const first = await warmed(p);
   assert.ok(first && !first.stopped && first.timed > 0, `the first visit times the kernels: ${JSON.stringify(first)}`);
   const text = await p.locator('#kernels').textContent();
-  assert.match(text, /^Kernels on .+: conv forward (register|register-8x8|wide|tiled)/);
+  assert.match(text, /^Kernels on .+: conv forward (register|register-8x8|pointwise|wide|tiled)/);
   const saved = await p.evaluate(async () => (await import('./kernel-picks.js')).loadPicks());
   const cache = JSON.parse(saved);
   const [adapter] = Object.keys(cache.adapters);
