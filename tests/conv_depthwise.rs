@@ -35,11 +35,19 @@ fn shapes() -> Vec<(String, Conv2dShape)> {
         // Many blocks per plane, the last row and column blocks partial.
         ("dw 3x3 s1 38x38", conv(1, 2, 38, 2, 3, 1, 1).with_groups(2)),
         ("dw 3x3 s2 38x38", conv(1, 2, 38, 2, 3, 2, 1).with_groups(2)),
+        // Stride 2 with an even padding: the written-out forward and weight gradient, the general
+        // input gradient; an odd plane whose last dx block is partial.
+        ("dw 3x3 s2 pad 0 odd 11x11", conv(2, 3, 11, 3, 3, 2, 0).with_groups(3)),
+        ("dw 3x3 s2 pad 2 10x10", conv(2, 3, 10, 3, 3, 2, 2).with_groups(3)),
+        ("dw 3x3 s2 pad 1 10x10 batch 3", conv(3, 5, 10, 5, 3, 2, 1).with_groups(5)),
     ];
     out.extend(more.into_iter().map(|(n, s)| (n.to_string(), s)));
     assert!(out.iter().all(|(_, s)| uses_direct_kernels(s)));
-    // Both kinds of kernel run: the written-out 3×3 stride-1 ones and the general ones.
-    assert!(out.iter().filter(|(_, s)| conv2d_depthwise::unrolled_3x3(s)).count() >= 6);
+    // Both kinds of kernel run: the written-out 3×3 ones (stride 1, stride 2 with odd and even
+    // paddings) and the general ones.
+    let unrolled = |stride: usize, pads: &[usize]| out.iter().filter(|(_, s)| conv2d_depthwise::unrolled_3x3(s) && s.stride == stride && pads.contains(&s.padding)).count();
+    let counts = [unrolled(1, &[0, 1, 2]), unrolled(2, &[1]), unrolled(2, &[0, 2])];
+    assert!(counts[0] >= 6 && counts[1] >= 4 && counts[2] >= 2, "written-out 3×3 shapes: {counts:?}");
     assert!(out.iter().filter(|(_, s)| !conv2d_depthwise::unrolled_3x3(s)).count() >= 6);
     out
 }

@@ -46,18 +46,30 @@ fn entry(op: &'static str, name: &str, s: &Conv2dShape, variant: Variant) -> Res
         ("KW", s.kernel_w as f64),
         ("STRIDE", s.stride as f64),
     ];
-    let name = match (unrolled_3x3(s), name) {
-        (false, _) => name.into(),
-        (true, "backward_weight") => format!("{name}3_{}", block.px),
-        (true, _) => format!("{name}3_{}x{}", block.ch, block.px),
+    let name = match written_out(s, name) {
+        None => name.into(),
+        Some(suffix) if name == "backward_weight" => format!("{name}{suffix}_{}", block.px),
+        Some(suffix) => format!("{name}{suffix}_{}x{}", block.ch, block.px),
     };
     Ok((Entry { op, tag: Some(variant.name()), shader: &CONV2D_DEPTHWISE, name, constants, vec4: false }, block))
 }
 
 /// Whether the three passes take conv2d_depthwise3.wgsl's written-out kernels
-/// (shaders/depthwise3.py): 3×3, stride 1, one output channel per input channel, padding up to 2.
+/// (shaders/depthwise3.py): 3×3, stride 1 or 2, one output channel per input channel, padding up
+/// to 2. At stride 2 the input gradient's needs an odd padding too (`written_out`).
 pub fn unrolled_3x3(s: &Conv2dShape) -> bool {
-    s.kernel_h == 3 && s.kernel_w == 3 && s.stride == 1 && s.out_channels_per_group() == 1 && s.padding <= 2
+    s.kernel_h == 3 && s.kernel_w == 3 && (s.stride == 1 || s.stride == 2) && s.out_channels_per_group() == 1 && s.padding <= 2
+}
+
+/// The suffix of `pass`'s written-out entry point for `s` ("3" at stride 1, "3s2" at stride 2), or
+/// None where the general kernel serves it.
+fn written_out(s: &Conv2dShape, pass: &str) -> Option<&'static str> {
+    match (unrolled_3x3(s), s.stride) {
+        (false, _) => None,
+        (true, 1) => Some("3"),
+        (true, _) if pass == "backward_input" && s.padding % 2 == 0 => None,
+        (true, _) => Some("3s2"),
+    }
 }
 
 /// y = conv(x, w) for a depthwise shape (y overwritten).
@@ -70,10 +82,17 @@ pub fn forward(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y: &Te
     entry.dispatch(ctx, &p, [x, w], y, register_workgroups(threads))
 }
 
-/// dx for a depthwise shape (overwritten): blocks of pixels that share a stride phase.
+/// dx for a depthwise shape (overwritten): blocks of pixels that share a stride phase, or, for the
+/// written-out 3×3 kernels, blocks of neighbouring pixels.
 pub fn backward_input(ctx: &GpuContext, s: &Conv2dShape, dy: &Tensor, w: &Tensor, dx: &Tensor, variant: Variant) -> Result<Dispatch> {
     let (entry, block) = entry("conv2d backward_input", "backward_input", s, variant)?;
     let mut p = Params::new(s);
+    if written_out(s, "backward_input") == Some("3s2") {
+        p.blocks_a = p.in_h.div_ceil(block.ch);
+        p.blocks_b = p.in_w.div_ceil(block.px);
+        let threads = s.batch * s.in_channels * (p.blocks_a * p.blocks_b) as usize;
+        return entry.dispatch(ctx, &p, [dy, w], dx, register_workgroups(threads));
+    }
     p.blocks_a = p.in_h.div_ceil(p.stride).div_ceil(block.ch);
     p.blocks_b = p.in_w.div_ceil(p.stride).div_ceil(block.px);
     let threads = s.batch * s.in_channels * s.stride * s.stride * (p.blocks_a * p.blocks_b) as usize;

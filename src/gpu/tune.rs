@@ -245,8 +245,8 @@ pub async fn tune_among(ctx: &GpuContext, work: &Work, variants: &[Variant]) -> 
 /// variants that failed (`"pass|variant"` → the mismatch; empty when all agreed). A cache of
 /// version 1 has no such record, one of version 2 checked none of the depthwise variants, and one
 /// of version 3 checked and timed the depthwise variants before their 3×3 stride-1 kernels were
-/// written out (shaders/depthwise3.py): their adapters are checked again, and version 3's
-/// depthwise picks are timed again.
+/// written out (shaders/depthwise3.py), and one of versions 4 and 5 before the stride-2 ones were:
+/// their adapters are checked again, and their depthwise picks are timed again.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PickCache {
     pub version: u32,
@@ -255,7 +255,7 @@ pub struct PickCache {
     pub excluded: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-const CACHE_VERSION: u32 = 5;
+const CACHE_VERSION: u32 = 6;
 
 impl PickCache {
     /// Parses a saved cache; one from another version, or one that does not parse, is ignored
@@ -264,9 +264,10 @@ impl PickCache {
         match serde_json::from_str::<PickCache>(json) {
             // Version 1 predates the reference check, version 2 the depthwise variants, version 3
             // their written-out 3×3 kernels, version 4 register-16x16 and 1×1 convolutions run as
-            // one row per image: their picks load, but the depthwise ones of version 3 and the
-            // dense convolutions' of versions 1-4 (those are timed again), and the check runs
-            // (again) before the next timing (a pick that fails it is then not used).
+            // one row per image, version 5 the written-out stride-2 depthwise kernels: their picks
+            // load, but the depthwise ones of versions 3-5 and the dense convolutions' of versions
+            // 1-4 (those are timed again), and the check runs (again) before the next timing (a
+            // pick that fails it is then not used).
             Ok(mut c) if (1..=CACHE_VERSION).contains(&c.version) => {
                 if c.version < CACHE_VERSION {
                     c.excluded.clear();
@@ -275,7 +276,7 @@ impl PickCache {
                 let version = c.version;
                 c.adapters.values_mut().for_each(|picks| {
                     picks.retain(|key, v| {
-                        let timed_again = if depthwise(v) { version == 3 } else { version < 5 && key.starts_with("conv ") };
+                        let timed_again = if depthwise(v) { (3..6).contains(&version) } else { version < 5 && key.starts_with("conv ") };
                         !timed_again
                     })
                 });
