@@ -57,6 +57,34 @@ def row_window(indent, ih, base, src_h, src_w, width, row="row"):
     ]
 
 
+def block_thread(doc, name, rows, cols, chan, tap):
+    """An entry point's opening for a thread with an R x P block of one channel's plane: `doc`,
+    the signature, where the block lies (c0, r0, plane nc, channel c of `chan`, image n) and the
+    channel's nine weights w{u}{v} = b[tap(u, v)]."""
+    out = [
+        *doc,
+        "@compute @workgroup_size(64)",
+        f"fn {name}(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {{",
+        "    let t = thread_index(wid, nwg, lid, WG);",
+        "    let blocks = p.blocks_a * p.blocks_b;",
+        f"    if t >= p.batch * {chan} * blocks {{ return; }}",
+        f"    let c0 = (t % p.blocks_b) * {cols}u;",
+        f"    let r0 = ((t / p.blocks_b) % p.blocks_a) * {rows}u;",
+        "    let nc = t / blocks; // n·channels + c",
+        f"    let c = nc % {chan};",
+        f"    let n = nc / {chan};",
+        "    let wb = c * 9u;",
+    ]
+    for u in range(3):
+        out.append("    " + " ".join(f"let w{u}{v} = b[wb + {tap(u, v)}u];" for v in range(3)))
+    return out
+
+
+def accumulators(rows, cols):
+    """The block's sums a{i}_{j}, zero."""
+    return ["    " + " ".join(f"var a{i}_{j} = 0.0;" for j in range(cols)) for i in range(rows)]
+
+
 def kernel(kind, rows, cols, stride=1):
     """One entry point: `kind` is "forward" (stride 1 or 2) or "backward_input" (stride 1)."""
     if kind == "forward":
@@ -77,30 +105,14 @@ def kernel(kind, rows, cols, stride=1):
         ]
     width = stride * (cols - 1) + 3
     suffix = "s2" if stride == 2 else ""
-    out = [
-        *doc,
-        "@compute @workgroup_size(64)",
-        f"fn {kind}3{suffix}_{rows}x{cols}(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {{",
-        "    let t = thread_index(wid, nwg, lid, WG);",
-        "    let blocks = p.blocks_a * p.blocks_b;",
-        f"    if t >= p.batch * {chan} * blocks {{ return; }}",
-        f"    let c0 = (t % p.blocks_b) * {cols}u;",
-        f"    let r0 = ((t / p.blocks_b) % p.blocks_a) * {rows}u;",
-        "    let nc = t / blocks; // n·channels + c",
-        f"    let c = nc % {chan};",
-        f"    let n = nc / {chan};",
-        "    let wb = c * 9u;",
-    ]
-    for u in range(3):
-        out.append("    " + " ".join(f"let w{u}{v} = b[wb + {tap(u, v)}u];" for v in range(3)))
+    out = block_thread(doc, f"{kind}3{suffix}_{rows}x{cols}", rows, cols, chan, tap)
     out += [
         f"    let src = i32((n * {src_chan} + c) * {src_h} * {src_w});",
         f"    let top = {scaled('r0', stride)} - {pad};",
         f"    let left = {scaled('c0', stride)} - {pad};",
     ]
     out += column_checks("    ", width, src_w)
-    for i in range(rows):
-        out.append("    " + " ".join(f"var a{i}_{j} = 0.0;" for j in range(cols)))
+    out += accumulators(rows, cols)
     for r in range(stride * (rows - 1) + 3):
         out += row_window("    ", f"top + {r}", "src", src_h, src_w, width)
         for i in range(rows):
@@ -138,24 +150,12 @@ def backward_input_s2(rows, cols):
     """The input gradient at stride 2 with an odd padding, for a block of dx whose first row and
     column are even: dx[i][j] takes tap (u, v) from dy[(r0 + i + pad - u) / 2][(c0 + j + pad - v)
     / 2] where both are whole, so a thread reads rows / 2 + 1 rows of cols / 2 + 1 dy values."""
-    out = [
+    doc = [
         f"// backward_input, {rows}x{cols}, stride 2, odd padding: a = dy, b = w, out = dx. dx[r][q] = sum over",
         "// u, v with r + pad - u and q + pad - v even of dy[(r + pad - u) / 2][(q + pad - v) / 2] * w[u][v];",
         "// the block starts at an even row and column, so which taps reach each dx is fixed.",
-        "@compute @workgroup_size(64)",
-        f"fn backward_input3s2_{rows}x{cols}(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {{",
-        "    let t = thread_index(wid, nwg, lid, WG);",
-        "    let blocks = p.blocks_a * p.blocks_b;",
-        "    if t >= p.batch * p.in_c * blocks { return; }",
-        f"    let c0 = (t % p.blocks_b) * {cols}u;",
-        f"    let r0 = ((t / p.blocks_b) % p.blocks_a) * {rows}u;",
-        "    let nc = t / blocks; // n·channels + c",
-        "    let c = nc % p.in_c;",
-        "    let n = nc / p.in_c;",
-        "    let wb = c * 9u;",
     ]
-    for u in range(3):
-        out.append("    " + " ".join(f"let w{u}{v} = b[wb + {u * 3 + v}u];" for v in range(3)))
+    out = block_thread(doc, f"backward_input3s2_{rows}x{cols}", rows, cols, "p.in_c", lambda u, v: u * 3 + v)
     width = cols // 2 + 1
     out += [
         "    let src = i32((n * p.out_c + c) * p.out_h * p.out_w);",
@@ -163,8 +163,7 @@ def backward_input_s2(rows, cols):
         "    let left = i32(c0 / 2u) + (i32(p.pad) - 1) / 2;",
     ]
     out += column_checks("    ", width, "p.out_w")
-    for i in range(rows):
-        out.append("    " + " ".join(f"var a{i}_{j} = 0.0;" for j in range(cols)))
+    out += accumulators(rows, cols)
     for d in range(rows // 2 + 1):
         out += row_window("    ", f"top + {d}", "src", "p.out_h", "p.out_w", width)
         for i in range(rows):
