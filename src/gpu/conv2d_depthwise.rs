@@ -67,7 +67,7 @@ fn written_out(s: &Conv2dShape, pass: &str) -> Option<&'static str> {
     match (unrolled_3x3(s), s.stride) {
         (false, _) => None,
         (true, 1) => Some("3"),
-        (true, _) if pass == "backward_input" && s.padding % 2 == 0 => None,
+        (true, _) if pass == "backward_input" && s.padding.is_multiple_of(2) => None,
         (true, _) => Some("3s2"),
     }
 }
