@@ -56,7 +56,7 @@ fn entry(op: &'static str, name: &str, s: &Conv2dShape, variant: Variant) -> Res
 
 /// Whether the three passes take conv2d_depthwise3.wgsl's written-out kernels
 /// (shaders/depthwise3.py): 3×3, stride 1 or 2, one output channel per input channel, padding up
-/// to 2. At stride 2 the input gradient's needs an odd padding too (`written_out`).
+/// to 2. At stride 2 the input gradient needs an odd padding too (`written_out`).
 pub fn unrolled_3x3(s: &Conv2dShape) -> bool {
     s.kernel_h == 3 && s.kernel_w == 3 && (s.stride == 1 || s.stride == 2) && s.out_channels_per_group() == 1 && s.padding <= 2
 }
@@ -87,15 +87,11 @@ pub fn forward(ctx: &GpuContext, s: &Conv2dShape, x: &Tensor, w: &Tensor, y: &Te
 pub fn backward_input(ctx: &GpuContext, s: &Conv2dShape, dy: &Tensor, w: &Tensor, dx: &Tensor, variant: Variant) -> Result<Dispatch> {
     let (entry, block) = entry("conv2d backward_input", "backward_input", s, variant)?;
     let mut p = Params::new(s);
-    if written_out(s, "backward_input") == Some("3s2") {
-        p.blocks_a = p.in_h.div_ceil(block.ch);
-        p.blocks_b = p.in_w.div_ceil(block.px);
-        let threads = s.batch * s.in_channels * (p.blocks_a * p.blocks_b) as usize;
-        return entry.dispatch(ctx, &p, [dy, w], dx, register_workgroups(threads));
-    }
-    p.blocks_a = p.in_h.div_ceil(p.stride).div_ceil(block.ch);
-    p.blocks_b = p.in_w.div_ceil(p.stride).div_ceil(block.px);
-    let threads = s.batch * s.in_channels * s.stride * s.stride * (p.blocks_a * p.blocks_b) as usize;
+    // The general kernel groups pixels by stride phase; the written-out ones take neighbours.
+    let phases = if written_out(s, "backward_input").is_some() { 1 } else { p.stride };
+    p.blocks_a = p.in_h.div_ceil(phases).div_ceil(block.ch);
+    p.blocks_b = p.in_w.div_ceil(phases).div_ceil(block.px);
+    let threads = s.batch * s.in_channels * (phases * phases * p.blocks_a * p.blocks_b) as usize;
     entry.dispatch(ctx, &p, [dy, w], dx, register_workgroups(threads))
 }
 
