@@ -102,7 +102,37 @@ async function compare(model, batch, steps, log) {
   return { ...info, tricklab_ms_per_step: a, tfjs_ms_per_step: b, ratio: b / a };
 }
 
-window.bench = { setup, stepBoth, profile, teardown, compare, median };
+// tricklab alone, several models built side by side: their steps interleave, one of each in turn,
+// so that a slow spell of this (noisy, 2-core) machine hits every model alike and the ratio of
+// their GFLOP/s is steadier than one taken from runs minutes apart.
+const alone = new Map();
+
+/** Builds tricklab's step for `model` at `batch` beside the others already built (the kernel picks
+ * are those the page keeps, found by `setup`). Resolves to its GFLOP per step. */
+async function setupAlone(model, batch) {
+  await init();
+  const ours = await WebBench.create(model, batch);
+  alone.set(model, ours);
+  return { model, batch, gflop: ours.gflop_per_step, timed_variants: ours.kernel_timings.length };
+}
+
+/** One tricklab step of `model` (built by `setupAlone`); resolves to its milliseconds. */
+async function stepAlone(model) {
+  const ours = alone.get(model);
+  if (!ours) throw new Error(`${model} is not built: call setupAlone first`);
+  const t = now();
+  const loss = await ours.step();
+  const ms = now() - t;
+  if (!Number.isFinite(loss)) throw new Error(`${model}: the loss is not finite (${loss})`);
+  return ms;
+}
+
+function teardownAlone() {
+  for (const ours of alone.values()) ours.free();
+  alone.clear();
+}
+
+window.bench = { setup, stepBoth, profile, teardown, compare, median, setupAlone, stepAlone, teardownAlone };
 
 const button = document.getElementById('run');
 const out = document.getElementById('log');

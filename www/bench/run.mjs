@@ -5,7 +5,10 @@
 // this with TRICKLAB_URL set; flags: --resnet-batch N (8), --mnist-batch N (32),
 // --mobilenet-batch N (8), --steps N (10), --models resnet20,mnist_resnet,mobilenetv2, --profile (then where tricklab's step time goes, per kernel
 // family), --require-hardware (print why and stop when chromium offers only
-// a software adapter; `cargo xtask bench-gpu` uses it), --allow-software (lifts that).
+// a software adapter; `cargo xtask bench-gpu` uses it), --allow-software (lifts that),
+// --interleaved-steps N (20; 0 skips it): when two or more models ran, tricklab alone with every
+// model built at once and their steps taken in turn, one of each per round, printing one more JSON
+// line with each model's median ms and GFLOP/s and the ratios of GFLOP/s to the first model's.
 
 import { chromium } from 'playwright-core';
 
@@ -16,7 +19,7 @@ const FLAGS = ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disabl
 const STEP_TIMEOUT_MS = 15 * 60 * 1000;
 
 function options(argv) {
-  const o = { resnetBatch: 8, mnistBatch: 32, mobilenetBatch: 8, steps: 10, models: ['resnet20', 'mnist_resnet', 'mobilenetv2'], requireHardware: false, allowSoftware: false, profile: false };
+  const o = { resnetBatch: 8, mnistBatch: 32, mobilenetBatch: 8, steps: 10, models: ['resnet20', 'mnist_resnet', 'mobilenetv2'], requireHardware: false, allowSoftware: false, profile: false, interleavedSteps: 20 };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--require-hardware' || flag === '--allow-software' || flag === '--profile') {
@@ -30,8 +33,10 @@ function options(argv) {
     else if (flag === '--mobilenet-batch') o.mobilenetBatch = Number(value);
     else if (flag === '--steps') o.steps = Number(value);
     else if (flag === '--models') o.models = value.split(',');
+    else if (flag === '--interleaved-steps') o.interleavedSteps = Number(value);
     else throw new Error(`unknown flag ${flag}`);
   }
+  if (!(o.interleavedSteps === 0 || o.interleavedSteps >= 10)) throw new Error('--interleaved-steps must be 0 or at least 10');
   if (!(o.steps >= 10)) throw new Error('--steps must be at least 10 (the issue asks for a median over 10 or more)');
   return o;
 }
@@ -121,6 +126,47 @@ async function compare(page, model, batch, steps, withProfile) {
   };
 }
 
+// tricklab alone, every model built at once, one step of each per round (after one warm-up round):
+// a slow spell of the machine then hits all of them, so the ratio of their GFLOP/s holds still
+// better than between rows measured minutes apart. The ratio is also taken round by round.
+async function interleaved(page, models, steps) {
+  const built = [];
+  for (const [model, batch] of models) built.push(await page.evaluate(([m, b]) => window.bench.setupAlone(m, b), [model, batch]));
+  const ms = Object.fromEntries(models.map(([m]) => [m, []]));
+  try {
+    for (let k = 0; k <= steps; k++) {
+      const cells = [];
+      for (const [model] of models) {
+        const t = await page.evaluate((m) => window.bench.stepAlone(m), model);
+        if (k > 0) ms[model].push(t);
+        cells.push(`${model} ${t.toFixed(0)} ms`);
+      }
+      console.error(`  ${k === 0 ? 'warm-up' : `round ${k}/${steps}`}: ${cells.join(', ')}`);
+    }
+  } finally {
+    await page.evaluate(() => window.bench.teardownAlone());
+  }
+  const [first] = models[0];
+  const gflop = Object.fromEntries(built.map((b) => [b.model, b.gflop]));
+  const rate = (m, t) => (gflop[m] * 1000) / t;
+  const per = {};
+  for (const { model, batch } of built) {
+    const m = median(ms[model]);
+    per[model] = { batch, ms_per_step: round(m), gflop_per_s: round(rate(model, m), 3), images_per_s: round((batch * 1000) / m, 2) };
+  }
+  const ratios = {};
+  for (const { model } of built.slice(1)) {
+    const byRound = ms[model].map((t, i) => rate(first, ms[first][i]) / rate(model, t));
+    ratios[`${first}_over_${model}`] = {
+      of_medians: round(per[first].gflop_per_s / per[model].gflop_per_s, 3),
+      median_of_rounds: round(median(byRound), 3),
+      min_of_rounds: round(Math.min(...byRound), 3),
+      max_of_rounds: round(Math.max(...byRound), 3),
+    };
+  }
+  return { measurement: 'tricklab_interleaved', steps, models: per, gflop_per_s_ratios: ratios };
+}
+
 function table(rows) {
   const head = ['model', 'batch', 'tricklab ms', 'TF.js ms', 'ratio', 'tricklab img/s', 'TF.js img/s', 'first step tricklab / TF.js ms', 'GFLOP/step'];
   const cells = rows.map((r) => [r.model, r.batch, r.tricklab_ms_per_step, r.tfjs_ms_per_step, r.ratio, r.tricklab_images_per_s, r.tfjs_images_per_s, `${r.tricklab_first_step_ms} / ${r.tfjs_first_step_ms}`, r.gflop_per_step].map(String));
@@ -152,6 +198,14 @@ async function main() {
       const row = await compare(page, model, batch, o.steps, o.profile);
       console.log(JSON.stringify(row));
       rows.push(row);
+    }
+    if (o.interleavedSteps > 0 && rows.length >= 2) {
+      console.error(`tricklab alone, ${rows.map((r) => r.model).join(' and ')} built at once, one step of each per round:`);
+      const line = await interleaved(page, rows.map((r) => [r.model, r.batch]), o.interleavedSteps);
+      console.log(JSON.stringify(line));
+      for (const [pair, r] of Object.entries(line.gflop_per_s_ratios)) {
+        console.error(`  GFLOP/s ratio ${pair.replace('_over_', ' / ')}: ${r.of_medians} of the medians; round by round ${r.median_of_rounds} (median), ${r.min_of_rounds}-${r.max_of_rounds}`);
+      }
     }
   } finally {
     await browser.close();
