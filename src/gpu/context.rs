@@ -416,7 +416,7 @@ pub struct Dispatch {
 }
 
 impl Dispatch {
-    /// The kernel family, for profiles: the label up to " -> " (e.g. "conv2d forward [register]",
+    /// The kernel family, for profiles: the label up to " -> " (e.g. "conv2d forward \[register\]",
     /// "batchnorm train_stats"), or its first two words ("sgd step") when it has no arrow.
     pub fn family(&self) -> String {
         match self.label.split_once(" -> ") {

@@ -20,7 +20,7 @@ struct Params {
     nesterov: u32,
 }
 
-/// Updates `w` and `velocity` in place from `grad`, with the learning rate read from `lr` [1].
+/// Updates `w` and `velocity` in place from `grad`, with the learning rate read from `lr` (a tensor of one value).
 pub fn step(ctx: &GpuContext, p: &SgdParams, lr: &Tensor, w: &Tensor, grad: &Tensor, velocity: &Tensor) -> Result<Dispatch> {
     p.check(w, grad, velocity)?;
     expect_len("sgd", &lr.label, lr.len(), 1)?;

@@ -75,7 +75,7 @@ pub fn report(lesson: &Lesson, sources: &[(&str, &str)]) -> ClassReport {
 fn difference_is(lesson: &Lesson) -> String {
     let name = |i: usize| lesson.arms.get(i).map_or("?", |a| a.name.as_str());
     match lesson.rule {
-        Rule::Beats { trick, baseline, better, .. } if better == super::Better::Higher => format!("{} minus {}", name(trick), name(baseline)),
+        Rule::Beats { trick, baseline, better: super::Better::Higher, .. } => format!("{} minus {}", name(trick), name(baseline)),
         Rule::Beats { trick, baseline, .. } => format!("{} minus {} (lower is better)", name(baseline), name(trick)),
         Rule::GapShrinks { without, with, .. } => {
             format!("how much smaller the gap {} – {} is than {} – {}", name(with.0), name(with.1), name(without.0), name(without.1))

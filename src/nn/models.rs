@@ -78,7 +78,8 @@ impl ModelOptions {
 
 /// Builds a model of `kind`.
 pub fn build(kind: ModelKind, o: &ModelOptions) -> Result<Graph> {
-    if !(o.width_mult > 0.0) {
+    // Also refuses NaN.
+    if o.width_mult.is_nan() || o.width_mult <= 0.0 {
         return Err(Error::config("width_mult", "must be greater than 0"));
     }
     let w = |c| scaled(c, o.width_mult);

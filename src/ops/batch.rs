@@ -8,11 +8,11 @@
 //! - crop: output pixel (y, x) reads the source pixel (y + oy − pad, x' + ox − pad), black (0)
 //!   where that lies in the padding, with x' = W − 1 − x when the flip bit is set, else x (so the
 //!   flip is applied to the cropped image, as torchvision's RandomCrop then RandomHorizontalFlip);
-//! - normalize: (p / 255 − mean[c]) / std[c], in f32 in that order;
+//! - normalize: (p / 255 − mean\[c\]) / std\[c\], in f32 in that order;
 //! - targets: the Keras tutorial's `smooth_labels` of the one-hot row: onehot · (1 − ε) + ε / K;
 //! - mixup with λ: x_i ← λ x_i + (1 − λ) x_j and t_i ← λ t_i + (1 − λ) t_j with the partner
 //!   j = valid − 1 − i (the valid part of the batch read backwards, GluonCV's pairing);
-//! - labels[i] = the class its target weighs most as f32 (for accuracy): sample i's own label when
+//! - labels\[i\] = the class its target weighs most as f32 (for accuracy): sample i's own label when
 //!   λ ≥ 1/2, its partner's below (so mixup's training accuracy scores what the network is asked to
 //!   predict); −1 for padding entries.
 

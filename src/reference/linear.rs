@@ -4,7 +4,7 @@
 use crate::ops::linear::LinearShape;
 use crate::Result;
 
-/// y[n, o] = b[o] + Σ_i x[n, i] · W[o, i]
+/// `y[n, o] = b[o] + Σ_i x[n, i] · W[o, i]`
 pub fn forward(s: &LinearShape, x: &[f32], w: &[f32], b: &[f32]) -> Result<Vec<f32>> {
     s.check("linear forward", &[("x", &x), ("w", &w), ("b", &b)])?;
     let (k, m) = (s.in_features, s.out_features);
@@ -32,7 +32,7 @@ pub fn backward_input(s: &LinearShape, dy: &[f32], w: &[f32]) -> Result<Vec<f32>
     Ok(dx)
 }
 
-/// dW[o, i] = Σ_n dy[n, o] · x[n, i] and db[o] = Σ_n dy[n, o]; returns (dW, db).
+/// `dW[o, i] = Σ_n dy[n, o] · x[n, i]` and `db[o] = Σ_n dy[n, o]`; returns (dW, db).
 pub fn backward_params(s: &LinearShape, x: &[f32], dy: &[f32]) -> Result<(Vec<f32>, Vec<f32>)> {
     s.check("linear backward_params", &[("x", &x), ("dy", &dy)])?;
     let (k, m) = (s.in_features, s.out_features);
