@@ -48,13 +48,18 @@ async function setup(model, batch) {
   };
 }
 
+/** One tricklab step of `ours` (a WebBench); resolves to {ms, loss}. */
+async function timedStep(ours) {
+  const t = now();
+  const loss = await ours.step();
+  return { ms: now() - t, loss };
+}
+
 /** One step of each, in turn; resolves to {tricklab_ms, tfjs_ms, tricklab_loss, tfjs_loss}. */
 async function stepBoth() {
   const { ours, theirs } = current;
-  let t = now();
-  const oursLoss = await ours.step();
-  const oursMs = now() - t;
-  t = now();
+  const { ms: oursMs, loss: oursLoss } = await timedStep(ours);
+  const t = now();
   const theirsLoss = await theirs.step();
   const theirsMs = now() - t;
   if (!Number.isFinite(oursLoss) || !Number.isFinite(theirsLoss)) {
@@ -108,21 +113,19 @@ async function compare(model, batch, steps, log) {
 const alone = new Map();
 
 /** Builds tricklab's step for `model` at `batch` beside the others already built (the kernel picks
- * are those the page keeps, found by `setup`). Resolves to its GFLOP per step. */
+ * are those the page keeps, found by `setup`). Resolves to {model, batch, gflop} (per step). */
 async function setupAlone(model, batch) {
   await init();
   const ours = await WebBench.create(model, batch);
   alone.set(model, ours);
-  return { model, batch, gflop: ours.gflop_per_step, timed_variants: ours.kernel_timings.length };
+  return { model, batch, gflop: ours.gflop_per_step };
 }
 
 /** One tricklab step of `model` (built by `setupAlone`); resolves to its milliseconds. */
 async function stepAlone(model) {
   const ours = alone.get(model);
   if (!ours) throw new Error(`${model} is not built: call setupAlone first`);
-  const t = now();
-  const loss = await ours.step();
-  const ms = now() - t;
+  const { ms, loss } = await timedStep(ours);
   if (!Number.isFinite(loss)) throw new Error(`${model}: the loss is not finite (${loss})`);
   return ms;
 }

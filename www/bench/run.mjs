@@ -149,16 +149,16 @@ async function interleaved(page, models, steps) {
   const [first] = models[0];
   const gflop = Object.fromEntries(built.map((b) => [b.model, b.gflop]));
   const rate = (m, t) => (gflop[m] * 1000) / t;
+  const mid = Object.fromEntries(built.map((b) => [b.model, median(ms[b.model])]));
   const per = {};
   for (const { model, batch } of built) {
-    const m = median(ms[model]);
-    per[model] = { batch, ms_per_step: round(m), gflop_per_s: round(rate(model, m), 3), images_per_s: round((batch * 1000) / m, 2) };
+    per[model] = { batch, ms_per_step: round(mid[model]), gflop_per_s: round(rate(model, mid[model]), 3), images_per_s: round((batch * 1000) / mid[model], 2) };
   }
   const ratios = {};
   for (const { model } of built.slice(1)) {
     const byRound = ms[model].map((t, i) => rate(first, ms[first][i]) / rate(model, t));
     ratios[`${first}_over_${model}`] = {
-      of_medians: round(per[first].gflop_per_s / per[model].gflop_per_s, 3),
+      of_medians: round(rate(first, mid[first]) / rate(model, mid[model]), 3),
       median_of_rounds: round(median(byRound), 3),
       min_of_rounds: round(Math.min(...byRound), 3),
       max_of_rounds: round(Math.max(...byRound), 3),
